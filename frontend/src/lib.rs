@@ -1,0 +1,10 @@
+//! The Wasm in Production browser app (Leptos, client-side rendered).
+//!
+//! `main.rs` only mounts [`App`]; components live in [`components`], the
+//! catalogue of seed tasks the app demonstrates in [`tasks`].
+
+pub mod app;
+pub mod components;
+pub mod tasks;
+
+pub use app::App;

@@ -1,0 +1,50 @@
+//! `cargo xtask`: the workspace's build automation, in Rust.
+//!
+//! - `setup`: install the pinned toolchain (idempotent, cached)
+//! - `build`: Go modules + trunk build, assembled into `target/site`
+//! - `run`:   setup + build + start the server
+//! - `test`:  setup + build + fmt + clippy + every test stage, with counts
+
+mod build;
+mod cmd;
+mod go;
+mod hash;
+mod paths;
+mod pins;
+mod run;
+mod setup;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Build automation for Wasm in Production")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install every pinned tool that is missing (idempotent).
+    Setup,
+    /// Build the Go modules and the Leptos app into target/site.
+    Build(build::BuildArgs),
+    /// Set up, build, and start the server.
+    Run(run::RunArgs),
+    /// Set up, build, and run every check and test stage.
+    Test,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Setup => setup::run(),
+        Command::Build(args) => {
+            setup::run()?;
+            build::run(&args).map(|_| ())
+        }
+        Command::Run(args) => run::run(&args),
+        Command::Test => test::run(),
+    }
+}

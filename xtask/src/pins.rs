@@ -1,0 +1,42 @@
+//! Every pinned tool version, in one place. README.md explains why each is pinned.
+
+use anyhow::{Context as _, bail};
+
+use crate::paths;
+
+/// Go toolchain used for every build unless `--go` says otherwise.
+pub const GO_MAIN: &str = "1.27.3";
+/// Older Go toolchain, used to show that the shim hash follows the toolchain
+/// (its `wasm_exec.js` differs from 1.27's).
+pub const GO_OLD: &str = "1.21.13";
+/// Go toolchains installed by setup.
+pub const GO_VERSIONS: [&str; 2] = [GO_MAIN, GO_OLD];
+/// trunk 0.22 needs a newer rustc than the one on these machines.
+pub const TRUNK: &str = "0.21.14";
+/// wasm-pack runs the frontend's browser tests.
+pub const WASM_PACK: &str = "0.15.1";
+/// binaryen (wasm-opt) from npm; trunk asks for `version_132`.
+pub const BINARYEN: &str = "132.0.0";
+/// The binaryen major version trunk's `wasm_opt` setting names.
+pub const WASM_OPT_MAJOR: &str = "132";
+/// Rust target of the browser app.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Debian's Chromium and its driver (always the same version from apt).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's chromedriver; wasm-pack is pointed here instead of downloading one.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The `wasm-bindgen` version recorded in Cargo.lock: wasm-bindgen-cli must match it exactly.
+pub fn wasm_bindgen_from_lock() -> anyhow::Result<String> {
+    let lock_path = paths::root().join("Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    bail!("no wasm-bindgen package in {}", lock_path.display())
+}

@@ -1,0 +1,192 @@
+//! `cargo xtask test`: every check and test stage, with the test counts of each.
+//!
+//! Fails when a stage fails or when a test stage runs zero tests (a silently
+//! empty stage is a broken stage).
+
+use std::io::{BufRead as _, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::bail;
+
+use crate::build::{self, BuildArgs};
+use crate::{cmd, pins, setup};
+
+/// Outcome of one stage, for the summary table.
+#[derive(Debug)]
+struct StageResult {
+    name: &'static str,
+    ok: bool,
+    counts: Option<Counts>,
+    seconds: f64,
+}
+
+/// Test counts summed over every `test result:` line a stage printed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+/// Runs setup, build, and every stage; prints a summary table.
+pub fn run() -> anyhow::Result<()> {
+    setup::run()?;
+    build::run(&BuildArgs { go: pins::GO_MAIN.to_owned() })?;
+
+    let mut results = Vec::new();
+    let check = |name, cmd: &mut Command| stage(name, cmd, false);
+    let tests = |name, cmd: &mut Command| stage(name, cmd, true);
+
+    results.push(check("fmt", cmd::new("cargo").args(["fmt", "--all", "--check"])));
+    results.push(check(
+        "clippy (host crates)",
+        cmd::new("cargo").args(["clippy", "--workspace", "--exclude", "frontend", "--all-targets", "--", "-D", "warnings"]),
+    ));
+    results.push(check(
+        "clippy (frontend, wasm32)",
+        cmd::new("cargo").args([
+            "clippy", "--package", "frontend", "--target", pins::WASM_TARGET, "--all-targets", "--", "-D", "warnings",
+        ]),
+    ));
+    results.push(tests(
+        "workspace tests",
+        cmd::new("cargo").args(["test", "--workspace", "--exclude", "frontend", "--exclude", "e2e"]),
+    ));
+    results.push(tests(
+        "frontend (wasm-pack, headless Chromium)",
+        cmd::new("wasm-pack")
+            .args(["test", "--headless", "--chrome", "--mode", "no-install", "--chromedriver", pins::CHROMEDRIVER])
+            .arg("frontend"),
+    ));
+    results.push(tests("browser end-to-end", cmd::new("cargo").args(["test", "--package", "e2e"])));
+
+    print_summary(&results);
+    let failed: Vec<_> = results.iter().filter(|r| !r.ok).map(|r| r.name).collect();
+    if !failed.is_empty() {
+        bail!("failed stages: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Runs one stage, echoing its output while collecting test counts.
+fn stage(name: &'static str, cmd: &mut Command, expects_tests: bool) -> StageResult {
+    println!("\n==> [{name}] {}", cmd::describe(cmd));
+    let started = Instant::now();
+    let (status_ok, counts) = match run_and_count(cmd) {
+        Ok(result) => result,
+        Err(err) => {
+            eprintln!("[{name}] {err:#}");
+            (false, None)
+        }
+    };
+    let mut ok = status_ok;
+    if expects_tests {
+        match counts {
+            None | Some(Counts { passed: 0, failed: 0, .. }) => {
+                eprintln!("[{name}] ran zero tests: treating the stage as failed");
+                ok = false;
+            }
+            Some(c) if c.failed > 0 => ok = false,
+            Some(_) => {}
+        }
+    }
+    StageResult { name, ok, counts: if expects_tests { counts } else { None }, seconds: started.elapsed().as_secs_f64() }
+}
+
+fn run_and_count(cmd: &mut Command) -> anyhow::Result<(bool, Option<Counts>)> {
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let counts = Arc::new(Mutex::new(None::<Counts>));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let out = echo_and_count(stdout, Arc::clone(&counts), false);
+    let err = echo_and_count(stderr, Arc::clone(&counts), true);
+    let status = child.wait()?;
+    out.join().expect("stdout reader");
+    err.join().expect("stderr reader");
+    let counts = *counts.lock().expect("counts lock");
+    Ok((status.success(), counts))
+}
+
+fn echo_and_count(
+    stream: impl Read + Send + 'static,
+    counts: Arc<Mutex<Option<Counts>>>,
+    to_stderr: bool,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if to_stderr {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+            if let Some(parsed) = parse_test_result(&line) {
+                let mut total = counts.lock().expect("counts lock");
+                let sum = total.get_or_insert_with(Counts::default);
+                sum.passed += parsed.passed;
+                sum.failed += parsed.failed;
+                sum.ignored += parsed.ignored;
+            }
+        }
+    })
+}
+
+/// Parses libtest's `test result: ok. 3 passed; 0 failed; 1 ignored; ...` line
+/// (also printed by wasm-bindgen-test-runner).
+fn parse_test_result(line: &str) -> Option<Counts> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let mut counts = Counts::default();
+    for part in rest.split(';') {
+        let mut words = part.split_whitespace().rev();
+        let (Some(label), Some(number)) = (words.next(), words.next()) else { continue };
+        let Ok(n) = number.parse::<u64>() else { continue };
+        match label {
+            "passed" => counts.passed = n,
+            "failed" => counts.failed = n,
+            "ignored" => counts.ignored = n,
+            _ => {}
+        }
+    }
+    Some(counts)
+}
+
+fn print_summary(results: &[StageResult]) {
+    println!("\n{:<42} {:<6} {:>7} {:>7} {:>8} {:>8}", "stage", "result", "passed", "failed", "ignored", "time");
+    let mut total = Counts::default();
+    for r in results {
+        let (p, f, i) = match r.counts {
+            Some(c) => {
+                total.passed += c.passed;
+                total.failed += c.failed;
+                total.ignored += c.ignored;
+                (c.passed.to_string(), c.failed.to_string(), c.ignored.to_string())
+            }
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        let result = if r.ok { "ok" } else { "FAILED" };
+        println!("{:<42} {result:<6} {p:>7} {f:>7} {i:>8} {:>7.1}s", r.name, r.seconds);
+    }
+    // A failing stage without failing tests of its own (fmt, clippy, a stage
+    // that ran zero tests or did not build) counts as one failure.
+    let stage_failures = results.iter().filter(|r| !r.ok && r.counts.is_none_or(|c| c.failed == 0)).count() as u64;
+    // The plain closing line CI reads.
+    println!("\n{} passed, {} failed", total.passed, total.failed + stage_failures);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_libtest_summary_line() {
+        let c = parse_test_result("test result: ok. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        assert_eq!(c, Some(Counts { passed: 12, failed: 1, ignored: 3 }));
+    }
+
+    #[test]
+    fn ignores_lines_that_are_not_summaries() {
+        assert_eq!(parse_test_result("running 3 tests"), None);
+        assert_eq!(parse_test_result("test shell::renders ... ok"), None);
+    }
+}
