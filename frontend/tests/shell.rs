@@ -7,9 +7,19 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn mount_in_fresh_host() -> web_sys::HtmlElement {
-    let document = web_sys::window().expect("window").document().expect("document");
-    let host: web_sys::HtmlElement = document.create_element("div").expect("div").unchecked_into();
-    document.body().expect("body").append_child(&host).expect("append host");
+    let document = web_sys::window()
+        .expect("window")
+        .document()
+        .expect("document");
+    let host: web_sys::HtmlElement = document
+        .create_element("div")
+        .expect("div")
+        .unchecked_into();
+    document
+        .body()
+        .expect("body")
+        .append_child(&host)
+        .expect("append host");
     leptos::mount::mount_to(host.clone(), App).forget();
     host
 }
@@ -17,7 +27,10 @@ fn mount_in_fresh_host() -> web_sys::HtmlElement {
 #[wasm_bindgen_test]
 fn shell_renders_title_in_the_dom() {
     let host = mount_in_fresh_host();
-    let title = host.query_selector("#app-title").expect("selector").expect("title element");
+    let title = host
+        .query_selector("#app-title")
+        .expect("selector")
+        .expect("title element");
     assert_eq!(title.text_content().as_deref(), Some("Wasm in Production"));
 }
 

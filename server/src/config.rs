@@ -15,7 +15,11 @@ pub const DEFAULT_ASSETS_DIR: &str = "target/site";
 
 /// Configuration of the `wip-server` binary.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "wip-server", version, about = "Wasm in Production: asset origin and Wasm sandbox")]
+#[command(
+    name = "wip-server",
+    version,
+    about = "Wasm in Production: asset origin and Wasm sandbox"
+)]
 pub struct Config {
     /// Address to listen on. Port 0 picks a free port.
     #[arg(long, env = "WIP_ADDR", default_value = DEFAULT_ADDR)]
@@ -34,7 +38,9 @@ impl Config {
     /// Configuration for tests and embedders: defaults with the given asset root.
     pub fn with_assets_dir(assets_dir: impl Into<PathBuf>) -> Self {
         Self {
-            addr: DEFAULT_ADDR.parse().expect("DEFAULT_ADDR is a valid socket address"),
+            addr: DEFAULT_ADDR
+                .parse()
+                .expect("DEFAULT_ADDR is a valid socket address"),
             assets_dir: assets_dir.into(),
             log_format: "pretty".to_owned(),
         }

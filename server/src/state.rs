@@ -18,7 +18,9 @@ struct Inner {
 impl AppState {
     /// Builds the state from configuration.
     pub fn new(config: Config) -> Self {
-        Self { inner: Arc::new(Inner { config }) }
+        Self {
+            inner: Arc::new(Inner { config }),
+        }
     }
 
     /// The configuration the server was started with.

@@ -17,12 +17,23 @@ async fn real_server_answers_on_port_zero_and_shuts_down_gracefully() {
     }));
 
     let client = reqwest::Client::new();
-    let health = client.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let body: serde_json::Value = serde_json::from_slice(&health.bytes().await.unwrap()).unwrap();
     assert_eq!(body["status"], "ok");
 
     stop.send(()).unwrap();
     server.await.unwrap().expect("graceful shutdown returns Ok");
-    assert!(client.get(format!("http://{addr}/healthz")).send().await.is_err(), "the socket is closed after shutdown");
+    assert!(
+        client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "the socket is closed after shutdown"
+    );
 }

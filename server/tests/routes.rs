@@ -11,7 +11,11 @@ const WASM_MAGIC: &[u8] = b"\0asm\x01\0\0\0";
 
 fn fixture_site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("index.html"), "<!DOCTYPE html><title>fixture</title>").unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!DOCTYPE html><title>fixture</title>",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path().join("go")).unwrap();
     std::fs::write(dir.path().join("go/hello.0123abcd.wasm"), WASM_MAGIC).unwrap();
     std::fs::write(dir.path().join("go/wasm_exec.0123abcd.js"), "// shim").unwrap();
@@ -20,7 +24,10 @@ fn fixture_site() -> tempfile::TempDir {
 
 async fn get(site: &tempfile::TempDir, uri: &str) -> axum::response::Response {
     let state = AppState::new(Config::with_assets_dir(site.path()));
-    app(state).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap()
+    app(state)
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap()
 }
 
 async fn json_body(response: axum::response::Response) -> serde_json::Value {
@@ -29,7 +36,11 @@ async fn json_body(response: axum::response::Response) -> serde_json::Value {
 }
 
 fn content_type(response: &axum::response::Response) -> &str {
-    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -55,7 +66,11 @@ async fn shim_is_served_as_javascript() {
     let site = fixture_site();
     let response = get(&site, "/go/wasm_exec.0123abcd.js").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(content_type(&response).starts_with("text/javascript"), "got {}", content_type(&response));
+    assert!(
+        content_type(&response).starts_with("text/javascript"),
+        "got {}",
+        content_type(&response)
+    );
 }
 
 #[tokio::test]
@@ -73,5 +88,10 @@ async fn unknown_path_is_a_typed_json_404() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let body = json_body(response).await;
     assert_eq!(body["error"]["code"], "not_found");
-    assert!(body["error"]["message"].as_str().unwrap().contains("/no/such/file.wasm"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/no/such/file.wasm")
+    );
 }

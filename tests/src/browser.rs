@@ -42,9 +42,15 @@ impl Chromium {
             ])
             .build()
             .map_err(anyhow::Error::msg)?;
-        let (browser, mut handler) = Browser::launch(config).await.context("launching headless Chromium")?;
+        let (browser, mut handler) = Browser::launch(config)
+            .await
+            .context("launching headless Chromium")?;
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        Ok(Self { browser, handler, _profile: profile })
+        Ok(Self {
+            browser,
+            handler,
+            _profile: profile,
+        })
     }
 
     /// A new blank tab.
@@ -62,13 +68,17 @@ impl Chromium {
 }
 
 /// Waits until `selector` matches an element whose text is non-empty, and returns the text.
-pub async fn wait_for_text(page: &Page, selector: &str, timeout: Duration) -> anyhow::Result<String> {
+pub async fn wait_for_text(
+    page: &Page,
+    selector: &str,
+    timeout: Duration,
+) -> anyhow::Result<String> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if let Ok(element) = page.find_element(selector).await {
-            if let Some(text) = element.inner_text().await?.filter(|t| !t.is_empty()) {
-                return Ok(text);
-            }
+        if let Ok(element) = page.find_element(selector).await
+            && let Some(text) = element.inner_text().await?.filter(|t| !t.is_empty())
+        {
+            return Ok(text);
         }
         if tokio::time::Instant::now() >= deadline {
             bail!("no element with text matched `{selector}` within {timeout:?}");
@@ -79,9 +89,13 @@ pub async fn wait_for_text(page: &Page, selector: &str, timeout: Duration) -> an
 
 /// Saves a full-page PNG to `target/e2e/<name>.png` and returns its path.
 pub async fn screenshot(page: &Page, name: &str) -> anyhow::Result<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("e2e");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("e2e");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.png"));
-    page.save_screenshot(ScreenshotParams::builder().full_page(true).build(), &path).await?;
+    page.save_screenshot(ScreenshotParams::builder().full_page(true).build(), &path)
+        .await?;
     Ok(path)
 }

@@ -26,7 +26,9 @@ impl Response {
     /// URL path (after the origin).
     pub fn path(&self) -> &str {
         let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
-        self.url[after_scheme..].find('/').map_or("/", |i| &self.url[after_scheme + i..])
+        self.url[after_scheme..]
+            .find('/')
+            .map_or("/", |i| &self.url[after_scheme + i..])
     }
 
     /// A header by lower-case name.
@@ -54,7 +56,12 @@ impl NetworkLog {
                 let headers = match serde_json::to_value(&r.headers) {
                     Ok(serde_json::Value::Object(map)) => map
                         .into_iter()
-                        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned()))
+                        .map(|(k, v)| {
+                            (
+                                k.to_ascii_lowercase(),
+                                v.as_str().unwrap_or_default().to_owned(),
+                            )
+                        })
                         .collect(),
                     _ => HashMap::new(),
                 };
@@ -77,6 +84,9 @@ impl NetworkLog {
 
     /// Responses whose URL path satisfies `pred`.
     pub fn matching(&self, pred: impl Fn(&str) -> bool) -> Vec<Response> {
-        self.responses().into_iter().filter(|r| pred(r.path())).collect()
+        self.responses()
+            .into_iter()
+            .filter(|r| pred(r.path()))
+            .collect()
     }
 }

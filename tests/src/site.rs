@@ -9,7 +9,10 @@ use tokio::task::JoinHandle;
 
 /// The site `cargo xtask build` assembled.
 pub fn site_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("site")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("site")
 }
 
 /// A running server; shuts down gracefully when dropped or [`TestServer::stop`]ped.
@@ -30,14 +33,20 @@ impl TestServer {
             "no built site in {}: run `cargo xtask build` (or `cargo xtask test`) first",
             site.display()
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback port 0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let state = AppState::new(Config::with_assets_dir(site));
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = rx.await;
         }));
-        Self { addr, shutdown: Some(tx), task: Some(task) }
+        Self {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`.
@@ -51,7 +60,9 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task panicked").expect("server returned an error");
+            task.await
+                .expect("server task panicked")
+                .expect("server returned an error");
         }
     }
 }

@@ -21,20 +21,34 @@ async fn app_shell_renders_in_chromium_with_typed_wasm_responses() -> anyhow::Re
     assert_eq!(tasks.len(), 15, "the shell lists all 15 seed tasks");
 
     let shot = screenshot(&page, "app-shell").await?;
-    assert!(std::fs::metadata(&shot)?.len() > 0, "screenshot written to {}", shot.display());
+    assert!(
+        std::fs::metadata(&shot)?.len() > 0,
+        "screenshot written to {}",
+        shot.display()
+    );
 
     let responses = network.responses();
-    let document = responses.iter().find(|r| r.path() == "/").expect("the document request was recorded");
+    let document = responses
+        .iter()
+        .find(|r| r.path() == "/")
+        .expect("the document request was recorded");
     assert_eq!(document.status, 200);
     assert_eq!(document.mime_type, "text/html");
 
     let app_wasm = network.matching(|p| p.starts_with("/frontend-") && p.ends_with("_bg.wasm"));
-    assert_eq!(app_wasm.len(), 1, "exactly one request for the Leptos app's wasm: {responses:#?}");
+    assert_eq!(
+        app_wasm.len(),
+        1,
+        "exactly one request for the Leptos app's wasm: {responses:#?}"
+    );
     assert_eq!(app_wasm[0].status, 200);
     assert_eq!(app_wasm[0].header("content-type"), Some("application/wasm"));
 
     let go_requests = network.matching(|p| p.starts_with("/go/"));
-    assert!(go_requests.is_empty(), "the Go module must not load with the page: {go_requests:#?}");
+    assert!(
+        go_requests.is_empty(),
+        "the Go module must not load with the page: {go_requests:#?}"
+    );
 
     chromium.close().await?;
     server.stop().await;

@@ -54,7 +54,11 @@ pub struct Asset {
 
 impl Asset {
     fn of(path: String, bytes: &[u8]) -> Self {
-        Self { path, sha256: hash::sha256_hex(&[bytes]), size: bytes.len() as u64 }
+        Self {
+            path,
+            sha256: hash::sha256_hex(&[bytes]),
+            size: bytes.len() as u64,
+        }
     }
 }
 
@@ -62,7 +66,11 @@ impl Asset {
 pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     let started = Instant::now();
     let toolchain = Toolchain::find(&args.go).with_context(|| {
-        format!("Go {} is not set up (setup installs {:?})", args.go, pins::GO_VERSIONS)
+        format!(
+            "Go {} is not set up (setup installs {:?})",
+            args.go,
+            pins::GO_VERSIONS
+        )
     })?;
 
     println!("[build] trunk build --release (Leptos app)");
@@ -72,22 +80,35 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     let mut assets = BTreeMap::new();
     let shim = std::fs::read(toolchain.wasm_exec_js()?)?;
     for program in BROWSER_PROGRAMS {
-        println!("[build] go {} build {program} (GOOS=js GOARCH=wasm)", toolchain.version);
+        println!(
+            "[build] go {} build {program} (GOOS=js GOARCH=wasm)",
+            toolchain.version
+        );
         let pair = build_go_pair(&toolchain, program, &shim, &site)?;
         assets.extend(pair);
     }
 
     let manifest = Manifest {
-        go: GoInfo { version: format!("go{}", toolchain.version), shim_sha256: hash::sha256_hex(&[&shim]) },
+        go: GoInfo {
+            version: format!("go{}", toolchain.version),
+            shim_sha256: hash::sha256_hex(&[&shim]),
+        },
         assets,
     };
     let manifest_path = site.join("manifest.json");
     std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)
         .with_context(|| format!("writing {}", manifest_path.display()))?;
     for (name, asset) in &manifest.assets {
-        println!("[build] {name:<24} {:>10} bytes  {}", asset.size, asset.path);
+        println!(
+            "[build] {name:<24} {:>10} bytes  {}",
+            asset.size, asset.path
+        );
     }
-    println!("[build] site ready in {} ({:.1}s)", site.display(), started.elapsed().as_secs_f64());
+    println!(
+        "[build] site ready in {} ({:.1}s)",
+        site.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(manifest)
 }
 
@@ -103,7 +124,10 @@ fn build_go_pair(
     shim: &[u8],
     site: &Path,
 ) -> anyhow::Result<[(String, Asset); 2]> {
-    let raw_out: PathBuf = paths::target().join("go").join(&toolchain.version).join(format!("{program}.wasm"));
+    let raw_out: PathBuf = paths::target()
+        .join("go")
+        .join(&toolchain.version)
+        .join(format!("{program}.wasm"));
     toolchain.build_js(program, &raw_out)?;
     let wasm = std::fs::read(&raw_out).with_context(|| format!("reading {}", raw_out.display()))?;
 
@@ -116,7 +140,13 @@ fn build_go_pair(
     std::fs::write(site.join(&wasm_name), &wasm)?;
     std::fs::write(site.join(&shim_name), shim)?;
     Ok([
-        (format!("{program}.wasm"), Asset::of(format!("/{wasm_name}"), &wasm)),
-        (format!("{program}.wasm_exec.js"), Asset::of(format!("/{shim_name}"), shim)),
+        (
+            format!("{program}.wasm"),
+            Asset::of(format!("/{wasm_name}"), &wasm),
+        ),
+        (
+            format!("{program}.wasm_exec.js"),
+            Asset::of(format!("/{shim_name}"), shim),
+        ),
     ])
 }

@@ -30,10 +30,17 @@ impl Toolchain {
             .map(|entry| entry.path().join("site-packages").join("go"))
             .find(|p| p.join("bin").join("go").is_file())
             .with_context(|| format!("no GOROOT under {}", lib.display()))?;
-        let toolchain = Self { version: version.to_owned(), goroot };
-        let reported = cmd::output(&mut toolchain.go().arg("version"))?;
+        let toolchain = Self {
+            version: version.to_owned(),
+            goroot,
+        };
+        let reported = cmd::output(toolchain.go().arg("version"))?;
         if !reported.contains(&format!("go{version} ")) {
-            bail!("{} reports `{}`, expected go{version}", toolchain.goroot.display(), reported.trim());
+            bail!(
+                "{} reports `{}`, expected go{version}",
+                toolchain.goroot.display(),
+                reported.trim()
+            );
         }
         Ok(toolchain)
     }
@@ -84,7 +91,13 @@ impl Toolchain {
             self.go()
                 .env("GOOS", "js")
                 .env("GOARCH", "wasm")
-                .args(["build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o"])
+                .args([
+                    "build",
+                    "-trimpath",
+                    "-buildvcs=false",
+                    "-ldflags=-s -w",
+                    "-o",
+                ])
                 .arg(out)
                 .arg(format!("./cmd/{program}")),
         )

@@ -23,7 +23,10 @@ mod tests {
     #[test]
     fn sha256_of_parts_equals_sha256_of_their_concatenation() {
         assert_eq!(sha256_hex(&[b"wasm", b"shim"]), sha256_hex(&[b"wasmshim"]));
-        assert_eq!(sha256_hex(&[b""]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256_hex(&[b""]),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]

@@ -18,7 +18,10 @@ mod test;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Build automation for Wasm in Production")]
+#[command(
+    name = "cargo xtask",
+    about = "Build automation for Wasm in Production"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

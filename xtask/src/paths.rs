@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 /// Workspace root (the parent of the xtask crate).
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
 }
 
 /// Git-ignored directory for project-local tools (Go toolchains, npm packages).
@@ -29,9 +31,11 @@ pub fn guest_go() -> PathBuf {
 
 /// `$CARGO_HOME/bin`, where `cargo install` puts binaries.
 pub fn cargo_bin() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cargo")
-    });
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cargo")
+        });
     home.join("bin")
 }
 

@@ -29,13 +29,16 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The `wasm-bindgen` version recorded in Cargo.lock: wasm-bindgen-cli must match it exactly.
 pub fn wasm_bindgen_from_lock() -> anyhow::Result<String> {
     let lock_path = paths::root().join("Cargo.lock");
-    let lock = std::fs::read_to_string(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
+    let lock = std::fs::read_to_string(&lock_path)
+        .with_context(|| format!("reading {}", lock_path.display()))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
-                return Ok(version.trim_end_matches('"').to_owned());
-            }
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
         }
     }
     bail!("no wasm-bindgen package in {}", lock_path.display())

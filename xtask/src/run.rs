@@ -17,11 +17,22 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     setup::run()?;
     build::run(&args.build)?;
-    println!("[run] starting the server on http://{}/ (Ctrl-C stops it)", args.addr);
+    println!(
+        "[run] starting the server on http://{}/ (Ctrl-C stops it)",
+        args.addr
+    );
     // Ctrl-C reaches the server too (same process group): it drains and exits.
     cmd::run(
         cmd::new("cargo")
-            .args(["run", "--release", "--package", "server", "--bin", "wip-server", "--"])
+            .args([
+                "run",
+                "--release",
+                "--package",
+                "server",
+                "--bin",
+                "wip-server",
+                "--",
+            ])
             .arg("--addr")
             .arg(&args.addr)
             .arg("--assets-dir")

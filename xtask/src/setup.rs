@@ -25,7 +25,11 @@ impl Step {
         present: impl Fn() -> bool + 'static,
         install: impl Fn() -> anyhow::Result<()> + 'static,
     ) -> Self {
-        Self { name: name.into(), present: Box::new(present), install: Box::new(install) }
+        Self {
+            name: name.into(),
+            present: Box::new(present),
+            install: Box::new(install),
+        }
     }
 }
 
@@ -44,7 +48,10 @@ pub fn run() -> anyhow::Result<()> {
         println!("{label}: installing...");
         (step.install)().with_context(|| format!("setup step `{}` failed", step.name))?;
         if !(step.present)() {
-            bail!("setup step `{}` installed but its check still fails", step.name);
+            bail!(
+                "setup step `{}` installed but its check still fails",
+                step.name
+            );
         }
         println!("{label}: installed ({:.1}s)", t.elapsed().as_secs_f64());
     }
@@ -56,19 +63,29 @@ fn steps() -> anyhow::Result<Vec<Step>> {
     let mut steps = vec![
         Step::new(
             "rustfmt + clippy",
-            || has_output(&mut cmd::new("cargo").args(["fmt", "--version"]), "rustfmt")
-                && has_output(&mut cmd::new("cargo").args(["clippy", "--version"]), "clippy"),
+            || {
+                has_output(cmd::new("cargo").args(["fmt", "--version"]), "rustfmt")
+                    && has_output(cmd::new("cargo").args(["clippy", "--version"]), "clippy")
+            },
             || cmd::run(cmd::new("rustup").args(["component", "add", "rustfmt", "clippy"])),
         ),
         Step::new(
             format!("rust target {}", pins::WASM_TARGET),
-            || has_line(&mut cmd::new("rustup").args(["target", "list", "--installed"]), pins::WASM_TARGET),
+            || {
+                has_line(
+                    cmd::new("rustup").args(["target", "list", "--installed"]),
+                    pins::WASM_TARGET,
+                )
+            },
             || cmd::run(cmd::new("rustup").args(["target", "add", pins::WASM_TARGET])),
         ),
         // trunk builds offline (`cargo --offline`), so every crate must be in the local registry.
         Step::new(
             "crates (cargo fetch)",
-            || cmd::probe(cmd::new("cargo").args(["fetch", "--locked", "--offline", "--quiet"])).is_some(),
+            || {
+                cmd::probe(cmd::new("cargo").args(["fetch", "--locked", "--offline", "--quiet"]))
+                    .is_some()
+            },
             || cmd::run(cmd::new("cargo").args(["fetch", "--locked"])),
         ),
     ];
@@ -89,27 +106,35 @@ fn steps() -> anyhow::Result<Vec<Step>> {
             format!("wasm-opt (npm binaryen@{})", pins::BINARYEN),
             || {
                 has_output(
-                    &mut cmd::new(&paths::npm_bin().join("wasm-opt").to_string_lossy()).arg("--version"),
+                    cmd::new(&paths::npm_bin().join("wasm-opt").to_string_lossy()).arg("--version"),
                     &format!("version {}", pins::WASM_OPT_MAJOR),
                 )
             },
             || {
                 let prefix = paths::tools().join("npm");
                 std::fs::create_dir_all(&prefix)?;
-                cmd::run(cmd::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&prefix).arg(
-                    format!("binaryen@{}", pins::BINARYEN),
-                ))
+                cmd::run(
+                    cmd::new("npm")
+                        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                        .arg(&prefix)
+                        .arg(format!("binaryen@{}", pins::BINARYEN)),
+                )
             },
         ),
-        Step::new(
-            "chromium + chromium-driver (apt)",
-            chromium_present,
-            || {
-                cmd::run(cmd::new("apt-get").arg("update"))?;
-                cmd::run(cmd::new("apt-get").args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
-                    .env("DEBIAN_FRONTEND", "noninteractive"))
-            },
-        ),
+        Step::new("chromium + chromium-driver (apt)", chromium_present, || {
+            cmd::run(cmd::new("apt-get").arg("update"))?;
+            cmd::run(
+                cmd::new("apt-get")
+                    .args([
+                        "install",
+                        "-y",
+                        "--no-install-recommends",
+                        "chromium",
+                        "chromium-driver",
+                    ])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+        }),
     ]);
     Ok(steps)
 }
@@ -123,7 +148,10 @@ fn cargo_install(krate: &'static str, bin: &'static str, version: &str, locked: 
         format!("{krate} {version} (cargo install)"),
         move || {
             let path = paths::cargo_bin().join(bin);
-            has_output(&mut cmd::new(&path.to_string_lossy()).arg("--version"), &expected)
+            has_output(
+                cmd::new(&path.to_string_lossy()).arg("--version"),
+                &expected,
+            )
         },
         move || {
             let mut install = cmd::new("cargo");
@@ -138,9 +166,15 @@ fn cargo_install(krate: &'static str, bin: &'static str, version: &str, locked: 
 
 fn chromium_present() -> bool {
     let version = |path: &str| {
-        Path::new(path).exists().then(|| cmd::probe(&mut cmd::new(path).arg("--version"))).flatten().and_then(|out| {
-            out.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit())).map(str::to_owned)
-        })
+        Path::new(path)
+            .exists()
+            .then(|| cmd::probe(cmd::new(path).arg("--version")))
+            .flatten()
+            .and_then(|out| {
+                out.split_whitespace()
+                    .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                    .map(str::to_owned)
+            })
     };
     // Chromium and its driver must be the same build, or WebDriver sessions fail to start.
     matches!((version(pins::CHROMIUM), version(pins::CHROMEDRIVER)), (Some(a), Some(b)) if a == b)

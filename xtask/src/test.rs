@@ -33,34 +33,74 @@ struct Counts {
 /// Runs setup, build, and every stage; prints a summary table.
 pub fn run() -> anyhow::Result<()> {
     setup::run()?;
-    build::run(&BuildArgs { go: pins::GO_MAIN.to_owned() })?;
+    build::run(&BuildArgs {
+        go: pins::GO_MAIN.to_owned(),
+    })?;
 
     let mut results = Vec::new();
     let check = |name, cmd: &mut Command| stage(name, cmd, false);
     let tests = |name, cmd: &mut Command| stage(name, cmd, true);
 
-    results.push(check("fmt", cmd::new("cargo").args(["fmt", "--all", "--check"])));
+    results.push(check(
+        "fmt",
+        cmd::new("cargo").args(["fmt", "--all", "--check"]),
+    ));
     results.push(check(
         "clippy (host crates)",
-        cmd::new("cargo").args(["clippy", "--workspace", "--exclude", "frontend", "--all-targets", "--", "-D", "warnings"]),
+        cmd::new("cargo").args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "frontend",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     ));
     results.push(check(
         "clippy (frontend, wasm32)",
         cmd::new("cargo").args([
-            "clippy", "--package", "frontend", "--target", pins::WASM_TARGET, "--all-targets", "--", "-D", "warnings",
+            "clippy",
+            "--package",
+            "frontend",
+            "--target",
+            pins::WASM_TARGET,
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
         ]),
     ));
     results.push(tests(
         "workspace tests",
-        cmd::new("cargo").args(["test", "--workspace", "--exclude", "frontend", "--exclude", "e2e"]),
+        cmd::new("cargo").args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "frontend",
+            "--exclude",
+            "e2e",
+        ]),
     ));
     results.push(tests(
         "frontend (wasm-pack, headless Chromium)",
         cmd::new("wasm-pack")
-            .args(["test", "--headless", "--chrome", "--mode", "no-install", "--chromedriver", pins::CHROMEDRIVER])
+            .args([
+                "test",
+                "--headless",
+                "--chrome",
+                "--mode",
+                "no-install",
+                "--chromedriver",
+                pins::CHROMEDRIVER,
+            ])
             .arg("frontend"),
     ));
-    results.push(tests("browser end-to-end", cmd::new("cargo").args(["test", "--package", "e2e"])));
+    results.push(tests(
+        "browser end-to-end",
+        cmd::new("cargo").args(["test", "--package", "e2e"]),
+    ));
 
     print_summary(&results);
     let failed: Vec<_> = results.iter().filter(|r| !r.ok).map(|r| r.name).collect();
@@ -84,7 +124,12 @@ fn stage(name: &'static str, cmd: &mut Command, expects_tests: bool) -> StageRes
     let mut ok = status_ok;
     if expects_tests {
         match counts {
-            None | Some(Counts { passed: 0, failed: 0, .. }) => {
+            None
+            | Some(Counts {
+                passed: 0,
+                failed: 0,
+                ..
+            }) => {
                 eprintln!("[{name}] ran zero tests: treating the stage as failed");
                 ok = false;
             }
@@ -92,11 +137,20 @@ fn stage(name: &'static str, cmd: &mut Command, expects_tests: bool) -> StageRes
             Some(_) => {}
         }
     }
-    StageResult { name, ok, counts: if expects_tests { counts } else { None }, seconds: started.elapsed().as_secs_f64() }
+    StageResult {
+        name,
+        ok,
+        counts: if expects_tests { counts } else { None },
+        seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 fn run_and_count(cmd: &mut Command) -> anyhow::Result<(bool, Option<Counts>)> {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
     let counts = Arc::new(Mutex::new(None::<Counts>));
     let stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
@@ -139,8 +193,12 @@ fn parse_test_result(line: &str) -> Option<Counts> {
     let mut counts = Counts::default();
     for part in rest.split(';') {
         let mut words = part.split_whitespace().rev();
-        let (Some(label), Some(number)) = (words.next(), words.next()) else { continue };
-        let Ok(n) = number.parse::<u64>() else { continue };
+        let (Some(label), Some(number)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(n) = number.parse::<u64>() else {
+            continue;
+        };
         match label {
             "passed" => counts.passed = n,
             "failed" => counts.failed = n,
@@ -152,7 +210,10 @@ fn parse_test_result(line: &str) -> Option<Counts> {
 }
 
 fn print_summary(results: &[StageResult]) {
-    println!("\n{:<42} {:<6} {:>7} {:>7} {:>8} {:>8}", "stage", "result", "passed", "failed", "ignored", "time");
+    println!(
+        "\n{:<42} {:<6} {:>7} {:>7} {:>8} {:>8}",
+        "stage", "result", "passed", "failed", "ignored", "time"
+    );
     let mut total = Counts::default();
     for r in results {
         let (p, f, i) = match r.counts {
@@ -160,18 +221,32 @@ fn print_summary(results: &[StageResult]) {
                 total.passed += c.passed;
                 total.failed += c.failed;
                 total.ignored += c.ignored;
-                (c.passed.to_string(), c.failed.to_string(), c.ignored.to_string())
+                (
+                    c.passed.to_string(),
+                    c.failed.to_string(),
+                    c.ignored.to_string(),
+                )
             }
             None => ("-".into(), "-".into(), "-".into()),
         };
         let result = if r.ok { "ok" } else { "FAILED" };
-        println!("{:<42} {result:<6} {p:>7} {f:>7} {i:>8} {:>7.1}s", r.name, r.seconds);
+        println!(
+            "{:<42} {result:<6} {p:>7} {f:>7} {i:>8} {:>7.1}s",
+            r.name, r.seconds
+        );
     }
     // A failing stage without failing tests of its own (fmt, clippy, a stage
     // that ran zero tests or did not build) counts as one failure.
-    let stage_failures = results.iter().filter(|r| !r.ok && r.counts.is_none_or(|c| c.failed == 0)).count() as u64;
+    let stage_failures = results
+        .iter()
+        .filter(|r| !r.ok && r.counts.is_none_or(|c| c.failed == 0))
+        .count() as u64;
     // The plain closing line CI reads.
-    println!("\n{} passed, {} failed", total.passed, total.failed + stage_failures);
+    println!(
+        "\n{} passed, {} failed",
+        total.passed,
+        total.failed + stage_failures
+    );
 }
 
 #[cfg(test)]
@@ -180,8 +255,17 @@ mod tests {
 
     #[test]
     fn parses_libtest_summary_line() {
-        let c = parse_test_result("test result: ok. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s");
-        assert_eq!(c, Some(Counts { passed: 12, failed: 1, ignored: 3 }));
+        let c = parse_test_result(
+            "test result: ok. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+        );
+        assert_eq!(
+            c,
+            Some(Counts {
+                passed: 12,
+                failed: 1,
+                ignored: 3
+            })
+        );
     }
 
     #[test]

@@ -19,5 +19,7 @@ pub fn router(assets_dir: &Path) -> Router {
 }
 
 async fn not_found(uri: Uri) -> impl IntoResponse {
-    ApiError::NotFound { path: uri.path().to_owned() }
+    ApiError::NotFound {
+        path: uri.path().to_owned(),
+    }
 }
