@@ -88,6 +88,10 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
         assets.extend(pair);
     }
 
+    for guest in crate::guests::build_all(&toolchain)? {
+        println!("[build] sandbox guest {}", guest.display());
+    }
+
     let manifest = Manifest {
         go: GoInfo {
             version: format!("go{}", toolchain.version),

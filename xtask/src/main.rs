@@ -4,10 +4,13 @@
 //! - `build`: Go modules + trunk build, assembled into `target/site`
 //! - `run`:   setup + build + start the server
 //! - `test`:  setup + build + fmt + clippy + every test stage, with counts
+//! - `bench`: setup + build + a side-by-side benchmark (`assets`, `sandbox`)
 
+mod bench;
 mod build;
 mod cmd;
 mod go;
+mod guests;
 mod hash;
 mod paths;
 mod pins;
@@ -37,6 +40,8 @@ enum Command {
     Run(run::RunArgs),
     /// Set up, build, and run every check and test stage.
     Test,
+    /// Set up, build, and run a side-by-side benchmark.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,5 +54,12 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Run(args) => run::run(&args),
         Command::Test => test::run(),
+        Command::Bench(args) => {
+            setup::run()?;
+            build::run(&build::BuildArgs {
+                go: pins::GO_MAIN.to_owned(),
+            })?;
+            bench::run(&args)
+        }
     }
 }

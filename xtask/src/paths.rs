@@ -43,3 +43,8 @@ pub fn cargo_bin() -> PathBuf {
 pub fn npm_bin() -> PathBuf {
     tools().join("npm").join("node_modules").join(".bin")
 }
+
+/// Server-side sandbox guests (`GOOS=wasip1`), built from `guest-go/sandbox/<name>/`.
+pub fn guests() -> PathBuf {
+    target().join("guests")
+}

@@ -1,0 +1,32 @@
+//! `cargo xtask bench <target>`: side-by-side benchmarks that print ratios,
+//! because absolute numbers on a shared 2-core machine are noise.
+
+mod assets;
+mod sandbox;
+
+/// What to benchmark.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Target {
+    /// This server vs nginx vs plain tower-http ServeDir, serving the Go module.
+    Assets,
+    /// Per-call latency of sandbox guests: naive vs compile-once vs InstancePre + pooling.
+    Sandbox,
+}
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Which benchmark to run.
+    pub target: Target,
+    /// Seconds each measured configuration runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}
+
+/// Runs the chosen benchmark.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    match args.target {
+        Target::Assets => assets::run(args),
+        Target::Sandbox => sandbox::run(args),
+    }
+}
