@@ -14,6 +14,9 @@ pub struct Toolchain {
     pub version: String,
     /// GOROOT of this toolchain.
     pub goroot: PathBuf,
+    /// Build cache override (tests use an empty one to prove that a
+    /// from-scratch build gives the same bytes as a cached one).
+    gocache: Option<PathBuf>,
 }
 
 impl Toolchain {
@@ -33,6 +36,7 @@ impl Toolchain {
         let toolchain = Self {
             version: version.to_owned(),
             goroot,
+            gocache: None,
         };
         let reported = cmd::output(toolchain.go().arg("version"))?;
         if !reported.contains(&format!("go{version} ")) {
@@ -56,6 +60,13 @@ impl Toolchain {
         )
     }
 
+    /// This toolchain with its build cache in `dir` instead of the user's.
+    #[cfg(test)]
+    pub fn with_build_cache(mut self, dir: &Path) -> Self {
+        self.gocache = Some(dir.to_owned());
+        self
+    }
+
     /// A `go` command with an environment that can only use this toolchain
     /// and the standard library: no toolchain switching, no module proxy.
     pub fn go(&self) -> std::process::Command {
@@ -66,6 +77,9 @@ impl Toolchain {
             .env("GOPROXY", "off")
             .env("GOWORK", "off")
             .env("CGO_ENABLED", "0");
+        if let Some(cache) = &self.gocache {
+            go.env("GOCACHE", cache);
+        }
         go
     }
 
@@ -84,6 +98,12 @@ impl Toolchain {
     /// toolchain and source always give the same bytes, whatever the checkout
     /// path or git state.
     pub fn build_js(&self, program: &str, out: &Path) -> anyhow::Result<()> {
+        self.build_js_with(program, out, true)
+    }
+
+    /// [`Self::build_js`], with the symbol table and DWARF kept when `strip`
+    /// is false (only for the size report's "without -s -w" variant).
+    pub fn build_js_with(&self, program: &str, out: &Path, strip: bool) -> anyhow::Result<()> {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -91,13 +111,9 @@ impl Toolchain {
             self.go()
                 .env("GOOS", "js")
                 .env("GOARCH", "wasm")
-                .args([
-                    "build",
-                    "-trimpath",
-                    "-buildvcs=false",
-                    "-ldflags=-s -w",
-                    "-o",
-                ])
+                .args(["build", "-trimpath", "-buildvcs=false"])
+                .args(strip.then_some("-ldflags=-s -w"))
+                .arg("-o")
                 .arg(out)
                 .arg(format!("./cmd/{program}")),
         )

@@ -9,13 +9,16 @@
 mod bench;
 mod build;
 mod cmd;
+mod compress;
 mod go;
 mod guests;
 mod hash;
+mod manifest;
 mod paths;
 mod pins;
 mod run;
 mod setup;
+mod sizes;
 mod test;
 
 use clap::{Parser, Subcommand};

@@ -1,0 +1,196 @@
+//! The size report (seed task 2): raw / gzip / brotli bytes and ratios for
+//! every served artifact and for build variants of the Go module, plus the
+//! measured size floor of any Go js/wasm binary. Printed by `cargo xtask
+//! build` and written to `site/size-report.json`, which the server serves at
+//! `/api/assets`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::go::Toolchain;
+use crate::manifest::Manifest;
+use crate::{cmd, compress, hash, paths};
+
+/// Go program whose stripped size is the floor of every Go js/wasm binary.
+const FLOOR_PROGRAM: &str = "floor";
+
+/// Wasm features Go's compiler emits (sign extension and saturating
+/// float-to-int conversions since Go 1.21); wasm-opt refuses the module
+/// without them because Go writes no `target_features` section.
+const GO_WASM_FEATURES: [&str; 4] = [
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+];
+
+/// The report.
+#[derive(Debug, Serialize)]
+pub struct SizeReport {
+    /// Go toolchain of the Go rows.
+    pub go_version: String,
+    /// Every served file, as served (the `.gz` column is what the server
+    /// sends: the smaller of gzip -9 and zopfli).
+    pub artifacts: Vec<SizeRow>,
+    /// The main Go module built different ways.
+    pub variants: Vec<SizeRow>,
+    /// An empty `func main() {}`, stripped: what the Go runtime alone costs.
+    pub floor: SizeRow,
+}
+
+/// Sizes of one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeRow {
+    /// What the row measures.
+    pub name: String,
+    /// Raw bytes.
+    pub raw: u64,
+    /// gzip -9 (zlib best) bytes.
+    pub gzip9: u64,
+    /// zopfli (gzip-compatible) bytes.
+    pub zopfli: u64,
+    /// brotli -q 11 bytes.
+    pub brotli: u64,
+    /// min(gzip9, zopfli) / raw.
+    pub gzip_ratio: f64,
+    /// brotli / raw.
+    pub brotli_ratio: f64,
+}
+
+impl SizeRow {
+    fn measure(name: impl Into<String>, raw: &[u8]) -> anyhow::Result<Self> {
+        let c = compress::compress(raw)?;
+        let brotli = c.brotli_size;
+        let raw_len = raw.len() as u64;
+        let ratio = |n: u64| {
+            if raw_len == 0 {
+                1.0
+            } else {
+                n as f64 / raw_len as f64
+            }
+        };
+        Ok(Self {
+            name: name.into(),
+            raw: raw_len,
+            gzip9: c.gzip9_size,
+            zopfli: c.zopfli_size,
+            brotli,
+            gzip_ratio: ratio(c.gzip9_size.min(c.zopfli_size)),
+            brotli_ratio: ratio(brotli),
+        })
+    }
+}
+
+/// Measures everything in `manifest` (files under `site`) and the variants of
+/// `main_program` built with `toolchain`.
+pub fn report(
+    site: &Path,
+    manifest: &Manifest,
+    toolchain: &Toolchain,
+    main_program: &str,
+) -> anyhow::Result<SizeReport> {
+    let mut artifacts = Vec::new();
+    for (name, asset) in &manifest.assets {
+        let file = site.join(asset.path.trim_start_matches('/'));
+        let raw = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        artifacts.push(SizeRow::measure(format!("{name} ({})", asset.path), &raw)?);
+    }
+
+    let dir = paths::target()
+        .join("go")
+        .join(&toolchain.version)
+        .join("variants");
+    let unstripped = dir.join(format!("{main_program}.unstripped.wasm"));
+    toolchain.build_js_with(main_program, &unstripped, false)?;
+    let stripped = dir.join(format!("{main_program}.wasm"));
+    toolchain.build_js(main_program, &stripped)?;
+    let optimized = wasm_opt_oz(&stripped)?;
+    let floor = dir.join(format!("{FLOOR_PROGRAM}.wasm"));
+    toolchain.build_js(FLOOR_PROGRAM, &floor)?;
+
+    let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let variants = vec![
+        SizeRow::measure(
+            format!("{main_program}.wasm, no -s -w"),
+            &read(&unstripped)?,
+        )?,
+        SizeRow::measure(
+            format!("{main_program}.wasm, -s -w (served)"),
+            &read(&stripped)?,
+        )?,
+        SizeRow::measure(
+            format!("{main_program}.wasm, -s -w + wasm-opt -Oz"),
+            &read(&optimized)?,
+        )?,
+    ];
+    Ok(SizeReport {
+        go_version: format!("go{}", toolchain.version),
+        artifacts,
+        variants,
+        floor: SizeRow::measure("empty func main(), -s -w", &read(&floor)?)?,
+    })
+}
+
+/// `wasm-opt -Oz` of `input`, cached by the input's hash (it takes a while
+/// on a multi-megabyte Go module).
+fn wasm_opt_oz(input: &Path) -> anyhow::Result<PathBuf> {
+    let bytes = std::fs::read(input)?;
+    let out = input.with_file_name(format!(
+        "{}.oz.wasm",
+        hash::short(&hash::sha256_hex(&[&bytes]))
+    ));
+    if !out.is_file() {
+        let tmp = out.with_extension("tmp");
+        cmd::run(
+            cmd::new("wasm-opt")
+                .arg("-Oz")
+                .args(GO_WASM_FEATURES)
+                .arg(input)
+                .arg("-o")
+                .arg(&tmp),
+        )
+        .context("wasm-opt -Oz on the Go module")?;
+        std::fs::rename(&tmp, &out)?;
+    }
+    Ok(out)
+}
+
+/// Writes the report to `site/size-report.json`.
+pub fn write(site: &Path, report: &SizeReport) -> anyhow::Result<()> {
+    let path = site.join("size-report.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(report)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The report as a text table.
+pub fn print(report: &SizeReport) {
+    println!(
+        "\n{:<58} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7}",
+        "artifact", "raw", "gzip -9", "zopfli", "brotli 11", "gz %", "br %"
+    );
+    let row = |r: &SizeRow| {
+        println!(
+            "{:<58} {:>10} {:>10} {:>10} {:>10} {:>6.1}% {:>6.1}%",
+            r.name,
+            r.raw,
+            r.gzip9,
+            r.zopfli,
+            r.brotli,
+            r.gzip_ratio * 100.0,
+            r.brotli_ratio * 100.0
+        )
+    };
+    report.artifacts.iter().for_each(row);
+    println!("-- variants of the Go module ({})", report.go_version);
+    report.variants.iter().for_each(row);
+    row(&report.floor);
+    println!(
+        "size floor of a Go js/wasm binary ({}): {} bytes raw, {} gzip, {} brotli",
+        report.go_version,
+        report.floor.raw,
+        report.floor.gzip9.min(report.floor.zopfli),
+        report.floor.brotli
+    );
+}
