@@ -29,6 +29,11 @@ pub struct Config {
     #[arg(long, env = "WIP_ASSETS_DIR", default_value = DEFAULT_ASSETS_DIR)]
     pub assets_dir: PathBuf,
 
+    /// Serve the seed task 1 demo route (`/demo/wrong-mime/<name>.wasm`:
+    /// the Go module as `text/plain`, to show `instantiateStreaming` failing).
+    #[arg(long, env = "WIP_WRONG_MIME_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
+    pub wrong_mime_demo: bool,
+
     /// Log format: `pretty` for a terminal, `json` for production log shipping.
     #[arg(long, env = "WIP_LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
     pub log_format: String,
@@ -42,6 +47,7 @@ impl Config {
                 .parse()
                 .expect("DEFAULT_ADDR is a valid socket address"),
             assets_dir: assets_dir.into(),
+            wrong_mime_demo: true,
             log_format: "pretty".to_owned(),
         }
     }

@@ -17,6 +17,19 @@ pub enum ApiError {
         /// The path that was requested.
         path: String,
     },
+    /// The client accepts none of the encodings the resource exists in
+    /// (e.g. `Accept-Encoding: identity;q=0` for a file with no variants).
+    #[error("no acceptable content encoding; available: {available}")]
+    NotAcceptable {
+        /// The encodings the resource can be sent in.
+        available: String,
+    },
+    /// A `Range` that starts beyond the end of the resource.
+    #[error("range not satisfiable: the resource is {len} bytes")]
+    RangeNotSatisfiable {
+        /// Length of the identity bytes.
+        len: usize,
+    },
     /// The route exists but does not accept this method.
     #[error("method {method} is not allowed here")]
     MethodNotAllowed {
@@ -30,6 +43,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound { .. } => "not_found",
+            Self::NotAcceptable { .. } => "not_acceptable",
+            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }
@@ -38,6 +53,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }

@@ -13,20 +13,28 @@ pub mod state;
 use std::future::Future;
 
 use axum::Router;
+use axum::http::HeaderValue;
+use axum::http::header::X_CONTENT_TYPE_OPTIONS;
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 pub use error::ApiError;
-pub use state::AppState;
+pub use state::{AppState, StartupError};
 
 /// Builds the complete router for `state`.
 pub fn app(state: AppState) -> Router {
-    let assets = assets::router(&state.config().assets_dir);
+    let assets = assets::router(state.catalog(), state.config().wrong_mime_demo);
     Router::new()
         .merge(health::router())
         .with_state(state)
         .merge(assets)
+        // Browsers must never second-guess a Content-Type (seed task 1).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

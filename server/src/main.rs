@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    let state = AppState::new(config.clone()).context("loading the server state")?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
@@ -26,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
     println!("listening on http://{local}/");
     tracing::info!(%local, assets_dir = %config.assets_dir.display(), "server started");
 
-    server::serve(listener, AppState::new(config), shutdown_signal()).await?;
+    server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("server stopped");
     Ok(())
 }

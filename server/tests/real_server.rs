@@ -11,7 +11,7 @@ async fn real_server_answers_on_port_zero_and_shuts_down_gracefully() {
     assert_ne!(addr.port(), 0);
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(Config::with_assets_dir(site.path()));
+    let state = AppState::new(Config::with_assets_dir(site.path())).expect("state");
     let server = tokio::spawn(server::serve(listener, state, async {
         let _ = stopped.await;
     }));

@@ -23,7 +23,7 @@ fn fixture_site() -> tempfile::TempDir {
 }
 
 async fn get(site: &tempfile::TempDir, uri: &str) -> axum::response::Response {
-    let state = AppState::new(Config::with_assets_dir(site.path()));
+    let state = AppState::new(Config::with_assets_dir(site.path())).expect("state");
     app(state)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
         .await

@@ -38,7 +38,7 @@ impl TestServer {
             .expect("bind loopback port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(Config::with_assets_dir(site));
+        let state = AppState::new(Config::with_assets_dir(site)).expect("load the built site");
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = rx.await;
         }));
