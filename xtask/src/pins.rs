@@ -19,6 +19,8 @@ pub const WASM_PACK: &str = "0.15.1";
 pub const BINARYEN: &str = "132.0.0";
 /// The binaryen major version trunk's `wasm_opt` setting names.
 pub const WASM_OPT_MAJOR: &str = "132";
+/// HTTP load generator of `cargo xtask bench` (installed by the bench, not by setup).
+pub const OHA: &str = "1.16.0";
 /// Rust target of the browser app.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Debian's Chromium and its driver (always the same version from apt).
