@@ -1,12 +1,17 @@
-//! The root component: the app shell.
+//! The root component: the app shell, and the panels once the manifest is in.
 
 use leptos::prelude::*;
 
+use crate::api::fetch_manifest;
+use crate::components::go_module::GoModulePanel;
+use crate::components::size_table::SizeTable;
 use crate::components::task_list::TaskList;
+use crate::components::wrong_mime::WrongMimeDemo;
 
-/// The whole page: header, what the app demonstrates, and the task catalogue.
+/// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
+    let manifest = LocalResource::new(fetch_manifest);
     view! {
         <header class="shell-header">
             <h1 id="app-title">"Wasm in Production"</h1>
@@ -16,10 +21,23 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <main>
+            {move || match manifest.get() {
+                None => view! { <p id="manifest-loading">"loading manifest…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p id="manifest-error" class="error">{e}</p> }.into_any(),
+                Some(Ok(m)) => {
+                    provide_context(m.clone());
+                    view! {
+                        <p class="go-version">{format!("Go module built by {}", m.go.version)}</p>
+                        <GoModulePanel manifest=m.clone() />
+                        <WrongMimeDemo manifest=m />
+                    }.into_any()
+                }
+            }}
+            <SizeTable />
             <TaskList/>
         </main>
         <footer class="shell-footer">
-            <p>"Open DevTools → Network: nothing below is downloaded until you ask for it."</p>
+            <p>"Open DevTools → Network: the Go module is not downloaded until you ask for it."</p>
         </footer>
     }
 }

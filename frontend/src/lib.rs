@@ -3,8 +3,13 @@
 //! `main.rs` only mounts [`App`]; components live in [`components`], the
 //! catalogue of seed tasks the app demonstrates in [`tasks`].
 
+pub mod api;
 pub mod app;
 pub mod components;
+pub mod go_wasm;
+pub mod inspection;
+pub mod once;
+pub mod progress;
 pub mod tasks;
 
 pub use app::App;

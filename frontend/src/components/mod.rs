@@ -1,3 +1,7 @@
 //! UI components, one per file.
 
+pub mod go_module;
+pub mod inspector_view;
+pub mod size_table;
 pub mod task_list;
+pub mod wrong_mime;

@@ -1,0 +1,119 @@
+//! The server's JSON documents the app reads: `manifest.json` (where the
+//! hashed files are; nothing in the app hard-codes a hashed name) and
+//! `/api/assets` (the size report of seed task 2).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::go_wasm::GoAsset;
+
+/// `manifest.json`, as written by `cargo xtask build`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Manifest {
+    /// The toolchain behind the Go module.
+    pub go: GoInfo,
+    /// Logical name → served file.
+    pub assets: BTreeMap<String, ManifestAsset>,
+}
+
+/// The Go toolchain of the build.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct GoInfo {
+    /// `go1.27.3`.
+    pub version: String,
+    /// sha256 of its `wasm_exec.js`.
+    pub shim_sha256: String,
+}
+
+/// One served file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ManifestAsset {
+    /// URL path.
+    pub path: String,
+    /// Raw size in bytes.
+    pub size: u64,
+    /// Brotli size, if a variant is served.
+    pub brotli_size: Option<u64>,
+    /// Gzip size, if a variant is served.
+    pub gzip_size: Option<u64>,
+}
+
+/// Logical name of the Go browser module in the manifest.
+pub const GO_MODULE: &str = "inspector";
+
+impl Manifest {
+    /// Parses the manifest's JSON.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        serde_json::from_str(json).map_err(|e| format!("invalid manifest: {e}"))
+    }
+
+    /// The Go module `program` and its shim.
+    pub fn go_asset(&self, program: &str) -> Option<GoAsset> {
+        let wasm = self.assets.get(&format!("{program}.wasm"))?;
+        let shim = self.assets.get(&format!("{program}.wasm_exec.js"))?;
+        Some(GoAsset {
+            wasm_url: wasm.path.clone(),
+            shim_url: shim.path.clone(),
+            decoded_size: Some(wasm.size),
+        })
+    }
+
+    /// URL of the Leptos app's own wasm.
+    pub fn app_wasm_url(&self) -> Option<&str> {
+        self.assets.get("frontend_bg.wasm").map(|a| a.path.as_str())
+    }
+}
+
+/// `/api/assets`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SizeReport {
+    /// Go toolchain of the Go rows.
+    pub go_version: String,
+    /// Every served file.
+    pub artifacts: Vec<SizeRow>,
+    /// Build variants of the Go module.
+    pub variants: Vec<SizeRow>,
+    /// Empty `main`: the Go runtime's floor.
+    pub floor: SizeRow,
+}
+
+/// One row of the size report.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SizeRow {
+    /// What was measured.
+    pub name: String,
+    /// Raw bytes.
+    pub raw: u64,
+    /// gzip -9 bytes.
+    pub gzip9: u64,
+    /// zopfli bytes.
+    pub zopfli: u64,
+    /// brotli 11 bytes.
+    pub brotli: u64,
+    /// Best gzip / raw.
+    pub gzip_ratio: f64,
+    /// brotli / raw.
+    pub brotli_ratio: f64,
+}
+
+async fn get_json<T: for<'de> Deserialize<'de>>(url: &str) -> Result<T, String> {
+    let response = gloo_net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    response.json().await.map_err(|e| format!("{url}: {e}"))
+}
+
+/// Fetches `/manifest.json`.
+pub async fn fetch_manifest() -> Result<Manifest, String> {
+    get_json("/manifest.json").await
+}
+
+/// Fetches `/api/assets`.
+pub async fn fetch_size_report() -> Result<SizeReport, String> {
+    get_json("/api/assets").await
+}

@@ -1,0 +1,396 @@
+//! Every piece of JavaScript interop behind a safe Rust API: the Go shim
+//! (`wasm_exec.js`), `WebAssembly.*`, streamed `fetch` bodies, performance
+//! marks, and the Go inspector's `syscall/js` entry point. Components never
+//! see a `JsValue`.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures::FutureExt as _;
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, WebAssembly};
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::once::OnceGuard;
+use crate::progress::{Progress, decoded_total};
+
+/// How the module is downloaded and compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadMode {
+    /// Ours: `instantiateStreaming` on the real response (streaming compile,
+    /// code cache) while progress is counted on `response.clone()`.
+    StreamingWithProgress,
+    /// The seed's: read the body into a buffer, then `WebAssembly.instantiate`.
+    BufferedWithProgress,
+    /// `instantiateStreaming` alone, no progress (the benchmark's baseline).
+    StreamingOnly,
+}
+
+impl LoadMode {
+    /// Stable identifier (used in the page and by the benchmark).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::StreamingWithProgress => "streaming",
+            Self::BufferedWithProgress => "buffered",
+            Self::StreamingOnly => "streaming-only",
+        }
+    }
+
+    /// Parses [`Self::id`].
+    pub fn from_id(id: &str) -> Option<Self> {
+        [
+            Self::StreamingWithProgress,
+            Self::BufferedWithProgress,
+            Self::StreamingOnly,
+        ]
+        .into_iter()
+        .find(|m| m.id() == id)
+    }
+}
+
+/// Where the Go module and its shim are (from the manifest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoAsset {
+    /// Hashed URL of the `.wasm`.
+    pub wasm_url: String,
+    /// Hashed URL of the matching `wasm_exec.js`.
+    pub shim_url: String,
+    /// Decoded size of the `.wasm` (the progress total).
+    pub decoded_size: Option<u64>,
+}
+
+/// A running Go module.
+#[derive(Debug, Clone)]
+pub struct LoadedGo {
+    /// The module's bytes (kept so the inspector can look at its own module
+    /// without a second request).
+    pub bytes: Arc<Vec<u8>>,
+    /// How it was loaded.
+    pub mode: LoadMode,
+    /// Fetch start → module ready, in milliseconds.
+    pub load_ms: f64,
+}
+
+/// Why loading failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LoadError {
+    /// The network request failed.
+    #[error("fetching {url} failed: {message}")]
+    Fetch {
+        /// What was fetched.
+        url: String,
+        /// The browser's message.
+        message: String,
+    },
+    /// The server answered with an error status.
+    #[error("{url} answered HTTP {status}")]
+    Http {
+        /// What was fetched.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// `wasm_exec.js` could not be loaded or defined no `Go` class.
+    #[error("the Go shim could not be loaded: {0}")]
+    Shim(String),
+    /// Compiling or instantiating the module failed.
+    #[error("WebAssembly rejected the module: {0}")]
+    Instantiate(String),
+    /// The Go program exited before it said it was ready.
+    #[error("the Go program exited before it was ready")]
+    ExitedEarly,
+}
+
+thread_local! {
+    static GO: Rc<OnceGuard<LoadedGo, LoadError>> = Rc::default();
+}
+
+/// Loads and starts the Go module once per page: concurrent and later calls
+/// share the first load; after a failure the next call retries.
+/// `on_progress` of the call that starts the load receives its progress.
+pub async fn load_go_once(
+    asset: GoAsset,
+    mode: LoadMode,
+    on_progress: impl Fn(Progress) + 'static,
+) -> Result<LoadedGo, LoadError> {
+    let on_progress: Rc<dyn Fn(Progress)> = Rc::new(on_progress);
+    let guard = GO.with(Rc::clone);
+    guard
+        .get_or_start(move || load_go(asset, mode, on_progress))
+        .await
+}
+
+/// Whether the Go module has been (or is being) loaded in this page.
+pub fn go_load_started() -> bool {
+    GO.with(|g| g.is_started())
+}
+
+async fn load_go(
+    asset: GoAsset,
+    mode: LoadMode,
+    on_progress: Rc<dyn Fn(Progress)>,
+) -> Result<LoadedGo, LoadError> {
+    ensure_shim(&asset.shim_url).await?;
+    let go = new_go()?;
+    let imports: Object = Reflect::get(&go, &"importObject".into())
+        .map_err(|e| LoadError::Shim(describe(&e)))?
+        .unchecked_into();
+
+    let started = now();
+    mark("wip:go:fetch-start");
+    let response = fetch(&asset.wasm_url).await?;
+    let total = decoded_total(
+        asset.decoded_size,
+        header_u64(&response, "content-length"),
+        response.headers().get("content-encoding").ok().flatten().as_deref(),
+    );
+    let report = move |received: u64| {
+        on_progress(Progress {
+            received,
+            total,
+            elapsed_ms: now() - started,
+        })
+    };
+
+    let (instance, bytes) = match mode {
+        LoadMode::BufferedWithProgress => {
+            let bytes = read_body(&response, &report).await?;
+            let buffer = Uint8Array::from(bytes.as_slice());
+            let result = JsFuture::from(WebAssembly::instantiate_buffer(&buffer.to_vec(), &imports))
+                .await
+                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            (get(&result, "instance"), bytes)
+        }
+        LoadMode::StreamingWithProgress => {
+            let counted = response
+                .clone()
+                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            let compile = JsFuture::from(WebAssembly::instantiate_streaming(
+                &Promise::resolve(&response),
+                &imports,
+            ));
+            let (compiled, bytes) = futures::join!(compile, read_body(&counted, &report));
+            let result = compiled.map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            (get(&result, "instance"), bytes?)
+        }
+        LoadMode::StreamingOnly => {
+            let result = JsFuture::from(WebAssembly::instantiate_streaming(
+                &Promise::resolve(&response),
+                &imports,
+            ))
+            .await
+            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            (get(&result, "instance"), Vec::new())
+        }
+    };
+
+    run_until_ready(&go, &instance).await?;
+    mark("wip:go:ready");
+    measure("wip:go:load", "wip:go:fetch-start", "wip:go:ready");
+    Ok(LoadedGo {
+        bytes: Arc::new(bytes),
+        mode,
+        load_ms: now() - started,
+    })
+}
+
+/// Starts `go.run(instance)` and waits for the program to call
+/// `globalThis.__goReady()`; fails if the program exits first.
+async fn run_until_ready(go: &JsValue, instance: &JsValue) -> Result<(), LoadError> {
+    let global = js_sys::global();
+    let ready = Promise::new(&mut |resolve, _reject| {
+        let _ = Reflect::set(&global, &"__goReady".into(), &resolve);
+    });
+    let run: Function = get(go, "run").unchecked_into();
+    let exited = run
+        .call1(go, instance)
+        .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+    let exited: Promise = exited.unchecked_into();
+    futures::select! {
+        _ = JsFuture::from(ready).fuse() => Ok(()),
+        _ = JsFuture::from(exited).fuse() => Err(LoadError::ExitedEarly),
+    }
+}
+
+/// Injects `<script src=shim>` unless a `Go` class already exists.
+async fn ensure_shim(url: &str) -> Result<(), LoadError> {
+    if get(&js_sys::global(), "Go").is_function() {
+        return Ok(());
+    }
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| LoadError::Shim("no document".into()))?;
+    let script: web_sys::HtmlScriptElement = document
+        .create_element("script")
+        .map_err(|e| LoadError::Shim(describe(&e)))?
+        .unchecked_into();
+    script.set_src(url);
+    let loaded = Promise::new(&mut |resolve, reject| {
+        script.set_onload(Some(&resolve));
+        script.set_onerror(Some(&reject));
+    });
+    document
+        .head()
+        .ok_or_else(|| LoadError::Shim("no <head>".into()))?
+        .append_child(&script)
+        .map_err(|e| LoadError::Shim(describe(&e)))?;
+    JsFuture::from(loaded)
+        .await
+        .map_err(|_| LoadError::Shim(format!("{url} did not load")))?;
+    if get(&js_sys::global(), "Go").is_function() {
+        Ok(())
+    } else {
+        Err(LoadError::Shim(format!("{url} defined no Go class")))
+    }
+}
+
+fn new_go() -> Result<JsValue, LoadError> {
+    let class: Function = get(&js_sys::global(), "Go").unchecked_into();
+    Reflect::construct(&class, &Array::new()).map_err(|e| LoadError::Shim(describe(&e)))
+}
+
+async fn fetch(url: &str) -> Result<web_sys::Response, LoadError> {
+    let window = web_sys::window().ok_or_else(|| LoadError::Fetch {
+        url: url.into(),
+        message: "no window".into(),
+    })?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| LoadError::Fetch {
+            url: url.into(),
+            message: describe(&e),
+        })?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(LoadError::Http {
+            url: url.into(),
+            status: response.status(),
+        });
+    }
+    Ok(response)
+}
+
+/// Reads a body chunk by chunk, reporting decoded bytes received.
+async fn read_body(
+    response: &web_sys::Response,
+    report: &dyn Fn(u64),
+) -> Result<Vec<u8>, LoadError> {
+    let fail = |e: JsValue| LoadError::Fetch {
+        url: response.url(),
+        message: describe(&e),
+    };
+    let body = response.body().ok_or_else(|| fail("empty body".into()))?;
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    report(0);
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(fail)?;
+        if get(&chunk, "done").as_bool().unwrap_or(true) {
+            break;
+        }
+        let value: Uint8Array = get(&chunk, "value").unchecked_into();
+        let start = bytes.len();
+        bytes.resize(start + value.length() as usize, 0);
+        value.copy_to(&mut bytes[start..]);
+        report(bytes.len() as u64);
+    }
+    Ok(bytes)
+}
+
+/// Runs the Go inspector (loaded by [`load_go_once`]) on `bytes`; returns its JSON.
+pub fn inspect_wasm(bytes: &[u8]) -> Result<String, String> {
+    let inspector = get(&js_sys::global(), "wipInspector");
+    let inspect = get(&inspector, "inspect");
+    let inspect: &Function = inspect
+        .dyn_ref()
+        .ok_or("the Go inspector is not loaded")?;
+    let out = inspect
+        .call1(&inspector, &Uint8Array::from(bytes))
+        .map_err(|e| describe(&e))?;
+    out.as_string()
+        .ok_or_else(|| "the inspector returned no string".to_owned())
+}
+
+/// Fetches any URL's bytes (for inspecting another module).
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, LoadError> {
+    let response = fetch(url).await?;
+    let buffer = JsFuture::from(response.array_buffer().map_err(|e| LoadError::Fetch {
+        url: url.into(),
+        message: describe(&e),
+    })?)
+    .await
+    .map_err(|e| LoadError::Fetch {
+        url: url.into(),
+        message: describe(&e),
+    })?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Reads a user-chosen file.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Seed task 1: `WebAssembly.instantiateStreaming(fetch(url), goImports)`.
+/// `Ok` with a summary when the browser accepts the response, `Err` with the
+/// browser's own message when it rejects it (e.g. a wrong MIME type).
+pub async fn try_instantiate_streaming(url: &str, shim_url: &str) -> Result<String, String> {
+    ensure_shim(shim_url).await.map_err(|e| e.to_string())?;
+    let go = new_go().map_err(|e| e.to_string())?;
+    let imports: Object = get(&go, "importObject").unchecked_into();
+    let window = web_sys::window().ok_or("no window")?;
+    let result = JsFuture::from(WebAssembly::instantiate_streaming(
+        &window.fetch_with_str(url),
+        &imports,
+    ))
+    .await
+    .map_err(|e| describe(&e))?;
+    let module = get(&result, "module");
+    let exports = WebAssembly::Module::exports(&module.unchecked_into());
+    Ok(format!(
+        "instantiated: {} exports, content-type accepted",
+        exports.length()
+    ))
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn header_u64(response: &web_sys::Response, name: &str) -> Option<u64> {
+    response.headers().get(name).ok().flatten()?.parse().ok()
+}
+
+/// A JS error's message (`TypeError: …`), or its string form.
+fn describe(error: &JsValue) -> String {
+    if let Some(e) = error.dyn_ref::<js_sys::Error>() {
+        return format!("{}: {}", e.name(), e.message());
+    }
+    error
+        .as_string()
+        .unwrap_or_else(|| format!("{error:?}"))
+}
+
+fn performance() -> Option<web_sys::Performance> {
+    web_sys::window()?.performance()
+}
+
+/// `performance.now()` in milliseconds.
+pub fn now() -> f64 {
+    performance().map(|p| p.now()).unwrap_or_default()
+}
+
+fn mark(name: &str) {
+    if let Some(p) = performance() {
+        let _ = p.mark(name);
+    }
+}
+
+fn measure(name: &str, start: &str, end: &str) {
+    if let Some(p) = performance() {
+        let _ = p.measure_with_start_mark_and_end_mark(name, start, end);
+    }
+}
