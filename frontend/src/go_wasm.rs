@@ -67,7 +67,8 @@ pub struct LoadedGo {
     pub bytes: Arc<Vec<u8>>,
     /// How it was loaded.
     pub mode: LoadMode,
-    /// Fetch start → module ready, in milliseconds.
+    /// Load start (shim injection, fetch, compile, Go runtime start) →
+    /// the program said it is ready, in milliseconds.
     pub load_ms: f64,
 }
 
@@ -130,19 +131,24 @@ async fn load_go(
     mode: LoadMode,
     on_progress: Rc<dyn Fn(Progress)>,
 ) -> Result<LoadedGo, LoadError> {
+    let started = now();
+    mark("wip:go:start");
     ensure_shim(&asset.shim_url).await?;
     let go = new_go()?;
     let imports: Object = Reflect::get(&go, &"importObject".into())
         .map_err(|e| LoadError::Shim(describe(&e)))?
         .unchecked_into();
 
-    let started = now();
-    mark("wip:go:fetch-start");
     let response = fetch(&asset.wasm_url).await?;
     let total = decoded_total(
         asset.decoded_size,
         header_u64(&response, "content-length"),
-        response.headers().get("content-encoding").ok().flatten().as_deref(),
+        response
+            .headers()
+            .get("content-encoding")
+            .ok()
+            .flatten()
+            .as_deref(),
     );
     let report = move |received: u64| {
         on_progress(Progress {
@@ -156,9 +162,10 @@ async fn load_go(
         LoadMode::BufferedWithProgress => {
             let bytes = read_body(&response, &report).await?;
             let buffer = Uint8Array::from(bytes.as_slice());
-            let result = JsFuture::from(WebAssembly::instantiate_buffer(&buffer.to_vec(), &imports))
-                .await
-                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            let result =
+                JsFuture::from(WebAssembly::instantiate_buffer(&buffer.to_vec(), &imports))
+                    .await
+                    .map_err(|e| LoadError::Instantiate(describe(&e)))?;
             (get(&result, "instance"), bytes)
         }
         LoadMode::StreamingWithProgress => {
@@ -186,7 +193,7 @@ async fn load_go(
 
     run_until_ready(&go, &instance).await?;
     mark("wip:go:ready");
-    measure("wip:go:load", "wip:go:fetch-start", "wip:go:ready");
+    measure("wip:go:load", "wip:go:start", "wip:go:ready");
     Ok(LoadedGo {
         bytes: Arc::new(bytes),
         mode,
@@ -301,9 +308,7 @@ async fn read_body(
 pub fn inspect_wasm(bytes: &[u8]) -> Result<String, String> {
     let inspector = get(&js_sys::global(), "wipInspector");
     let inspect = get(&inspector, "inspect");
-    let inspect: &Function = inspect
-        .dyn_ref()
-        .ok_or("the Go inspector is not loaded")?;
+    let inspect: &Function = inspect.dyn_ref().ok_or("the Go inspector is not loaded")?;
     let out = inspect
         .call1(&inspector, &Uint8Array::from(bytes))
         .map_err(|e| describe(&e))?;
@@ -369,9 +374,7 @@ fn describe(error: &JsValue) -> String {
     if let Some(e) = error.dyn_ref::<js_sys::Error>() {
         return format!("{}: {}", e.name(), e.message());
     }
-    error
-        .as_string()
-        .unwrap_or_else(|| format!("{error:?}"))
+    error.as_string().unwrap_or_else(|| format!("{error:?}"))
 }
 
 fn performance() -> Option<web_sys::Performance> {

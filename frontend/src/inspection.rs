@@ -92,8 +92,8 @@ struct ErrorBody {
 impl Inspection {
     /// Parses the inspector's JSON.
     pub fn parse(json: &str) -> Result<Self, String> {
-        let envelope: Envelope =
-            serde_json::from_str(json).map_err(|e| format!("inspector answered invalid JSON: {e}"))?;
+        let envelope: Envelope = serde_json::from_str(json)
+            .map_err(|e| format!("inspector answered invalid JSON: {e}"))?;
         if envelope.ok {
             let report: ModuleReport = serde_json::from_str(json)
                 .map_err(|e| format!("inspector answered an unexpected shape: {e}"))?;

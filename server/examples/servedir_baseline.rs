@@ -1,6 +1,6 @@
 //! Baseline for `cargo xtask bench assets`: the plainest tower-http origin,
 //! `ServeDir` over the built site with its `.br`/`.gz` siblings, reading the
-//! disk on every request. Same cache and nosniff headers as the real server.
+//! disk on every request. Same cache, Vary and nosniff headers as the real server.
 //!
 //! Usage: `servedir_baseline <site-dir> <addr>`; prints `listening on http://ADDR/`.
 
@@ -20,6 +20,13 @@ async fn main() -> anyhow::Result<()> {
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        // ServeDir picks a precompressed variant by Accept-Encoding but does
+        // not say so: without this, a shared cache could serve brotli bytes
+        // to a client that cannot decode them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

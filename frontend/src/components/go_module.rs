@@ -52,7 +52,9 @@ pub fn GoModulePanel(manifest: Manifest) -> impl IntoView {
         spawn_local(async move {
             let result = load_go_once(asset, chosen, move |p: Progress| {
                 set_progress.set(Some(p));
-                let point = p.percent().map_or_else(|| p.received.to_string(), |v| v.to_string());
+                let point = p
+                    .percent()
+                    .map_or_else(|| p.received.to_string(), |v| v.to_string());
                 set_log.update(|l| l.push(point));
             })
             .await;
@@ -105,7 +107,7 @@ pub fn GoModulePanel(manifest: Manifest) -> impl IntoView {
                     let ms = go.load_ms;
                     view! {
                         <p id="go-ready" data-mode=go.mode.id() data-load-ms=format!("{ms:.1}")>
-                            {format!("Ready in {ms:.0} ms (fetch start → Go said ready), mode: {}.", go.mode.id())}
+                            {format!("Ready in {ms:.0} ms (shim + fetch + compile + Go start), mode: {}.", go.mode.id())}
                         </p>
                         <p class="tradeoff">
                             {format!(
@@ -126,7 +128,10 @@ pub fn GoModulePanel(manifest: Manifest) -> impl IntoView {
 
 /// The progress bar: determinate against the decoded total, else indeterminate.
 #[component]
-fn ProgressBar(progress: ReadSignal<Option<Progress>>, log: ReadSignal<Vec<String>>) -> impl IntoView {
+fn ProgressBar(
+    progress: ReadSignal<Option<Progress>>,
+    log: ReadSignal<Vec<String>>,
+) -> impl IntoView {
     move || {
         progress.get().map(|p| {
             let percent = p.percent();

@@ -18,17 +18,25 @@ pub fn InspectorView(go: LoadedGo) -> impl IntoView {
 
     let run = move |name: String, bytes: Vec<u8>| {
         set_subject.set(name);
-        set_result.set(Some(inspect_wasm(&bytes).and_then(|json| Inspection::parse(&json))));
+        set_result.set(Some(
+            inspect_wasm(&bytes).and_then(|json| Inspection::parse(&json)),
+        ));
     };
     // The module's own bytes were kept by the loader: no second request.
     if go.bytes.is_empty() {
-        set_result.set(Some(Err("this loading mode keeps no bytes; pick a source below".into())));
+        set_result.set(Some(Err(
+            "this loading mode keeps no bytes; pick a source below".into(),
+        )));
     } else {
         run("the Go module itself".into(), go.bytes.to_vec());
     }
 
     let inspect_app = move |_| {
-        let Some(url) = manifest.as_ref().and_then(|m| m.app_wasm_url()).map(str::to_owned) else {
+        let Some(url) = manifest
+            .as_ref()
+            .and_then(|m| m.app_wasm_url())
+            .map(str::to_owned)
+        else {
             set_result.set(Some(Err("the manifest lists no app wasm".into())));
             return;
         };
@@ -40,7 +48,10 @@ pub fn InspectorView(go: LoadedGo) -> impl IntoView {
         });
     };
     let inspect_file = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
             return;
         };
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
@@ -82,16 +93,29 @@ pub fn InspectorView(go: LoadedGo) -> impl IntoView {
 /// The inspection as tables.
 #[component]
 pub fn ReportTable(report: ModuleReport) -> impl IntoView {
-    let ratio = if report.size == 0 { 0.0 } else { report.gzip_size as f64 / report.size as f64 * 100.0 };
+    let ratio = if report.size == 0 {
+        0.0
+    } else {
+        report.gzip_size as f64 / report.size as f64 * 100.0
+    };
     let customs = report
         .custom_sections
         .iter()
         .map(|c| format!("{} ({} B)", c.name, c.size))
         .collect::<Vec<_>>()
         .join(", ");
-    let funcs = |kind: &str, items: &[(String, String)]| items.iter().filter(|(_, k)| k == kind).count();
-    let imports: Vec<(String, String)> = report.imports.iter().map(|i| (format!("{}.{}", i.module, i.name), i.kind.clone())).collect();
-    let exports: Vec<(String, String)> = report.exports.iter().map(|e| (e.name.clone(), e.kind.clone())).collect();
+    let funcs =
+        |kind: &str, items: &[(String, String)]| items.iter().filter(|(_, k)| k == kind).count();
+    let imports: Vec<(String, String)> = report
+        .imports
+        .iter()
+        .map(|i| (format!("{}.{}", i.module, i.name), i.kind.clone()))
+        .collect();
+    let exports: Vec<(String, String)> = report
+        .exports
+        .iter()
+        .map(|e| (e.name.clone(), e.kind.clone()))
+        .collect();
     view! {
         <table id="inspect-summary" class="report">
             <tbody>

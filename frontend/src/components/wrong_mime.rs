@@ -14,9 +14,10 @@ pub fn WrongMimeDemo(manifest: Manifest) -> impl IntoView {
     let asset = manifest.go_asset(GO_MODULE);
     let (right, set_right) = signal(None::<Result<String, String>>);
     let (wrong, set_wrong) = signal(None::<Result<String, String>>);
-    let attempt = move |url: String, shim: String, set: WriteSignal<Option<Result<String, String>>>| {
-        spawn_local(async move { set.set(Some(try_instantiate_streaming(&url, &shim).await)) });
-    };
+    let attempt =
+        move |url: String, shim: String, set: WriteSignal<Option<Result<String, String>>>| {
+            spawn_local(async move { set.set(Some(try_instantiate_streaming(&url, &shim).await)) });
+        };
     let (a1, a2) = (asset.clone(), asset);
     let show = |r: Option<Result<String, String>>| match r {
         None => String::new(),

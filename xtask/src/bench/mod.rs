@@ -2,6 +2,7 @@
 //! because absolute numbers on a shared 2-core machine are noise.
 
 mod assets;
+mod browser;
 mod sandbox;
 
 /// What to benchmark.
@@ -9,6 +10,8 @@ mod sandbox;
 pub enum Target {
     /// This server vs nginx vs plain tower-http ServeDir, serving the Go module.
     Assets,
+    /// Cold loads of the Go module in headless Chromium, per loading mode.
+    Browser,
     /// Per-call latency of sandbox guests: naive vs compile-once vs InstancePre + pooling.
     Sandbox,
 }
@@ -18,9 +21,12 @@ pub enum Target {
 pub struct BenchArgs {
     /// Which benchmark to run.
     pub target: Target,
-    /// Seconds each measured configuration runs.
+    /// Seconds each measured configuration runs (assets, sandbox).
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Cold loads per mode (browser).
+    #[arg(long, default_value_t = 10)]
+    pub loads: u32,
 }
 
 /// Runs the chosen benchmark.
@@ -28,5 +34,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     match args.target {
         Target::Assets => assets::run(args),
         Target::Sandbox => sandbox::run(args),
+        Target::Browser => browser::run(args),
     }
 }
