@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::bail;
 
 use crate::build::{self, BuildArgs};
+use crate::go::Toolchain;
 use crate::{cmd, pins, setup};
 
 /// Outcome of one stage, for the summary table.
@@ -83,6 +84,18 @@ pub fn run() -> anyhow::Result<()> {
             "e2e",
         ]),
     ));
+    let go = Toolchain::find(pins::GO_MAIN)?;
+    results.push(check(
+        "go vet (js/wasm programs)",
+        go.go()
+            .env("GOOS", "js")
+            .env("GOARCH", "wasm")
+            .args(["vet", "./cmd/..."]),
+    ));
+    results.push(tests(
+        "go test (guest-go packages)",
+        go.go().args(["test", "-v", "-count=1", "./internal/..."]),
+    ));
     results.push(tests(
         "frontend (wasm-pack, headless Chromium)",
         cmd::new("wasm-pack")
@@ -99,7 +112,9 @@ pub fn run() -> anyhow::Result<()> {
     ));
     results.push(tests(
         "browser end-to-end",
-        cmd::new("cargo").args(["test", "--package", "e2e"]),
+        // One Chromium at a time: two cores, and the timing-sensitive
+        // tests must not starve each other.
+        cmd::new("cargo").args(["test", "--package", "e2e", "--", "--test-threads=1"]),
     ));
 
     print_summary(&results);
@@ -187,8 +202,39 @@ fn echo_and_count(
 }
 
 /// Parses libtest's `test result: ok. 3 passed; 0 failed; 1 ignored; ...` line
-/// (also printed by wasm-bindgen-test-runner).
+/// (also printed by wasm-bindgen-test-runner), or one top-level `go test -v`
+/// result line (`--- PASS: TestX (0.00s)`; indented subtests are not counted).
 fn parse_test_result(line: &str) -> Option<Counts> {
+    for (prefix, counts) in [
+        (
+            "--- PASS: ",
+            Counts {
+                passed: 1,
+                failed: 0,
+                ignored: 0,
+            },
+        ),
+        (
+            "--- FAIL: ",
+            Counts {
+                passed: 0,
+                failed: 1,
+                ignored: 0,
+            },
+        ),
+        (
+            "--- SKIP: ",
+            Counts {
+                passed: 0,
+                failed: 0,
+                ignored: 1,
+            },
+        ),
+    ] {
+        if line.starts_with(prefix) {
+            return Some(counts);
+        }
+    }
     let rest = line.trim().strip_prefix("test result: ")?;
     let mut counts = Counts::default();
     for part in rest.split(';') {
@@ -252,6 +298,27 @@ fn print_summary(results: &[StageResult]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_top_level_go_tests_but_not_subtests() {
+        let pass = Counts {
+            passed: 1,
+            failed: 0,
+            ignored: 0,
+        };
+        assert_eq!(
+            parse_test_result("--- PASS: TestInspect (0.00s)"),
+            Some(pass)
+        );
+        assert_eq!(
+            parse_test_result("    --- PASS: TestInspect/empty (0.00s)"),
+            None
+        );
+        assert_eq!(
+            parse_test_result("--- FAIL: TestX (0.01s)").unwrap().failed,
+            1
+        );
+    }
 
     #[test]
     fn parses_libtest_summary_line() {
