@@ -27,7 +27,7 @@ fn manifest() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(site_dir().join("manifest.json")).unwrap()).unwrap()
 }
 
-/// URL path of a manifest entry, e.g. `asset_path("hello.wasm")`.
+/// URL path of a manifest entry, e.g. `asset_path("inspector.wasm")`.
 fn asset_path(logical: &str) -> String {
     manifest()["assets"][logical]["path"]
         .as_str()
@@ -36,7 +36,7 @@ fn asset_path(logical: &str) -> String {
 }
 
 fn go_wasm() -> String {
-    asset_path("hello.wasm")
+    asset_path("inspector.wasm")
 }
 
 struct Server {
@@ -138,7 +138,7 @@ async fn go_module_is_application_wasm_with_nosniff() {
 async fn every_asset_kind_has_its_exact_content_type() {
     let server = Server::start().await;
     for (logical, expected) in [
-        ("hello.wasm_exec.js", "text/javascript; charset=utf-8"),
+        ("inspector.wasm_exec.js", "text/javascript; charset=utf-8"),
         ("frontend.js", "text/javascript; charset=utf-8"),
         ("frontend_bg.wasm", "application/wasm"),
         ("style.css", "text/css; charset=utf-8"),
@@ -154,7 +154,7 @@ async fn every_asset_kind_has_its_exact_content_type() {
 #[tokio::test]
 async fn wrong_mime_demo_serves_the_module_bytes_as_text_plain() {
     let server = Server::start().await;
-    let response = server.get("/demo/wrong-mime/hello.wasm", &[]).await;
+    let response = server.get("/demo/wrong-mime/inspector.wasm", &[]).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         h(response.headers(), "content-type"),
@@ -170,7 +170,7 @@ async fn wrong_mime_demo_is_absent_when_disabled() {
     let mut config = Config::with_assets_dir(site_dir());
     config.wrong_mime_demo = false;
     let server = Server::start_with(config).await;
-    let response = server.get("/demo/wrong-mime/hello.wasm", &[]).await;
+    let response = server.get("/demo/wrong-mime/inspector.wasm", &[]).await;
     assert_eq!(response.status(), 404);
 }
 
@@ -193,7 +193,7 @@ async fn brotli_client_gets_br_with_vary_and_its_exact_length() {
     assert_eq!(h(&headers, "content-length"), body.len().to_string());
     assert_eq!(
         body.len() as u64,
-        manifest()["assets"]["hello.wasm"]["brotli_size"]
+        manifest()["assets"]["inspector.wasm"]["brotli_size"]
             .as_u64()
             .unwrap()
     );
@@ -216,7 +216,9 @@ async fn client_without_accept_encoding_gets_identity_still_with_vary() {
     let body = response.bytes().await.unwrap();
     assert_eq!(
         body.len() as u64,
-        manifest()["assets"]["hello.wasm"]["size"].as_u64().unwrap()
+        manifest()["assets"]["inspector.wasm"]["size"]
+            .as_u64()
+            .unwrap()
     );
 }
 
@@ -299,8 +301,8 @@ async fn every_encoding_of_every_asset_decodes_to_the_manifest_sha256() {
 async fn hashed_files_are_immutable_for_a_year() {
     let server = Server::start().await;
     for logical in [
-        "hello.wasm",
-        "hello.wasm_exec.js",
+        "inspector.wasm",
+        "inspector.wasm_exec.js",
         "frontend_bg.wasm",
         "frontend.js",
     ] {
@@ -329,7 +331,7 @@ async fn html_and_manifest_must_revalidate() {
 #[tokio::test]
 async fn a_missing_hashed_name_is_a_404_never_cached_forever() {
     let server = Server::start().await;
-    let response = server.get("/go/hello.00000000.wasm", &[]).await;
+    let response = server.get("/go/inspector.00000000.wasm", &[]).await;
     assert_eq!(response.status(), 404);
     assert!(!h(response.headers(), "cache-control").contains("immutable"));
     let body: serde_json::Value = response.json().await.unwrap();
@@ -426,7 +428,9 @@ async fn head_sends_the_get_headers_without_a_body() {
 #[tokio::test]
 async fn range_on_identity_returns_the_exact_slice() {
     let server = Server::start().await;
-    let size = manifest()["assets"]["hello.wasm"]["size"].as_u64().unwrap();
+    let size = manifest()["assets"]["inspector.wasm"]["size"]
+        .as_u64()
+        .unwrap();
     let response = server.get(&go_wasm(), &[("range", "bytes=0-7")]).await;
     assert_eq!(response.status(), 206);
     assert_eq!(
@@ -452,7 +456,9 @@ async fn range_is_ignored_on_compressed_responses() {
 #[tokio::test]
 async fn range_past_the_end_is_a_typed_416() {
     let server = Server::start().await;
-    let size = manifest()["assets"]["hello.wasm"]["size"].as_u64().unwrap();
+    let size = manifest()["assets"]["inspector.wasm"]["size"]
+        .as_u64()
+        .unwrap();
     let response = server
         .get(&go_wasm(), &[("range", &format!("bytes={size}-"))])
         .await;
@@ -504,7 +510,7 @@ async fn traversal_and_encoded_dot_segment_probes_are_404() {
         "/go/..%5c..%5cCargo.toml",
         "/%252e%252e/Cargo.toml",
         "//etc/passwd",
-        "/go/./hello.wasm",
+        "/go/./inspector.wasm",
     ] {
         assert_eq!(server.raw_status(probe).await, 404, "{probe}");
     }
@@ -541,7 +547,7 @@ async fn api_assets_serves_the_size_report() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|row| row["name"].as_str().unwrap().starts_with("hello.wasm "))
+        .find(|row| row["name"].as_str().unwrap().starts_with("inspector.wasm "))
         .expect("the Go module is in the report");
     assert!(go["brotli"].as_u64().unwrap() < go["raw"].as_u64().unwrap());
 }

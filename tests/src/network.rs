@@ -3,16 +3,21 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chromiumoxide::cdp::browser_protocol::network::{EnableParams, EventResponseReceived};
+use chromiumoxide::cdp::browser_protocol::network::{
+    EnableParams, EventResponseReceived, EventResponseReceivedExtraInfo,
+};
 use chromiumoxide::page::Page;
 use futures::StreamExt as _;
 
 /// One response as the browser saw it.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// DevTools request id.
+    pub request_id: String,
     /// Full request URL.
     pub url: String,
-    /// HTTP status.
+    /// HTTP status as the page sees it (a revalidated response shows the
+    /// cached 200; see [`NetworkLog::wire_status`] for what the server sent).
     pub status: i64,
     /// MIME type the browser derived from `Content-Type`.
     pub mime_type: String,
@@ -41,6 +46,7 @@ impl Response {
 #[derive(Debug, Clone, Default)]
 pub struct NetworkLog {
     responses: Arc<Mutex<Vec<Response>>>,
+    wire_statuses: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 impl NetworkLog {
@@ -48,7 +54,18 @@ impl NetworkLog {
     pub async fn attach(page: &Page) -> anyhow::Result<Self> {
         let log = Self::default();
         let mut events = page.event_listener::<EventResponseReceived>().await?;
+        let mut extra = page
+            .event_listener::<EventResponseReceivedExtraInfo>()
+            .await?;
         page.execute(EnableParams::default()).await?;
+        let wire = Arc::clone(&log.wire_statuses);
+        tokio::spawn(async move {
+            while let Some(event) = extra.next().await {
+                wire.lock()
+                    .expect("network log lock")
+                    .insert(event.request_id.inner().clone(), event.status_code);
+            }
+        });
         let responses = Arc::clone(&log.responses);
         tokio::spawn(async move {
             while let Some(event) = events.next().await {
@@ -66,6 +83,7 @@ impl NetworkLog {
                     _ => HashMap::new(),
                 };
                 responses.lock().expect("network log lock").push(Response {
+                    request_id: event.request_id.inner().clone(),
                     url: r.url.clone(),
                     status: r.status,
                     mime_type: r.mime_type.clone(),
@@ -80,6 +98,16 @@ impl NetworkLog {
     /// Everything recorded so far.
     pub fn responses(&self) -> Vec<Response> {
         self.responses.lock().expect("network log lock").clone()
+    }
+
+    /// The status the server actually sent on the wire for `response`
+    /// (304 for a revalidation), if it went to the network at all.
+    pub fn wire_status(&self, response: &Response) -> Option<i64> {
+        self.wire_statuses
+            .lock()
+            .expect("network log lock")
+            .get(&response.request_id)
+            .copied()
     }
 
     /// Responses whose URL path satisfies `pred`.

@@ -15,7 +15,7 @@ use crate::{cmd, compress, hash, paths, pins, sizes};
 
 /// Browser programs under `guest-go/cmd/`, built for `GOOS=js GOARCH=wasm`
 /// and served; the first one is the subject of the size report's variants.
-pub const BROWSER_PROGRAMS: [&str; 1] = ["hello"];
+pub const BROWSER_PROGRAMS: [&str; 1] = ["inspector"];
 
 /// Options of `cargo xtask build`.
 #[derive(Debug, Clone, clap::Args)]
@@ -138,7 +138,7 @@ fn trunk_outputs(site: &Path) -> anyhow::Result<Vec<Served>> {
 /// The Go module and its shim, as written into a directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoPair {
-    /// `hello.<sha8>.wasm`.
+    /// `inspector.<sha8>.wasm`.
     pub wasm_name: String,
     /// `wasm_exec.<sha8>.js`.
     pub shim_name: String,
@@ -190,8 +190,8 @@ mod tests {
     fn shim_hash_and_both_hashed_names_follow_the_go_version() {
         let old_dir = tempfile::tempdir().unwrap();
         let new_dir = tempfile::tempdir().unwrap();
-        let old = build_go_pair(&toolchain(pins::GO_OLD), "hello", old_dir.path()).unwrap();
-        let new = build_go_pair(&toolchain(pins::GO_MAIN), "hello", new_dir.path()).unwrap();
+        let old = build_go_pair(&toolchain(pins::GO_OLD), "inspector", old_dir.path()).unwrap();
+        let new = build_go_pair(&toolchain(pins::GO_MAIN), "inspector", new_dir.path()).unwrap();
 
         assert_ne!(old.shim_sha256, new.shim_sha256, "the shims differ");
         assert_ne!(old.wasm_name, new.wasm_name, "the module is renamed");
@@ -207,10 +207,11 @@ mod tests {
         let first_dir = tempfile::tempdir().unwrap();
         let second_dir = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
-        let first = build_go_pair(&toolchain(pins::GO_MAIN), "hello", first_dir.path()).unwrap();
+        let first =
+            build_go_pair(&toolchain(pins::GO_MAIN), "inspector", first_dir.path()).unwrap();
         // A cold cache forces the compiler and linker to really run again.
         let cold = toolchain(pins::GO_MAIN).with_build_cache(cache.path());
-        let second = build_go_pair(&cold, "hello", second_dir.path()).unwrap();
+        let second = build_go_pair(&cold, "inspector", second_dir.path()).unwrap();
 
         assert_eq!(first, second);
         assert_eq!(

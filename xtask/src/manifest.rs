@@ -18,7 +18,7 @@ use crate::hash;
 pub struct Manifest {
     /// Go toolchain that built the Go modules, and the sha256 of its shim.
     pub go: GoInfo,
-    /// Logical name (`hello.wasm`, `hello.wasm_exec.js`, `frontend_bg.wasm`,
+    /// Logical name (`inspector.wasm`, `inspector.wasm_exec.js`, `frontend_bg.wasm`,
     /// `index.html`) → served file.
     pub assets: BTreeMap<String, Asset>,
 }
@@ -35,7 +35,7 @@ pub struct GoInfo {
 /// One served file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Asset {
-    /// URL path, e.g. `/go/hello.1a2b3c4d.wasm`.
+    /// URL path, e.g. `/go/inspector.1a2b3c4d.wasm`.
     pub path: String,
     /// True when the name changes whenever the content does, which is what
     /// makes `Cache-Control: immutable` safe.

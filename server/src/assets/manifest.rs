@@ -16,7 +16,7 @@ pub struct Manifest {
 /// One served file, as the build described it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ManifestAsset {
-    /// URL path (`/go/hello.1a2b3c4d.wasm`).
+    /// URL path (`/go/inspector.1a2b3c4d.wasm`).
     pub path: String,
     /// The name changes whenever the content does.
     pub hashed: bool,

@@ -67,13 +67,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let site = paths::site();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(site.join("manifest.json"))?)?;
-    let path = manifest["assets"]["hello.wasm"]["path"]
+    let path = manifest["assets"]["inspector.wasm"]["path"]
         .as_str()
-        .context("manifest has no hello.wasm")?
+        .context("manifest has no inspector.wasm")?
         .to_owned();
-    let brotli_size = manifest["assets"]["hello.wasm"]["brotli_size"]
+    let brotli_size = manifest["assets"]["inspector.wasm"]["brotli_size"]
         .as_u64()
-        .context("hello.wasm has no brotli variant")?;
+        .context("inspector.wasm has no brotli variant")?;
 
     println!("[bench] building wip-server and the ServeDir baseline (release)");
     cmd::run(cmd::new("cargo").args([
