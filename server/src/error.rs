@@ -30,6 +30,21 @@ pub enum ApiError {
         /// Length of the identity bytes.
         len: usize,
     },
+    /// A sandboxed call did not produce output.
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    /// A bug on our side (e.g. a worker thread panicked).
+    #[error("internal error: {message}")]
+    Internal {
+        /// What failed.
+        message: String,
+    },
+    /// The request is malformed.
+    #[error("bad request: {reason}")]
+    BadRequest {
+        /// What is wrong.
+        reason: String,
+    },
     /// The route exists but does not accept this method.
     #[error("method {method} is not allowed here")]
     MethodNotAllowed {
@@ -46,6 +61,9 @@ impl ApiError {
             Self::NotAcceptable { .. } => "not_acceptable",
             Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Sandbox(e) => e.code(),
+            Self::BadRequest { .. } => "bad_request",
+            Self::Internal { .. } => "internal",
         }
     }
 
@@ -56,7 +74,25 @@ impl ApiError {
             Self::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Sandbox(e) => sandbox_status(e),
         }
+    }
+}
+
+/// Guest failures are the guest's, not the server's: the sandbox acts as a
+/// gateway to the guest, so a crashed guest is a 502 and a slow one a 504.
+fn sandbox_status(error: &crate::sandbox::SandboxError) -> StatusCode {
+    use crate::sandbox::SandboxError as E;
+    match error {
+        E::UnknownGuest { .. } => StatusCode::NOT_FOUND,
+        E::InvalidInput { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        E::GuestError { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        E::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        E::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
+        E::MemoryLimit { .. } => StatusCode::INSUFFICIENT_STORAGE,
+        E::Trap { .. } | E::Exit { .. } | E::AbiViolation { .. } => StatusCode::BAD_GATEWAY,
     }
 }
 

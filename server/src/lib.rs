@@ -8,6 +8,8 @@ pub mod assets;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod run;
+pub mod sandbox;
 pub mod state;
 
 use std::future::Future;
@@ -28,6 +30,7 @@ pub fn app(state: AppState) -> Router {
     let assets = assets::router(state.catalog(), state.config().wrong_mime_demo);
     Router::new()
         .merge(health::router())
+        .merge(run::router())
         .with_state(state)
         .merge(assets)
         // Browsers must never second-guess a Content-Type (seed task 1).

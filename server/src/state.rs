@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::assets::{Catalog, CatalogError};
 use crate::config::Config;
+use crate::sandbox::{self, Sandbox};
 
 /// Cheaply cloneable handle to everything handlers need.
 #[derive(Debug, Clone)]
@@ -15,15 +16,27 @@ pub struct AppState {
 struct Inner {
     config: Config,
     catalog: Arc<Catalog>,
+    sandbox: Arc<Sandbox>,
 }
 
 impl AppState {
     /// Builds the state from configuration, loading the asset root.
     pub fn new(config: Config) -> Result<Self, StartupError> {
         let catalog = Arc::new(Catalog::load(&config.assets_dir)?);
+        let mut sandbox = Sandbox::new(config.sandbox_limits())?;
+        sandbox.load_dir(&config.guests_dir)?;
         Ok(Self {
-            inner: Arc::new(Inner { config, catalog }),
+            inner: Arc::new(Inner {
+                config,
+                catalog,
+                sandbox: Arc::new(sandbox),
+            }),
         })
+    }
+
+    /// The Wasm sandbox.
+    pub fn sandbox(&self) -> Arc<Sandbox> {
+        Arc::clone(&self.inner.sandbox)
     }
 
     /// The in-memory asset catalog.
@@ -43,4 +56,7 @@ pub enum StartupError {
     /// The asset root could not be loaded.
     #[error(transparent)]
     Assets(#[from] CatalogError),
+    /// The sandbox could not start or a guest did not load.
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::LoadError),
 }

@@ -1,5 +1,6 @@
 //! The server-side sandbox guests: every directory under `guest-go/sandbox/`
-//! is built for `GOOS=wasip1 GOARCH=wasm` into `target/guests/<name>.wasm`.
+//! with a `main.go` is built for `GOOS=wasip1 GOARCH=wasm` as a reactor
+//! (`-buildmode=c-shared`) into `target/guests/<name>.wasm`.
 
 use std::path::PathBuf;
 
@@ -28,6 +29,9 @@ pub fn build_all(toolchain: &Toolchain) -> anyhow::Result<Vec<PathBuf>> {
         cmd::run(
             toolchain
                 .go()
+                // The sandbox guests are their own Go module (go 1.24 for
+                // //go:wasmexport); the browser module stays buildable by 1.21.
+                .current_dir(&src)
                 .env("GOOS", "wasip1")
                 .env("GOARCH", "wasm")
                 .args([
@@ -39,7 +43,7 @@ pub fn build_all(toolchain: &Toolchain) -> anyhow::Result<Vec<PathBuf>> {
                     "-o",
                 ])
                 .arg(&out)
-                .arg(format!("./sandbox/{name}")),
+                .arg(format!("./{name}")),
         )
         .with_context(|| format!("building sandbox guest {name}"))?;
         built.push(out);
