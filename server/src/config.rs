@@ -97,6 +97,7 @@ impl Config {
             deadline: std::time::Duration::from_millis(self.sandbox_deadline_ms),
             slots: self.sandbox_slots,
             max_input_bytes: self.sandbox_max_input,
+            pooling: true,
         }
     }
 }

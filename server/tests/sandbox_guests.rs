@@ -22,6 +22,7 @@ const LIMITS: SandboxLimits = SandboxLimits {
     deadline: Duration::from_millis(50),
     slots: 8,
     max_input_bytes: 64 * 1024,
+    pooling: true,
 };
 
 /// Compiling every guest once per test binary (as the server does at startup).

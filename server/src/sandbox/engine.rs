@@ -14,8 +14,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// How often the epoch advances: the deadline's resolution.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
-/// Builds the engine for `slots` concurrent instances of at most `cap_pages`.
-pub(super) fn build(slots: u32, cap_pages: u64) -> wasmtime::Result<Engine> {
+/// Builds the engine for `slots` concurrent instances of at most `cap_pages`
+/// (on-demand allocation instead of the pool when `pooling` is false).
+pub(super) fn build(slots: u32, cap_pages: u64, pooling: bool) -> wasmtime::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_core_instances(slots)
         .total_memories(slots)
@@ -24,10 +25,10 @@ pub(super) fn build(slots: u32, cap_pages: u64) -> wasmtime::Result<Engine> {
         // Go modules carry one large funcref table.
         .table_elements(1 << 16);
     let mut config = Config::new();
-    config
-        .epoch_interruption(true)
-        .memory_init_cow(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config.epoch_interruption(true).memory_init_cow(true);
+    if pooling {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     Engine::new(&config)
 }
 

@@ -41,6 +41,10 @@ pub struct SandboxLimits {
     pub slots: u32,
     /// Largest input accepted.
     pub max_input_bytes: usize,
+    /// Pre-reserved instance slots with copy-on-write memory images
+    /// (`true`, production), or allocate on demand (`false`, the benchmark's
+    /// comparison point).
+    pub pooling: bool,
 }
 
 /// A loaded guest.
@@ -122,7 +126,7 @@ pub enum LoadError {
 impl Sandbox {
     /// An engine with no guests.
     pub fn new(limits: SandboxLimits) -> Result<Self, LoadError> {
-        let engine = engine::build(limits.slots, limits.memory_pages)
+        let engine = engine::build(limits.slots, limits.memory_pages, limits.pooling)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
