@@ -150,12 +150,23 @@ async fn load_go(
             .flatten()
             .as_deref(),
     );
+    // One UI update per whole percent (or per 256 KiB when the total is
+    // unknown), not per network chunk: re-rendering on every chunk costs
+    // more main-thread time than the download itself.
+    let last_step = std::cell::Cell::new(None::<u64>);
     let report = move |received: u64| {
-        on_progress(Progress {
+        let progress = Progress {
             received,
             total,
             elapsed_ms: now() - started,
-        })
+        };
+        let step = match progress.percent() {
+            Some(p) => u64::from(p),
+            None => received / (256 * 1024),
+        };
+        if last_step.replace(Some(step)) != Some(step) {
+            on_progress(progress);
+        }
     };
 
     let (instance, bytes) = match mode {

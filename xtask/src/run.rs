@@ -36,6 +36,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             .arg("--addr")
             .arg(&args.addr)
             .arg("--assets-dir")
-            .arg(paths::site()),
+            .arg(paths::site())
+            .arg("--guests-dir")
+            .arg(paths::guests()),
     )
 }
