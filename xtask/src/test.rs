@@ -92,6 +92,14 @@ pub fn run() -> anyhow::Result<()> {
             .env("GOARCH", "wasm")
             .args(["vet", "./cmd/..."]),
     ));
+    results.push(check(
+        "go vet (wasip1 sandbox guests)",
+        go.go()
+            .current_dir(paths::guest_go().join("sandbox"))
+            .env("GOOS", "wasip1")
+            .env("GOARCH", "wasm")
+            .args(["vet", "./..."]),
+    ));
     results.push(tests(
         "go test (guest-go packages)",
         go.go().args(["test", "-v", "-count=1", "./internal/..."]),

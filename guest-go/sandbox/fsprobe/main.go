@@ -11,13 +11,6 @@ import (
 	"wasminproduction/guest-go/sandbox/internal/abi"
 )
 
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 func init() {
 	abi.Handle(func([]byte) ([]byte, error) {
 		_, readErr := os.ReadFile("/etc/passwd")
@@ -25,10 +18,10 @@ func init() {
 		writeErr := os.WriteFile("/tmp/escaped", []byte("x"), 0o644)
 		_, cwdErr := os.ReadDir(".")
 		return json.Marshal(map[string]string{
-			"read /etc/passwd": errString(readErr),
-			"list /":           errString(listErr),
-			"write /tmp":       errString(writeErr),
-			"list .":           errString(cwdErr),
+			"read /etc/passwd": abi.ErrString(readErr),
+			"list /":           abi.ErrString(listErr),
+			"write /tmp":       abi.ErrString(writeErr),
+			"list .":           abi.ErrString(cwdErr),
 		})
 	})
 }

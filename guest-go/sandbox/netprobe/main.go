@@ -15,13 +15,6 @@ import (
 	"wasminproduction/guest-go/sandbox/internal/abi"
 )
 
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 func init() {
 	abi.Handle(func(input []byte) ([]byte, error) {
 		conn, dialErr := net.DialTimeout("tcp", string(input), time.Second)
@@ -33,8 +26,8 @@ func init() {
 			ln.Close()
 		}
 		return json.Marshal(map[string]string{
-			"dial tcp":   errString(dialErr),
-			"listen tcp": errString(listenErr),
+			"dial tcp":   abi.ErrString(dialErr),
+			"listen tcp": abi.ErrString(listenErr),
 		})
 	})
 }

@@ -2,21 +2,7 @@
 //! (release), which drives headless Chromium against the real server.
 
 use super::BenchArgs;
-use crate::cmd;
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    cmd::run(
-        cmd::new("cargo")
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "e2e",
-                "--bin",
-                "bench_browser",
-                "--",
-            ])
-            .arg(args.loads.to_string()),
-    )
+    super::run_release("e2e", "bin", "bench_browser", &[args.loads.to_string()])
 }

@@ -37,3 +37,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         Target::Browser => browser::run(args),
     }
 }
+
+/// `cargo run --release -p <package> --<kind> <name> -- <args>`: the
+/// benchmarks that drive Rust code run it optimised.
+fn run_release(package: &str, kind: &str, name: &str, args: &[String]) -> anyhow::Result<()> {
+    crate::cmd::run(
+        crate::cmd::new("cargo")
+            .args(["run", "--quiet", "--release", "--package", package])
+            .arg(format!("--{kind}"))
+            .arg(name)
+            .arg("--")
+            .args(args),
+    )
+}

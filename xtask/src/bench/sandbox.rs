@@ -2,22 +2,14 @@
 //! example in release against the guests `cargo xtask build` produced.
 
 use super::BenchArgs;
-use crate::{cmd, paths};
+use crate::paths;
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    cmd::run(
-        cmd::new("cargo")
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "server",
-                "--example",
-                "bench_sandbox",
-                "--",
-            ])
-            .arg(paths::guests())
-            .arg(args.seconds.to_string()),
+    let guests = paths::guests().display().to_string();
+    super::run_release(
+        "server",
+        "example",
+        "bench_sandbox",
+        &[guests, args.seconds.to_string()],
     )
 }

@@ -94,3 +94,11 @@ func LogBytes(message []byte) {
 	}
 	hostLog(unsafe.Pointer(unsafe.SliceData(message)), uint32(len(message)))
 }
+
+// ErrString is err's message, or "" for nil (probe guests report both).
+func ErrString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
