@@ -12,7 +12,7 @@ use anyhow::bail;
 
 use crate::build::{self, BuildArgs};
 use crate::go::Toolchain;
-use crate::{cmd, pins, setup};
+use crate::{cmd, paths, pins, setup};
 
 /// Outcome of one stage, for the summary table.
 #[derive(Debug)]
