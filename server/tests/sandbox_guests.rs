@@ -206,3 +206,72 @@ fn host_keeps_serving_after_hostile_guests() {
     }
     assert!(invoke("process", "a\n1\n").is_ok());
 }
+
+#[test]
+fn a_full_pool_answers_busy_instead_of_queueing() {
+    // A long deadline so the spinning call surely holds the only slot when we knock.
+    let mut one_slot = Sandbox::new(SandboxLimits {
+        slots: 1,
+        deadline: Duration::from_secs(2),
+        ..LIMITS
+    })
+    .unwrap();
+    for guest in ["spin", "add"] {
+        let bytes = std::fs::read(guests_dir().join(format!("{guest}.wasm"))).unwrap();
+        one_slot.load(guest, &bytes).unwrap();
+    }
+    let one_slot = std::sync::Arc::new(one_slot);
+    let spinner = std::sync::Arc::clone(&one_slot);
+    let spinning = std::thread::spawn(move || spinner.invoke("spin", "t", b""));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        one_slot.call_add("add", 1, 1),
+        Err(SandboxError::Busy { slots: 1 })
+    );
+    assert!(matches!(
+        spinning.join().unwrap(),
+        Err(SandboxError::Deadline { .. })
+    ));
+}
+
+#[test]
+fn log_lines_are_emitted_tagged_with_tenant_guest_and_digest() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        SANDBOX.invoke("process", "tenant-42", b"a\n1\n").unwrap();
+    });
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let line: serde_json::Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|v: &serde_json::Value| v["target"] == "guest")
+        .unwrap_or_else(|| panic!("no guest log line in {text}"));
+    let digest = SANDBOX
+        .guests()
+        .into_iter()
+        .find(|g| g.name == "process")
+        .unwrap()
+        .digest;
+    assert_eq!(line["fields"]["message"], "converted 1 rows");
+    assert_eq!(line["fields"]["tenant"], "tenant-42");
+    assert_eq!(line["fields"]["guest"], "process");
+    assert_eq!(line["fields"]["digest"], digest.as_str());
+}

@@ -67,7 +67,14 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
         });
     }
 
-    for guest in crate::guests::build_all(&toolchain)? {
+    // Sandbox guests need Go >= 1.24 (//go:wasmexport) and are not part of
+    // the shim comparison: always the main toolchain, whatever `--go` says.
+    let guest_toolchain = if toolchain.version == pins::GO_MAIN {
+        toolchain.clone()
+    } else {
+        Toolchain::find(pins::GO_MAIN)?
+    };
+    for guest in crate::guests::build_all(&guest_toolchain)? {
         println!("[build] sandbox guest {}", guest.display());
     }
 
