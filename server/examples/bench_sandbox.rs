@@ -29,7 +29,7 @@ fn limits(pooling: bool, memory_pages: u64) -> SandboxLimits {
 }
 
 fn sandbox(dir: &std::path::Path, pooling: bool, pages: u64, guests: &[&str]) -> Sandbox {
-    let mut s = Sandbox::new(limits(pooling, pages)).expect("engine");
+    let s = Sandbox::new(limits(pooling, pages)).expect("engine");
     for g in guests {
         let bytes = std::fs::read(dir.join(format!("{g}.wasm"))).expect("guest file");
         s.load(g, &bytes).expect("guest loads");
@@ -92,7 +92,7 @@ fn main() {
             budget,
             20,
             || {
-                let mut s = Sandbox::new(limits(false, 256)).unwrap();
+                let s = Sandbox::new(limits(false, 256)).unwrap();
                 s.load(guest, &bytes).unwrap();
                 once(&s);
             },

@@ -11,7 +11,7 @@ use server::sandbox::{Sandbox, SandboxLimits};
 
 fn main() -> anyhow::Result<()> {
     let guests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
-    let mut sandbox = Sandbox::new(SandboxLimits {
+    let sandbox = Sandbox::new(SandboxLimits {
         memory_pages: 256,
         deadline: Duration::from_millis(50),
         slots: 2,

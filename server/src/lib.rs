@@ -8,6 +8,7 @@ pub mod assets;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod registry;
 pub mod run;
 pub mod sandbox;
 pub mod state;

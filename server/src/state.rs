@@ -23,7 +23,7 @@ impl AppState {
     /// Builds the state from configuration, loading the asset root.
     pub fn new(config: Config) -> Result<Self, StartupError> {
         let catalog = Arc::new(Catalog::load(&config.assets_dir)?);
-        let mut sandbox = Sandbox::new(config.sandbox_limits())?;
+        let sandbox = Sandbox::new(config.sandbox_limits())?;
         sandbox.load_dir(&config.guests_dir)?;
         Ok(Self {
             inner: Arc::new(Inner {

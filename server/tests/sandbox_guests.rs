@@ -27,7 +27,7 @@ const LIMITS: SandboxLimits = SandboxLimits {
 
 /// Compiling every guest once per test binary (as the server does at startup).
 static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| {
-    let mut sandbox = Sandbox::new(LIMITS).expect("engine");
+    let sandbox = Sandbox::new(LIMITS).expect("engine");
     sandbox.load_dir(&guests_dir()).expect("guests load");
     sandbox
 });
@@ -210,7 +210,7 @@ fn host_keeps_serving_after_hostile_guests() {
 #[test]
 fn a_full_pool_answers_busy_instead_of_queueing() {
     // A long deadline so the spinning call surely holds the only slot when we knock.
-    let mut one_slot = Sandbox::new(SandboxLimits {
+    let one_slot = Sandbox::new(SandboxLimits {
         slots: 1,
         deadline: Duration::from_secs(2),
         ..LIMITS

@@ -148,7 +148,7 @@ fn resident_kib() -> u64 {
 
 #[test]
 fn soak_of_ten_thousand_mixed_calls_keeps_the_host_alive_and_memory_bounded() {
-    let mut sandbox = Sandbox::new(config().sandbox_limits()).unwrap();
+    let sandbox = Sandbox::new(config().sandbox_limits()).unwrap();
     sandbox.load_dir(&guests_dir()).unwrap();
     let sandbox = Arc::new(sandbox);
     // Mostly well-behaved, every hostile kind represented; spins are rarer

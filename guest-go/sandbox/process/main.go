@@ -15,8 +15,9 @@ import (
 	"wasminproduction/guest-go/sandbox/internal/abi"
 )
 
-// version is shown in every output so two builds can be told apart.
-const version = "csv2json/1"
+// version is shown in every output so two builds can be told apart; the
+// pipeline builds a second plugin version with -ldflags=-X main.version=csv2json/2.
+var version = "csv2json/1"
 
 type result struct {
 	Version string              `json:"version"`

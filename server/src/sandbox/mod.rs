@@ -17,7 +17,7 @@ pub mod limits;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
@@ -84,7 +84,7 @@ struct Guest {
 pub struct Sandbox {
     engine: Engine,
     linker: Linker<HostState>,
-    guests: BTreeMap<String, Arc<Guest>>,
+    guests: RwLock<BTreeMap<String, Arc<Guest>>>,
     limits: SandboxLimits,
     slots: Arc<Semaphore>,
     _ticker: engine::EpochTicker,
@@ -93,7 +93,7 @@ pub struct Sandbox {
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sandbox")
-            .field("guests", &self.guests.keys().collect::<Vec<_>>())
+            .field("guests", &self.guests.read().map(|g| g.len()).unwrap_or(0))
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -134,14 +134,14 @@ impl Sandbox {
             _ticker: engine::EpochTicker::start(engine.clone()),
             engine,
             linker,
-            guests: BTreeMap::new(),
+            guests: RwLock::new(BTreeMap::new()),
             slots: Arc::new(Semaphore::new(limits.slots as usize)),
             limits,
         })
     }
 
     /// Loads every `*.wasm` in `dir` (a missing directory loads nothing).
-    pub fn load_dir(&mut self, dir: &Path) -> Result<(), LoadError> {
+    pub fn load_dir(&self, dir: &Path) -> Result<(), LoadError> {
         let Ok(entries) = std::fs::read_dir(dir) else {
             tracing::warn!(dir = %dir.display(), "no guests directory: the sandbox has no guests (run `cargo xtask build`)");
             return Ok(());
@@ -166,8 +166,9 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Compiles `bytes` once and keeps it ready to instantiate as `name`.
-    pub fn load(&mut self, name: &str, bytes: &[u8]) -> Result<GuestInfo, LoadError> {
+    /// Compiles `bytes` once and keeps it ready to instantiate as `name`
+    /// (replacing a guest of that name; calls in flight keep the old one).
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<GuestInfo, LoadError> {
         let invalid = |e: wasmtime::Error| LoadError::Invalid {
             name: name.to_owned(),
             reason: format!("{e:#}"),
@@ -182,7 +183,7 @@ impl Sandbox {
             exports: module.exports().map(|e| e.name().to_owned()).collect(),
         };
         tracing::info!(guest = name, digest = %info.digest, ms = started.elapsed().as_millis() as u64, "guest compiled");
-        self.guests.insert(
+        self.guests.write().expect("guest table lock").insert(
             name.to_owned(),
             Arc::new(Guest {
                 info: info.clone(),
@@ -192,9 +193,19 @@ impl Sandbox {
         Ok(info)
     }
 
+    /// Forgets the guest `name` (calls in flight finish with it).
+    pub fn unload(&self, name: &str) {
+        self.guests.write().expect("guest table lock").remove(name);
+    }
+
     /// The loaded guests.
     pub fn guests(&self) -> Vec<GuestInfo> {
-        self.guests.values().map(|g| g.info.clone()).collect()
+        self.guests
+            .read()
+            .expect("guest table lock")
+            .values()
+            .map(|g| g.info.clone())
+            .collect()
     }
 
     /// The configured limits.
@@ -242,7 +253,10 @@ impl Sandbox {
     {
         let guest = self
             .guests
+            .read()
+            .expect("guest table lock")
             .get(guest)
+            .cloned()
             .ok_or_else(|| SandboxError::UnknownGuest {
                 name: guest.to_owned(),
             })?;
