@@ -15,6 +15,8 @@ pub const DEFAULT_ASSETS_DIR: &str = "target/site";
 
 /// Default directory of the sandbox guests.
 pub const DEFAULT_GUESTS_DIR: &str = "target/guests";
+/// Default registry directory.
+pub const DEFAULT_DATA_DIR: &str = "target/registry";
 /// Default memory cap: 256 pages = 16 MiB, the seed's cap (a Go guest starts within it).
 pub const DEFAULT_MEMORY_PAGES: u64 = 256;
 /// Default deadline: the seed's 50 ms.
@@ -65,6 +67,19 @@ pub struct Config {
     #[arg(long, env = "WIP_SANDBOX_MAX_INPUT", default_value_t = DEFAULT_MAX_INPUT)]
     pub sandbox_max_input: usize,
 
+    /// Directory of the plugin registry (modules, metadata, active digests).
+    #[arg(long, env = "WIP_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// Admin bearer token for registry changes; unset = registry is read-only.
+    #[arg(long, env = "WIP_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// TOML file of tenants (`[[tenant]]` id, api_key, max_concurrency,
+    /// queue_depth, queue_wait_ms); unset = no tenant may invoke plugins.
+    #[arg(long, env = "WIP_TENANTS_FILE")]
+    pub tenants_file: Option<PathBuf>,
+
     /// Log format: `pretty` for a terminal, `json` for production log shipping.
     #[arg(long, env = "WIP_LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
     pub log_format: String,
@@ -84,6 +99,9 @@ impl Config {
             sandbox_deadline_ms: DEFAULT_DEADLINE_MS,
             sandbox_slots: DEFAULT_SLOTS,
             sandbox_max_input: DEFAULT_MAX_INPUT,
+            data_dir: DEFAULT_DATA_DIR.into(),
+            admin_token: None,
+            tenants_file: None,
             log_format: "pretty".to_owned(),
         }
     }

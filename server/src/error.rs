@@ -33,6 +33,29 @@ pub enum ApiError {
     /// A sandboxed call did not produce output.
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    /// Registry operation failed.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    /// No or unknown credentials.
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        /// Why.
+        reason: String,
+    },
+    /// Valid request, wrong credentials for it.
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why.
+        reason: String,
+    },
+    /// The tenant's gate is full.
+    #[error("tenant {tenant} is at its concurrency limit and its queue is full")]
+    TooManyRequests {
+        /// The tenant.
+        tenant: String,
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// A bug on our side (e.g. a worker thread panicked).
     #[error("internal error: {message}")]
     Internal {
@@ -64,6 +87,10 @@ impl ApiError {
             Self::Sandbox(e) => e.code(),
             Self::BadRequest { .. } => "bad_request",
             Self::Internal { .. } => "internal",
+            Self::Registry(e) => registry_code(e),
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
         }
     }
 
@@ -76,6 +103,10 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Registry(e) => registry_status(e),
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Sandbox(e) => sandbox_status(e),
         }
     }
@@ -96,9 +127,46 @@ fn sandbox_status(error: &crate::sandbox::SandboxError) -> StatusCode {
     }
 }
 
+fn registry_code(error: &crate::registry::RegistryError) -> &'static str {
+    use crate::registry::RegistryError as E;
+    match error {
+        E::TooLarge { .. } => "too_large",
+        E::NotWasm => "not_wasm",
+        E::Rejected { .. } => "validation_failed",
+        E::UnknownDigest { .. } => "unknown_digest",
+        E::UnknownName { .. } => "unknown_plugin",
+        E::WrongName { .. } => "wrong_plugin_name",
+        E::NoPrevious { .. } => "no_previous_version",
+        E::BadName { .. } => "bad_plugin_name",
+        E::Storage(_) => "storage",
+    }
+}
+
+fn registry_status(error: &crate::registry::RegistryError) -> StatusCode {
+    use crate::registry::RegistryError as E;
+    match error {
+        E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        E::NotWasm | E::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        E::UnknownDigest { .. } | E::UnknownName { .. } => StatusCode::NOT_FOUND,
+        E::WrongName { .. } | E::NoPrevious { .. } => StatusCode::CONFLICT,
+        E::BadName { .. } => StatusCode::BAD_REQUEST,
+        E::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
     }
 }

@@ -5,13 +5,17 @@
 //! [`serve`] runs it on a listener until a shutdown signal.
 
 pub mod assets;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod metrics;
+pub mod plugins;
 pub mod registry;
 pub mod run;
 pub mod sandbox;
 pub mod state;
+pub mod tenants;
 
 use std::future::Future;
 
@@ -32,6 +36,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(run::router())
+        .merge(plugins::router())
         .with_state(state)
         .merge(assets)
         // Browsers must never second-guess a Content-Type (seed task 1).

@@ -1,0 +1,166 @@
+//! Observability across the boundary (seed task 14): per (digest, tenant)
+//! invocations by outcome and latency, exposed as Prometheus text at
+//! `/metrics` and as percentiles at `/api/stats`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use prometheus::{
+    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use serde::Serialize;
+
+/// Outcomes a call is counted under.
+pub const OUTCOMES: [&str; 6] = [
+    "ok",
+    "guest_error",
+    "trap",
+    "deadline",
+    "memory_limit",
+    "rejected",
+];
+
+/// Metrics of every plugin invocation.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    invocations: IntCounterVec,
+    latency: HistogramVec,
+    stats: Mutex<BTreeMap<(String, String), Stat>>,
+}
+
+#[derive(Debug)]
+struct Stat {
+    latency_us: Histogram<u64>,
+    outcomes: BTreeMap<&'static str, u64>,
+}
+
+/// One row of `/api/stats`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatRow {
+    /// Plugin digest.
+    pub digest: String,
+    /// Tenant id.
+    pub tenant: String,
+    /// Calls counted.
+    pub invocations: u64,
+    /// Calls per outcome.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Share of calls stopped by the deadline.
+    pub deadline_rate: f64,
+    /// Share of calls stopped by the memory cap.
+    pub memory_cap_rate: f64,
+}
+
+/// Maps a sandbox error code to the outcome label it is counted under.
+pub fn outcome_of(code: &str) -> &'static str {
+    match code {
+        "ok" => "ok",
+        "guest_error" => "guest_error",
+        "deadline" => "deadline",
+        "memory_limit" => "memory_limit",
+        "trap" | "exit" | "abi_violation" => "trap",
+        _ => "rejected",
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Fresh counters.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let invocations = IntCounterVec::new(
+            Opts::new(
+                "wip_plugin_invocations_total",
+                "Plugin invocations by outcome",
+            ),
+            &["digest", "tenant", "outcome"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("wip_plugin_latency_seconds", "Plugin call latency").buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["digest", "tenant"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(invocations.clone()))
+            .expect("registers once");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("registers once");
+        Self {
+            registry,
+            invocations,
+            latency,
+            stats: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Counts one call.
+    pub fn record(&self, digest: &str, tenant: &str, outcome: &'static str, duration: Duration) {
+        self.invocations
+            .with_label_values(&[digest, tenant, outcome])
+            .inc();
+        self.latency
+            .with_label_values(&[digest, tenant])
+            .observe(duration.as_secs_f64());
+        let mut stats = self.stats.lock().expect("stats lock");
+        let stat = stats
+            .entry((digest.to_owned(), tenant.to_owned()))
+            .or_insert_with(|| Stat {
+                latency_us: Histogram::new(3).expect("valid histogram"),
+                outcomes: BTreeMap::new(),
+            });
+        let _ = stat.latency_us.record(duration.as_micros() as u64);
+        *stat.outcomes.entry(outcome).or_default() += 1;
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("Prometheus text is UTF-8")
+    }
+
+    /// Percentiles and rates per (digest, tenant).
+    pub fn stats(&self) -> Vec<StatRow> {
+        let stats = self.stats.lock().expect("stats lock");
+        stats
+            .iter()
+            .map(|((digest, tenant), s)| {
+                let total: u64 = s.outcomes.values().sum();
+                let rate =
+                    |o: &str| s.outcomes.get(o).copied().unwrap_or(0) as f64 / total.max(1) as f64;
+                StatRow {
+                    digest: digest.clone(),
+                    tenant: tenant.clone(),
+                    invocations: total,
+                    outcomes: s
+                        .outcomes
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), *v))
+                        .collect(),
+                    p50_ms: s.latency_us.value_at_quantile(0.5) as f64 / 1e3,
+                    p99_ms: s.latency_us.value_at_quantile(0.99) as f64 / 1e3,
+                    deadline_rate: rate("deadline"),
+                    memory_cap_rate: rate("memory_limit"),
+                }
+            })
+            .collect()
+    }
+}
