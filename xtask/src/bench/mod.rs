@@ -10,6 +10,8 @@ mod sandbox;
 pub enum Target {
     /// This server vs nginx vs plain tower-http ServeDir, serving the Go module.
     Assets,
+    /// Three tenants, one heavy: well-behaved p99 with per-tenant gates off and on.
+    Fairness,
     /// Cold loads of the Go module in headless Chromium, per loading mode.
     Browser,
     /// Per-call latency of sandbox guests: naive vs compile-once vs InstancePre + pooling.
@@ -35,6 +37,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         Target::Assets => assets::run(args),
         Target::Sandbox => sandbox::run(args),
         Target::Browser => browser::run(args),
+        Target::Fairness => run_release(
+            "server",
+            "example",
+            "bench_fairness",
+            &[
+                crate::paths::guests().display().to_string(),
+                args.seconds.to_string(),
+            ],
+        ),
     }
 }
 
