@@ -117,3 +117,114 @@ pub async fn fetch_manifest() -> Result<Manifest, String> {
 pub async fn fetch_size_report() -> Result<SizeReport, String> {
     get_json("/api/assets").await
 }
+
+/// The answer of an HTTP call the dashboard shows as is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body text (the guest's output, or a JSON error).
+    pub body: String,
+    /// `x-plugin-digest`, when a plugin ran.
+    pub digest: Option<String>,
+}
+
+async fn send(request: Result<gloo_net::http::Request, gloo_net::Error>) -> Result<Reply, String> {
+    let response = request
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Reply {
+        status: response.status(),
+        digest: response.headers().get("x-plugin-digest"),
+        body: response.text().await.map_err(|e| e.to_string())?,
+    })
+}
+
+/// `POST /api/invoke/{target}` with a tenant key.
+pub async fn invoke_plugin(target: &str, api_key: &str, input: &str) -> Result<Reply, String> {
+    send(
+        gloo_net::http::Request::post(&format!("/api/invoke/{target}"))
+            .header("authorization", &format!("Bearer {api_key}"))
+            .body(input.to_owned()),
+    )
+    .await
+}
+
+/// `PUT /api/plugins/{name}/active` with the admin token.
+pub async fn set_active(
+    name: &str,
+    admin_token: &str,
+    body: serde_json::Value,
+) -> Result<Reply, String> {
+    send(
+        gloo_net::http::Request::put(&format!("/api/plugins/{name}/active"))
+            .header("authorization", &format!("Bearer {admin_token}"))
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+    )
+    .await
+}
+
+/// `GET /api/plugins`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PluginList {
+    /// Stored modules.
+    pub plugins: Vec<PluginMeta>,
+    /// Name → activation.
+    pub active: BTreeMap<String, Activation>,
+}
+
+/// A stored module.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PluginMeta {
+    /// sha256.
+    pub digest: String,
+    /// Plugin name.
+    pub name: String,
+    /// Version label.
+    pub version: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// A name's active digest and history.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Activation {
+    /// Serving now.
+    pub active: String,
+    /// Previously active.
+    pub history: Vec<String>,
+}
+
+/// One `/api/stats` row.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatRow {
+    /// Digest.
+    pub digest: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Calls.
+    pub invocations: u64,
+    /// Calls per outcome.
+    pub outcomes: BTreeMap<String, u64>,
+    /// p50 ms.
+    pub p50_ms: f64,
+    /// p99 ms.
+    pub p99_ms: f64,
+    /// Deadline-trip rate.
+    pub deadline_rate: f64,
+    /// Memory-cap-hit rate.
+    pub memory_cap_rate: f64,
+}
+
+/// Fetches `/api/plugins`.
+pub async fn fetch_plugins() -> Result<PluginList, String> {
+    get_json("/api/plugins").await
+}
+
+/// Fetches `/api/stats`.
+pub async fn fetch_stats() -> Result<Vec<StatRow>, String> {
+    get_json("/api/stats").await
+}

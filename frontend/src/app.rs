@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::fetch_manifest;
 use crate::components::go_module::GoModulePanel;
+use crate::components::sandbox_dashboard::SandboxDashboard;
 use crate::components::size_table::SizeTable;
 use crate::components::task_list::TaskList;
 use crate::components::wrong_mime::WrongMimeDemo;
@@ -34,6 +35,7 @@ pub fn App() -> impl IntoView {
                 }
             }}
             <SizeTable />
+            <SandboxDashboard />
             <TaskList/>
         </main>
         <footer class="shell-footer">

@@ -27,6 +27,11 @@ impl TestServer {
     /// Starts the server over the built site. Panics with instructions if the
     /// site was not built: an end-to-end test without the real assets proves nothing.
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`Self::start`] with the configuration adjusted by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
         let site = site_dir();
         assert!(
             site.join("index.html").is_file() && site.join("manifest.json").is_file(),
@@ -38,7 +43,9 @@ impl TestServer {
             .expect("bind loopback port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(Config::with_assets_dir(site)).expect("load the built site");
+        let mut config = Config::with_assets_dir(site);
+        configure(&mut config);
+        let state = AppState::new(config).expect("load the built site");
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = rx.await;
         }));
