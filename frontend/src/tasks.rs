@@ -121,7 +121,12 @@ pub const TASKS: [SeedTask; 15] = [
         "Observability across the boundary",
         "server: /metrics",
     ),
-    task(15, Tier::Hard, "An honest decision memo", "docs/decision-memo.md"),
+    task(
+        15,
+        Tier::Hard,
+        "An honest decision memo",
+        "docs/decision-memo.md",
+    ),
 ];
 
 const fn task(

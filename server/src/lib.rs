@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod blocking;
 pub mod config;
 pub mod error;
 pub mod health;

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth;
+use crate::blocking::run_blocking;
 use crate::error::ApiError;
 use crate::metrics::outcome_of;
 use crate::registry::{MAX_MODULE_BYTES, PluginDigest, RegistryError};
@@ -76,11 +77,7 @@ async fn upload(
     let body = body_or_413(body)?;
     let registry = state.registry();
     let (meta, created) =
-        tokio::task::spawn_blocking(move || registry.upload(&query.name, &query.version, &body))
-            .await
-            .map_err(|e| ApiError::Internal {
-                message: e.to_string(),
-            })??;
+        run_blocking(move || registry.upload(&query.name, &query.version, &body)).await??;
     let status = if created {
         axum::http::StatusCode::CREATED
     } else {
@@ -174,14 +171,11 @@ async fn invoke(
     };
     let sandbox = state.sandbox();
     let (call_digest, call_tenant) = (digest.clone(), tenant.clone());
-    let result = tokio::task::spawn_blocking(move || {
+    let result = run_blocking(move || {
         let _permit = permit;
         sandbox.invoke(call_digest.as_str(), &call_tenant, &body)
     })
-    .await
-    .map_err(|e| ApiError::Internal {
-        message: e.to_string(),
-    })?;
+    .await?;
     let duration = started.elapsed();
     let (outcome, pages) = match &result {
         Ok(out) => ("ok", out.peak_memory_pages),

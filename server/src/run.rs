@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use crate::blocking::run_blocking;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -50,13 +51,7 @@ async fn run(
     let sandbox = state.sandbox();
     let call_tenant = tenant.clone();
     let call_guest = guest.clone();
-    // Guest code is CPU-bound and synchronous: keep it off the async workers.
-    let result =
-        tokio::task::spawn_blocking(move || sandbox.invoke(&call_guest, &call_tenant, &body))
-            .await
-            .map_err(|e| ApiError::BadRequest {
-                reason: format!("sandbox task failed: {e}"),
-            })?;
+    let result = run_blocking(move || sandbox.invoke(&call_guest, &call_tenant, &body)).await?;
     match &result {
         Ok(out) => {
             tracing::info!(%tenant, %guest, outcome = "ok", ms = out.duration.as_secs_f64() * 1e3, pages = out.peak_memory_pages, "guest call")

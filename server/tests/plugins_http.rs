@@ -2,7 +2,8 @@
 //! typed errors for bad input, switching, 429 at a full gate, and the
 //! counters after a mixed run.
 
-use std::path::PathBuf;
+mod common;
+use common::*;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -13,13 +14,6 @@ use tower::ServiceExt as _;
 const ADMIN: &str = "admin-token-for-tests";
 const ACME: &str = "acme-key-0123456789";
 const SOLO: &str = "solo-key-0123456789";
-
-fn guest(name: &str) -> Vec<u8> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/guests/{name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask build` first", path.display()))
-}
 
 fn state(dir: &tempfile::TempDir) -> AppState {
     let tenants = dir.path().join("tenants.toml");

@@ -1,20 +1,15 @@
 //! The digest-keyed plugin registry (seed task 12): validation at upload,
 //! idempotence, activation and rollback (also under load), persistence.
 
-use std::path::PathBuf;
+mod common;
+use common::*;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use server::registry::{PluginDigest, Registry, RegistryError};
 use server::sandbox::{Sandbox, SandboxLimits};
-
-fn guest(name: &str) -> Vec<u8> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/guests/{name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask build` first", path.display()))
-}
 
 fn sandbox() -> Arc<Sandbox> {
     Arc::new(

@@ -1,21 +1,13 @@
 //! The sandbox library API against every guest `cargo xtask build` made
 //! (seed tasks 4, 10, 11): one behaviour per test.
 
-use std::path::PathBuf;
+mod common;
+use common::*;
+
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use server::sandbox::{Sandbox, SandboxError, SandboxLimits};
-
-fn guests_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
-    assert!(
-        dir.join("process.wasm").is_file(),
-        "no sandbox guests in {}: run `cargo xtask build` first",
-        dir.display()
-    );
-    dir
-}
 
 const LIMITS: SandboxLimits = SandboxLimits {
     memory_pages: 256,

@@ -2,7 +2,9 @@
 //! outcome maps to its status and JSON code; plus a bounded soak of mixed
 //! hostile and well-behaved calls.
 
-use std::path::PathBuf;
+mod common;
+use common::*;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,16 +14,6 @@ use http_body_util::BodyExt as _;
 use server::sandbox::{Sandbox, SandboxError};
 use server::{AppState, Config, app};
 use tower::ServiceExt as _;
-
-fn guests_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
-    assert!(
-        dir.join("process.wasm").is_file(),
-        "no sandbox guests in {}: run `cargo xtask build` first",
-        dir.display()
-    );
-    dir
-}
 
 fn config() -> Config {
     let mut config = Config::with_assets_dir(std::env::temp_dir().join("wip-no-site"));
