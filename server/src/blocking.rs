@@ -14,3 +14,20 @@ pub async fn run_blocking<T: Send + 'static>(
             message: format!("sandbox worker failed: {e}"),
         })
 }
+
+/// The request body, or the typed error for one that could not be read
+/// (over the body limit → 413 `invalid_input`, like an over-long input).
+pub fn body_or_typed_error(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::Sandbox(crate::sandbox::SandboxError::InvalidInput {
+                reason: "request body over the server's body limit".into(),
+            })
+        }
+        _ => ApiError::BadRequest {
+            reason: rejection.body_text(),
+        },
+    })
+}

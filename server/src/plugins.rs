@@ -146,8 +146,9 @@ async fn invoke(
     State(state): State<AppState>,
     Path(target): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = crate::blocking::body_or_typed_error(body)?;
     static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
     let request_id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
     let tenant = auth::tenant_of(&headers, state.tenants().keys())?;

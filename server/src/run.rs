@@ -45,8 +45,9 @@ async fn run(
     State(state): State<AppState>,
     Path(guest): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = crate::blocking::body_or_typed_error(body)?;
     let tenant = tenant(&headers)?;
     let sandbox = state.sandbox();
     let call_tenant = tenant.clone();

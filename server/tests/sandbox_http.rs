@@ -235,3 +235,12 @@ fn soak_of_ten_thousand_mixed_calls_keeps_the_host_alive_and_memory_bounded() {
         "resident memory grew by {growth_mib} MiB over the soak"
     );
 }
+
+#[tokio::test]
+async fn body_over_the_transport_limit_is_a_typed_413_too() {
+    let state = AppState::new(config()).unwrap();
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let (status, _, body) = post(&state, "/api/run/process", None, &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(code(&body), "invalid_input");
+}
