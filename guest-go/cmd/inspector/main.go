@@ -1,27 +1,62 @@
 //go:build js && wasm
 
 // Command inspector is the Go module the browser app lazy-loads: a
-// WebAssembly inspector that runs entirely in the page.
+// WebAssembly inspector that runs entirely in the page (stdlib only).
+//
+// # JS API
 //
 // It registers globalThis.wipInspector:
 //
-//	wipInspector.inspect(bytes: Uint8Array) -> string (JSON)
-//	wipInspector.goVersion: string
+//	wipInspector.inspect(bytes: Uint8Array) -> string  // JSON, below
+//	wipInspector.goVersion: string                      // runtime.Version()
 //
-// Success: {"ok":true,"size":N,"gzip_size":N,"version":1,
-// "sections":[{"id":1,"name":"type","offset":N,"size":N},...],
-// "imports":[{"module":"gojs","name":"...","kind":"func"},...],
-// "exports":[{"name":"run","kind":"func","index":N},...],
-// "custom_sections":[{"name":"producers","size":N},...],
-// "producers":{"language":["Go 1.27.3"],...}|null,
-// "name_section":{"module":"...","function_names":N}|null,
-// "counts":{"types":N,"imports":N,"functions":N,...}}
+// then calls globalThis.__goReady() if it is a function, and blocks forever
+// (the Go runtime must stay alive to serve inspect calls).
 //
-// Failure: {"ok":false,"error":{"code":"not_wasm|unsupported_version|
-// truncated|malformed|bad_argument","message":"...","offset":N}}
+// # JSON contract
 //
-// It never panics on input: a panic would kill the Go runtime in the page.
-// Once registered it calls globalThis.__goReady() and blocks forever.
+// Success, as produced for this module itself (built with -s -w; abridged
+// with "..."):
+//
+//	{"ok":true,"gzip_size":1319231,"size":4765468,"version":1,
+//	 "sections":[{"id":0,"name":"go:buildid","offset":8,"size":114},
+//	             {"id":1,"name":"type","offset":128,"size":59}, ...,
+//	             {"id":0,"name":"producers","offset":4765391,"size":71}],
+//	 "imports":[{"module":"gojs","name":"runtime.scheduleTimeoutEvent","kind":"func"}, ...],
+//	 "exports":[{"name":"run","kind":"func","index":1435}, ...,
+//	            {"name":"mem","kind":"memory","index":0}],
+//	 "custom_sections":[{"name":"go:buildid","size":114},{"name":"producers","size":71}],
+//	 "producers":{"language":["Go go1.27.3"],"processed-by":["Go cmd/compile go1.27.3"]},
+//	 "name_section":null,
+//	 "counts":{"types":11,"imports":23,"functions":2637,"tables":1,"memories":1,
+//	           "globals":8,"tags":0,"exports":4,"elements":1,"code_bodies":2637,
+//	           "data_segments":44729,"imported_functions":23}}
+//
+// "producers" and "name_section" are null when the module has no such
+// custom section (or a malformed one). A producers value is "name version",
+// or "name" when the version is empty. "name_section" is
+// {"module":"<module name or empty>","function_names":N} (e.g. N = 2637 for
+// this module built without -s). "counts.start" (the start function's
+// index) is present only when there is a start section.
+//
+// "size" is the input's length, "gzip_size" its length after
+// compress/gzip at BestCompression (-9), computed here in the browser.
+// Section "size" is the payload size; "offset" is where the section's id
+// byte is. A custom section (id 0) is named by its own name. Import and
+// export kinds are func, table, memory, global or tag.
+//
+// Failure (this module's first 100000 bytes):
+//
+//	{"ok":false,"error":{"code":"truncated",
+//	 "message":"section 10 (code) declares 3176124 bytes, only 91172 remain","offset":8822}}
+//
+// with code one of not_wasm (empty or no \0asm magic), unsupported_version,
+// truncated (the input ends before the module does), malformed (bad
+// LEB128, content overrunning its section, unknown ids or kinds, sections
+// out of order, inconsistent counts, non-UTF-8 names), bad_argument (not
+// called with exactly one Uint8Array; offset 0) or internal (a bug: a
+// recovered panic; offset 0). inspect never panics into the page: a Go
+// panic escaping a js.Func would kill the Go runtime.
 package main
 
 import (
@@ -29,6 +64,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"syscall/js"
 
@@ -46,6 +82,10 @@ type failure struct {
 	Error *wasminspect.Error `json:"error"`
 }
 
+func fail(code, message string) string {
+	return encode(failure{Error: &wasminspect.Error{Code: code, Message: message}})
+}
+
 func encode(v any) string {
 	out, err := json.Marshal(v)
 	if err != nil {
@@ -54,20 +94,36 @@ func encode(v any) string {
 	return string(out)
 }
 
-func gzipSize(b []byte) int {
+func gzipSize(b []byte) (int, error) {
 	var buf bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	_, _ = w.Write(b)
-	_ = w.Close()
-	return buf.Len()
+	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := w.Write(b); err != nil {
+		return 0, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	return buf.Len(), nil
 }
 
-func inspect(_ js.Value, args []js.Value) any {
-	if len(args) != 1 || !args[0].InstanceOf(js.Global().Get("Uint8Array")) {
-		return encode(failure{Error: &wasminspect.Error{Code: "bad_argument", Message: "inspect expects one Uint8Array"}})
+func inspect(_ js.Value, args []js.Value) (result any) {
+	defer func() {
+		if p := recover(); p != nil {
+			result = fail("internal", fmt.Sprintf("inspector bug: %v", p))
+		}
+	}()
+	if len(args) != 1 || args[0].Type() != js.TypeObject || !args[0].InstanceOf(js.Global().Get("Uint8Array")) {
+		return fail("bad_argument", "inspect expects exactly one Uint8Array")
 	}
 	b := make([]byte, args[0].Get("length").Int())
 	js.CopyBytesToGo(b, args[0])
+	return inspectBytes(b)
+}
+
+func inspectBytes(b []byte) string {
 	report, err := wasminspect.Inspect(b)
 	if err != nil {
 		var typed *wasminspect.Error
@@ -76,7 +132,11 @@ func inspect(_ js.Value, args []js.Value) any {
 		}
 		return encode(failure{Error: typed})
 	}
-	return encode(success{OK: true, GzipSize: gzipSize(b), Report: report})
+	gz, err := gzipSize(b)
+	if err != nil {
+		return fail("internal", "gzip: "+err.Error())
+	}
+	return encode(success{OK: true, GzipSize: gz, Report: report})
 }
 
 func main() {
