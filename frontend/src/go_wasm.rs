@@ -4,12 +4,13 @@
 //! see a `JsValue`.
 
 use std::rc::Rc;
-use std::sync::Arc;
 
 use futures::FutureExt as _;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, WebAssembly};
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+use send_wrapper::SendWrapper;
 
 use crate::once::OnceGuard;
 use crate::progress::{Progress, decoded_total};
@@ -59,12 +60,86 @@ pub struct GoAsset {
     pub decoded_size: Option<u64>,
 }
 
+/// Bytes that stay in JavaScript: the chunks of a streamed body (or one
+/// buffer), never copied into this module's memory. Counting a download
+/// costs a length read per chunk; the chunks are joined only when the
+/// inspector asks for them.
+#[derive(Debug, Clone)]
+pub struct JsBytes {
+    // Browser-only and single-threaded; the wrapper lets Leptos signals hold it.
+    chunks: SendWrapper<Array>,
+    len: u64,
+}
+
+impl Default for JsBytes {
+    fn default() -> Self {
+        Self {
+            chunks: SendWrapper::new(Array::new()),
+            len: 0,
+        }
+    }
+}
+
+impl JsBytes {
+    fn from_buffer(buffer: &JsValue) -> Self {
+        let mut bytes = Self::default();
+        bytes.push(&Uint8Array::new(buffer));
+        bytes
+    }
+
+    fn push(&mut self, chunk: &Uint8Array) {
+        self.len += u64::from(chunk.length());
+        self.chunks.push(chunk);
+    }
+
+    /// Number of bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// One contiguous array (the single chunk itself when there is only one).
+    fn joined(&self) -> Uint8Array {
+        if self.chunks.length() == 1 {
+            return self.chunks.get(0).unchecked_into();
+        }
+        let joined = Uint8Array::new_with_length(self.len as u32);
+        let mut offset = 0;
+        for chunk in self.chunks.iter() {
+            let chunk: Uint8Array = chunk.unchecked_into();
+            joined.set(&chunk, offset);
+            offset += chunk.length();
+        }
+        joined
+    }
+
+    /// A copy in this module's memory (tests and small inputs).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.joined().to_vec()
+    }
+}
+
+impl<'a> FromIterator<&'a [u8]> for JsBytes {
+    /// Copies each slice into its own JS chunk.
+    fn from_iter<I: IntoIterator<Item = &'a [u8]>>(chunks: I) -> Self {
+        let mut out = Self::default();
+        for chunk in chunks {
+            out.push(&Uint8Array::from(chunk));
+        }
+        out
+    }
+}
+
 /// A running Go module.
 #[derive(Debug, Clone)]
 pub struct LoadedGo {
     /// The module's bytes (kept so the inspector can look at its own module
     /// without a second request).
-    pub bytes: Arc<Vec<u8>>,
+    pub bytes: JsBytes,
     /// How it was loaded.
     pub mode: LoadMode,
     /// Load start (shim injection, fetch, compile, Go runtime start) →
@@ -172,11 +247,9 @@ async fn load_go(
     let (instance, bytes) = match mode {
         LoadMode::BufferedWithProgress => {
             let bytes = read_body(&response, &report).await?;
-            let buffer = Uint8Array::from(bytes.as_slice());
-            let result =
-                JsFuture::from(WebAssembly::instantiate_buffer(&buffer.to_vec(), &imports))
-                    .await
-                    .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            let result = JsFuture::from(instantiate_buffer(&bytes.joined(), &imports)?)
+                .await
+                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
             (get(&result, "instance"), bytes)
         }
         LoadMode::StreamingWithProgress => {
@@ -198,7 +271,7 @@ async fn load_go(
             ))
             .await
             .map_err(|e| LoadError::Instantiate(describe(&e)))?;
-            (get(&result, "instance"), Vec::new())
+            (get(&result, "instance"), JsBytes::default())
         }
     };
 
@@ -206,7 +279,7 @@ async fn load_go(
     mark("wip:go:ready");
     measure("wip:go:load", "wip:go:start", "wip:go:ready");
     Ok(LoadedGo {
-        bytes: Arc::new(bytes),
+        bytes,
         mode,
         load_ms: now() - started,
     })
@@ -288,47 +361,56 @@ async fn fetch(url: &str) -> Result<web_sys::Response, LoadError> {
     Ok(response)
 }
 
-/// Reads a body chunk by chunk, reporting decoded bytes received.
+/// `WebAssembly.instantiate(bytes, imports)` on a JS-side buffer (js-sys
+/// only offers it for a Rust slice, which would copy the module twice).
+fn instantiate_buffer(bytes: &Uint8Array, imports: &Object) -> Result<Promise, LoadError> {
+    let webassembly = get(&js_sys::global(), "WebAssembly");
+    let instantiate: Function = get(&webassembly, "instantiate").unchecked_into();
+    instantiate
+        .call2(&webassembly, bytes, imports)
+        .map(JsValue::unchecked_into)
+        .map_err(|e| LoadError::Instantiate(describe(&e)))
+}
+
+/// Reads a body chunk by chunk, reporting decoded bytes received. The chunks
+/// stay in JavaScript.
 async fn read_body(
     response: &web_sys::Response,
     report: &dyn Fn(u64),
-) -> Result<Vec<u8>, LoadError> {
+) -> Result<JsBytes, LoadError> {
     let fail = |e: JsValue| LoadError::Fetch {
         url: response.url(),
         message: describe(&e),
     };
     let body = response.body().ok_or_else(|| fail("empty body".into()))?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut bytes = Vec::new();
+    let mut bytes = JsBytes::default();
     report(0);
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(fail)?;
         if get(&chunk, "done").as_bool().unwrap_or(true) {
             break;
         }
-        let value: Uint8Array = get(&chunk, "value").unchecked_into();
-        let start = bytes.len();
-        bytes.resize(start + value.length() as usize, 0);
-        value.copy_to(&mut bytes[start..]);
-        report(bytes.len() as u64);
+        bytes.push(&get(&chunk, "value").unchecked_into());
+        report(bytes.len());
     }
     Ok(bytes)
 }
 
 /// Runs the Go inspector (loaded by [`load_go_once`]) on `bytes`; returns its JSON.
-pub fn inspect_wasm(bytes: &[u8]) -> Result<String, String> {
+pub fn inspect_wasm(bytes: &JsBytes) -> Result<String, String> {
     let inspector = get(&js_sys::global(), "wipInspector");
     let inspect = get(&inspector, "inspect");
     let inspect: &Function = inspect.dyn_ref().ok_or("the Go inspector is not loaded")?;
     let out = inspect
-        .call1(&inspector, &Uint8Array::from(bytes))
+        .call1(&inspector, &bytes.joined())
         .map_err(|e| describe(&e))?;
     out.as_string()
         .ok_or_else(|| "the inspector returned no string".to_owned())
 }
 
 /// Fetches any URL's bytes (for inspecting another module).
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, LoadError> {
+pub async fn fetch_bytes(url: &str) -> Result<JsBytes, LoadError> {
     let response = fetch(url).await?;
     let buffer = JsFuture::from(response.array_buffer().map_err(|e| LoadError::Fetch {
         url: url.into(),
@@ -339,15 +421,15 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, LoadError> {
         url: url.into(),
         message: describe(&e),
     })?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    Ok(JsBytes::from_buffer(&buffer))
 }
 
 /// Reads a user-chosen file.
-pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+pub async fn read_file(file: &web_sys::File) -> Result<JsBytes, String> {
     let buffer = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| describe(&e))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    Ok(JsBytes::from_buffer(&buffer))
 }
 
 /// Seed task 1: `WebAssembly.instantiateStreaming(fetch(url), goImports)`.

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use frontend::api::Manifest;
 use frontend::components::inspector_view::ReportTable;
+use frontend::go_wasm::JsBytes;
 use frontend::inspection::Inspection;
 use frontend::once::OnceGuard;
 use frontend::progress::{Progress, decoded_total};
@@ -29,6 +30,21 @@ fn progress_total_is_the_decoded_size_not_content_length_of_brotli_bytes() {
         Some(1000)
     );
     assert_eq!(decoded_total(None, None, None), None);
+}
+
+#[wasm_bindgen_test]
+fn streamed_chunks_kept_in_js_join_to_the_exact_bytes_in_order() {
+    let chunks: [&[u8]; 4] = [&[1, 2], &[3], &[], &[4, 5, 6]];
+    let bytes: JsBytes = chunks.into_iter().collect();
+    assert_eq!(bytes.len(), 6);
+    assert_eq!(bytes.to_vec(), vec![1, 2, 3, 4, 5, 6]);
+
+    let single: JsBytes = std::iter::once(&[9u8, 8, 7][..]).collect();
+    assert_eq!(single.to_vec(), vec![9, 8, 7]);
+
+    let empty = JsBytes::default();
+    assert!(empty.is_empty());
+    assert!(empty.to_vec().is_empty());
 }
 
 #[wasm_bindgen_test]

@@ -166,35 +166,43 @@ async fn invoke(
             state
                 .metrics()
                 .record(digest.as_str(), &tenant, "rejected", started.elapsed());
-            tracing::info!(request_id, %tenant, plugin = %target, digest = %digest, outcome = "rejected", "plugin invocation");
+            let call = CallRecord {
+                request_id,
+                tenant: &tenant,
+                plugin: &target,
+                digest: &digest,
+            };
+            call.log("rejected", started.elapsed(), 0);
             return Err(e);
         }
     };
     let sandbox = state.sandbox();
+    let limits = state
+        .tenants()
+        .call_limits(&tenant, sandbox.limits().per_call());
     let (call_digest, call_tenant) = (digest.clone(), tenant.clone());
-    let result = run_blocking(move || {
+    let invocation = run_blocking(move || {
         let _permit = permit;
-        sandbox.invoke(call_digest.as_str(), &call_tenant, &body)
+        sandbox.invoke_with(call_digest.as_str(), &call_tenant, &body, limits)
     })
     .await?;
     let duration = started.elapsed();
-    let (outcome, pages) = match &result {
-        Ok(out) => ("ok", out.peak_memory_pages),
-        Err(e) => (outcome_of(e.code()), 0),
+    let pages = invocation.peak_memory_pages;
+    let result = invocation.result;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => outcome_of(e.code()),
     };
     state
         .metrics()
         .record(digest.as_str(), &tenant, outcome, duration);
-    tracing::info!(
+    let call = CallRecord {
         request_id,
-        %tenant,
-        plugin = %target,
-        digest = %digest,
-        outcome,
-        duration_ms = duration.as_secs_f64() * 1e3,
-        memory_pages = pages,
-        "plugin invocation"
-    );
+        tenant: &tenant,
+        plugin: &target,
+        digest: &digest,
+    };
+    call.log(outcome, duration, pages);
     let out = result?;
     let mut response = out.bytes.into_response();
     response.headers_mut().insert(
@@ -205,6 +213,29 @@ async fn invoke(
         .headers_mut()
         .insert("x-request-id", HeaderValue::from(request_id));
     Ok(response)
+}
+
+/// Who called what, for the one log line per invocation.
+struct CallRecord<'a> {
+    request_id: u64,
+    tenant: &'a str,
+    plugin: &'a str,
+    digest: &'a PluginDigest,
+}
+
+impl CallRecord<'_> {
+    fn log(&self, outcome: &str, duration: std::time::Duration, memory_pages: u64) {
+        tracing::info!(
+            request_id = self.request_id,
+            tenant = self.tenant,
+            plugin = self.plugin,
+            digest = %self.digest,
+            outcome,
+            duration_ms = duration.as_secs_f64() * 1e3,
+            memory_pages,
+            "plugin invocation"
+        );
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
+use crate::sandbox::CallLimits;
 
 /// One tenant as configured.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,6 +33,14 @@ pub struct TenantConfig {
     /// Longest wait for a slot.
     #[serde(default = "default_queue_wait_ms")]
     pub queue_wait_ms: u64,
+    /// Deadline of each call; the server's `--sandbox-deadline-ms` when
+    /// absent, and never longer than it.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// Memory cap of each call in 64 KiB pages; the server's
+    /// `--sandbox-memory-pages` when absent, and never more than it.
+    #[serde(default)]
+    pub memory_pages: Option<u64>,
 }
 
 fn default_concurrency() -> usize {
@@ -72,9 +81,16 @@ pub fn load(path: &Path) -> Result<Vec<TenantConfig>, TenantsError> {
             && t.id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid || t.api_key.len() < 16 || t.max_concurrency == 0 {
+        let positive = |v: Option<u64>| v.is_none_or(|v| v > 0);
+        if !valid
+            || t.api_key.len() < 16
+            || t.max_concurrency == 0
+            || !positive(t.deadline_ms)
+            || !positive(t.memory_pages)
+        {
             return Err(err(format!(
-                "tenant {:?}: id must be [A-Za-z0-9_-]+, api_key at least 16 characters, max_concurrency > 0",
+                "tenant {:?}: id must be [A-Za-z0-9_-]+, api_key at least 16 characters, \
+                 max_concurrency, deadline_ms and memory_pages > 0",
                 t.id
             )));
         }
@@ -124,11 +140,12 @@ impl TenantGate {
     }
 }
 
-/// All tenants: keys and gates.
+/// All tenants: keys, gates and per-call limits.
 #[derive(Debug, Default)]
 pub struct Tenants {
     keys: BTreeMap<String, String>,
     gates: BTreeMap<String, TenantGate>,
+    limits: BTreeMap<String, (Option<u64>, Option<u64>)>,
 }
 
 impl Tenants {
@@ -143,6 +160,20 @@ impl Tenants {
                 .iter()
                 .map(|t| (t.id.clone(), TenantGate::new(t)))
                 .collect(),
+            limits: configs
+                .iter()
+                .map(|t| (t.id.clone(), (t.deadline_ms, t.memory_pages)))
+                .collect(),
+        }
+    }
+
+    /// The limits `tenant`'s calls run under: its own where configured,
+    /// the server's otherwise (the sandbox clamps both to the server's).
+    pub fn call_limits(&self, tenant: &str, server: CallLimits) -> CallLimits {
+        let (deadline_ms, memory_pages) = self.limits.get(tenant).copied().unwrap_or_default();
+        CallLimits {
+            memory_pages: memory_pages.unwrap_or(server.memory_pages),
+            deadline: deadline_ms.map_or(server.deadline, Duration::from_millis),
         }
     }
 
@@ -154,5 +185,53 @@ impl Tenants {
     /// The gate of `tenant`.
     pub fn gate(&self, tenant: &str) -> Option<&TenantGate> {
         self.gates.get(tenant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml: &str) -> Result<Vec<TenantConfig>, TenantsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tenants.toml");
+        std::fs::write(&path, toml).unwrap();
+        load(&path)
+    }
+
+    #[test]
+    fn a_tenants_own_deadline_and_memory_apply_and_the_servers_fill_the_gaps() {
+        let configs = parse(
+            "[[tenant]]\nid = \"a\"\napi_key = \"0123456789abcdef\"\ndeadline_ms = 7\n\n\
+             [[tenant]]\nid = \"b\"\napi_key = \"fedcba9876543210\"\nmemory_pages = 64\n",
+        )
+        .unwrap();
+        let tenants = Tenants::new(&configs);
+        let server = CallLimits {
+            memory_pages: 256,
+            deadline: Duration::from_millis(50),
+        };
+        let a = tenants.call_limits("a", server);
+        assert_eq!(
+            (a.memory_pages, a.deadline),
+            (256, Duration::from_millis(7))
+        );
+        let b = tenants.call_limits("b", server);
+        assert_eq!(
+            (b.memory_pages, b.deadline),
+            (64, Duration::from_millis(50))
+        );
+        assert_eq!(tenants.call_limits("unknown", server), server);
+    }
+
+    #[test]
+    fn zero_deadline_or_memory_is_refused_with_the_tenant_named() {
+        for field in ["deadline_ms = 0", "memory_pages = 0"] {
+            let err = parse(&format!(
+                "[[tenant]]\nid = \"z\"\napi_key = \"0123456789abcdef\"\n{field}\n"
+            ))
+            .unwrap_err();
+            assert!(err.to_string().contains("\"z\""), "{err}");
+        }
     }
 }

@@ -82,7 +82,7 @@ fn invalid_uploads_are_rejected_with_a_reason_and_store_nothing() {
         matches!(&no_abi, RegistryError::Rejected { reason } if reason.contains("missing export")),
         "{no_abi:?}"
     );
-    let smoke = registry.upload("crash", "1", &guest("trap")).unwrap_err();
+    let smoke = registry.upload("quitter", "1", &guest("exit")).unwrap_err();
     assert!(
         matches!(&smoke, RegistryError::Rejected { reason } if reason.contains("smoke call failed")),
         "{smoke:?}"
@@ -154,6 +154,81 @@ fn active_digest_survives_a_restart() {
     assert_eq!(reopened.resolve("csv").unwrap(), v2.digest);
     assert_eq!(version_of(&reopened, "csv"), "csv2json/2");
     assert_eq!(reopened.plugins().len(), 2);
+}
+
+fn meta_file(dir: &std::path::Path, digest: &PluginDigest) -> std::path::PathBuf {
+    dir.join(format!("modules/{digest}.json"))
+}
+
+#[test]
+fn a_restart_loads_the_stored_precompiled_artifact_instead_of_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::open(dir.path(), sandbox()).unwrap();
+    let (meta, _) = registry.upload("csv", "1", &guest("process")).unwrap();
+    let artifact = meta
+        .artifact
+        .clone()
+        .expect("an artifact is stored at upload");
+    let code = std::fs::read(registry.artifact_path(&meta.digest)).unwrap();
+    assert_eq!(artifact.size, code.len());
+    assert_eq!(artifact.sha256, server::sandbox::artifact::digest(&code));
+    drop(registry);
+
+    let reopened = Registry::open(dir.path(), sandbox()).unwrap();
+    assert_eq!(
+        (reopened.opened().precompiled, reopened.opened().compiled),
+        (1, 0)
+    );
+    assert_eq!(version_of(&reopened, "csv"), "csv2json/1");
+}
+
+#[test]
+fn a_damaged_artifact_is_never_loaded_the_module_is_recompiled_and_the_artifact_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::open(dir.path(), sandbox()).unwrap();
+    let (meta, _) = registry.upload("csv", "1", &guest("process")).unwrap();
+    let path = registry.artifact_path(&meta.digest);
+    drop(registry);
+    let mut code = std::fs::read(&path).unwrap();
+    let middle = code.len() / 2;
+    code[middle] ^= 0xff;
+    std::fs::write(&path, &code).unwrap();
+
+    let reopened = Registry::open(dir.path(), sandbox()).unwrap();
+    assert_eq!(
+        (reopened.opened().precompiled, reopened.opened().compiled),
+        (0, 1)
+    );
+    assert_eq!(version_of(&reopened, "csv"), "csv2json/1");
+    let repaired = std::fs::read(&path).unwrap();
+    let recorded = reopened.plugin(&meta.digest).unwrap().artifact.unwrap();
+    assert_eq!(
+        recorded.sha256,
+        server::sandbox::artifact::digest(&repaired)
+    );
+    drop(reopened);
+    let third = Registry::open(dir.path(), sandbox()).unwrap();
+    assert_eq!(third.opened().precompiled, 1, "the replacement is used");
+}
+
+#[test]
+fn an_artifact_of_another_engine_is_recompiled_for_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::open(dir.path(), sandbox()).unwrap();
+    let (meta, _) = registry.upload("csv", "1", &guest("process")).unwrap();
+    let fingerprint = meta.artifact.as_ref().unwrap().engine.clone();
+    drop(registry);
+    let file = meta_file(dir.path(), &meta.digest);
+    let mut stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    stored["artifact"]["engine"] = "an-older-wasmtime".into();
+    std::fs::write(&file, serde_json::to_vec(&stored).unwrap()).unwrap();
+
+    let reopened = Registry::open(dir.path(), sandbox()).unwrap();
+    assert_eq!(reopened.opened().compiled, 1);
+    let recorded = reopened.plugin(&meta.digest).unwrap().artifact.unwrap();
+    assert_eq!(recorded.engine, fingerprint);
+    assert_eq!(version_of(&reopened, "csv"), "csv2json/1");
 }
 
 #[test]

@@ -267,3 +267,38 @@ fn log_lines_are_emitted_tagged_with_tenant_guest_and_digest() {
     assert_eq!(line["fields"]["guest"], "process");
     assert_eq!(line["fields"]["digest"], digest.as_str());
 }
+
+#[test]
+fn a_call_may_tighten_the_servers_limits_but_never_raise_them() {
+    use server::sandbox::CallLimits;
+    let generous = CallLimits {
+        memory_pages: 100_000,
+        deadline: Duration::from_secs(3600),
+    };
+    let call = SANDBOX.invoke_with("bomb", "t", b"", generous);
+    assert_eq!(call.limits, LIMITS.per_call(), "clamped to the server's");
+    assert_eq!(
+        call.result.unwrap_err(),
+        SandboxError::MemoryLimit { cap_pages: 256 }
+    );
+
+    let less_memory = CallLimits {
+        memory_pages: 128,
+        ..LIMITS.per_call()
+    };
+    let call = SANDBOX.invoke_with("bomb", "t", b"", less_memory);
+    assert_eq!(
+        call.result.unwrap_err(),
+        SandboxError::MemoryLimit { cap_pages: 128 }
+    );
+    assert!(call.peak_memory_pages <= 128, "{}", call.peak_memory_pages);
+    let shorter = CallLimits {
+        deadline: Duration::from_millis(5),
+        ..LIMITS.per_call()
+    };
+    let call = SANDBOX.invoke_with("spin", "t", b"", shorter);
+    assert_eq!(
+        call.result.unwrap_err(),
+        SandboxError::Deadline { deadline_ms: 5 }
+    );
+}

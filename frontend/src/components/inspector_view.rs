@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast as _;
 
 use crate::api::Manifest;
-use crate::go_wasm::{LoadedGo, fetch_bytes, inspect_wasm, read_file};
+use crate::go_wasm::{JsBytes, LoadedGo, fetch_bytes, inspect_wasm, read_file};
 use crate::inspection::{Inspection, ModuleReport};
 
 /// Runs the inspector and renders its result.
@@ -16,7 +16,7 @@ pub fn InspectorView(go: LoadedGo) -> impl IntoView {
     let (subject, set_subject) = signal(String::from("the Go module itself"));
     let (result, set_result) = signal(None::<Result<Inspection, String>>);
 
-    let run = move |name: String, bytes: Vec<u8>| {
+    let run = move |name: String, bytes: JsBytes| {
         set_subject.set(name);
         set_result.set(Some(
             inspect_wasm(&bytes).and_then(|json| Inspection::parse(&json)),
@@ -28,7 +28,7 @@ pub fn InspectorView(go: LoadedGo) -> impl IntoView {
             "this loading mode keeps no bytes; pick a source below".into(),
         )));
     } else {
-        run("the Go module itself".into(), go.bytes.to_vec());
+        run("the Go module itself".into(), go.bytes.clone());
     }
 
     let inspect_app = move |_| {
@@ -66,7 +66,7 @@ pub fn InspectorView(go: LoadedGo) -> impl IntoView {
     };
     let inspect_go = {
         let bytes = go.bytes.clone();
-        move |_| run("the Go module itself".into(), bytes.to_vec())
+        move |_| run("the Go module itself".into(), bytes.clone())
     };
 
     view! {

@@ -1,8 +1,10 @@
 //go:build wasip1
 
-// Command trap fails inside the guest: input "nil" dereferences a nil
-// pointer, anything else panics. Either way the Go runtime aborts the
-// instance; the host must report it as a typed trap, never crash.
+// Command trap is a plugin with latent crashes: input "nil" dereferences
+// a nil pointer, "panic" panics, anything else is echoed back (so it passes
+// the registry's smoke call and crashes later, as real bugs do). Either
+// crash aborts the Go runtime; the host must report it as a typed trap,
+// never crash.
 package main
 
 import "wasminproduction/guest-go/sandbox/internal/abi"
@@ -14,11 +16,14 @@ type node struct {
 
 func init() {
 	abi.Handle(func(input []byte) ([]byte, error) {
-		if string(input) == "nil" {
+		switch string(input) {
+		case "nil":
 			var n *node
 			return []byte{n.next.value}, nil
+		case "panic":
+			panic("guest gave up on purpose")
 		}
-		panic("guest gave up on purpose")
+		return input, nil
 	})
 }
 

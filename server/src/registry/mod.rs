@@ -47,6 +47,21 @@ pub struct PluginMeta {
     pub exports: Vec<String>,
     /// Unix seconds.
     pub uploaded_at: u64,
+    /// The stored precompiled code, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<ArtifactMeta>,
+}
+
+/// wasmtime's precompiled code for a module, stored beside its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactMeta {
+    /// Fingerprint of the engine that made it (see
+    /// [`crate::sandbox::artifact::fingerprint`]); another engine recompiles.
+    pub engine: String,
+    /// SHA-256 of the artifact bytes, checked before they are loaded.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: usize,
 }
 
 /// The active digest of a name and the ones active before it.
@@ -117,10 +132,84 @@ pub enum RegistryError {
     Storage(String),
 }
 
+fn artifact_path(modules: &Path, digest: &PluginDigest) -> PathBuf {
+    modules.join(format!("{digest}.cwasm"))
+}
+
+/// Loads a stored module into the sandbox: from its artifact when it was
+/// made by this engine and is intact, else by compiling `bytes` and storing
+/// a new artifact. Returns the metadata as it is now on disk, and whether
+/// the artifact was used.
+fn load_stored(
+    sandbox: &Sandbox,
+    modules: &Path,
+    engine: &str,
+    meta: PluginMeta,
+    bytes: &[u8],
+) -> Result<(PluginMeta, bool), RegistryError> {
+    let key = meta.digest.as_str();
+    if let Some(artifact) = meta.artifact.as_ref().filter(|a| a.engine == engine) {
+        let loaded = std::fs::read(artifact_path(modules, &meta.digest))
+            .map_err(|e| e.to_string())
+            .and_then(|code| {
+                sandbox
+                    .load_precompiled(key, key, bytes.len(), &code, &artifact.sha256)
+                    .map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(_) => return Ok((meta, true)),
+            Err(reason) => {
+                tracing::warn!(digest = key, %reason, "precompiled artifact unusable; recompiling")
+            }
+        }
+    }
+    sandbox
+        .load(key, bytes)
+        .map_err(|e| storage(format!("recompiling {key}: {e}")))?;
+    let updated = store_artifact(sandbox, modules, meta.clone());
+    if updated != meta {
+        let json = serde_json::to_vec_pretty(&updated).expect("serialisable");
+        if let Err(e) = store::atomic_write(&modules.join(format!("{key}.json")), &json) {
+            tracing::warn!(digest = key, error = %e, "could not record the new artifact");
+            return Ok((meta, false));
+        }
+    }
+    Ok((updated, false))
+}
+
+/// Writes the loaded module's artifact and returns `meta` pointing at it
+/// (unchanged, without an artifact, when that fails: the registry works
+/// without one, it only starts slower).
+fn store_artifact(sandbox: &Sandbox, modules: &Path, mut meta: PluginMeta) -> PluginMeta {
+    let Some(code) = sandbox.precompiled(meta.digest.as_str()) else {
+        return meta;
+    };
+    match store::atomic_write(&artifact_path(modules, &meta.digest), &code) {
+        Ok(()) => {
+            meta.artifact = Some(ArtifactMeta {
+                engine: sandbox.engine_fingerprint(),
+                sha256: crate::sandbox::artifact::digest(&code),
+                size: code.len(),
+            });
+        }
+        Err(e) => tracing::warn!(digest = %meta.digest, error = %e, "could not store the artifact"),
+    }
+    meta
+}
+
 #[derive(Debug, Default)]
 struct State {
     plugins: BTreeMap<PluginDigest, PluginMeta>,
     names: BTreeMap<String, Activation>,
+}
+
+/// How [`Registry::open`] got its modules ready.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OpenStats {
+    /// Loaded from a stored precompiled artifact.
+    pub precompiled: usize,
+    /// Compiled from their bytes (no usable artifact; a new one was stored).
+    pub compiled: usize,
 }
 
 /// The registry.
@@ -129,6 +218,7 @@ pub struct Registry {
     dir: PathBuf,
     sandbox: Arc<Sandbox>,
     state: RwLock<State>,
+    opened: OpenStats,
 }
 
 fn storage(e: impl std::fmt::Display) -> RegistryError {
@@ -136,11 +226,15 @@ fn storage(e: impl std::fmt::Display) -> RegistryError {
 }
 
 impl Registry {
-    /// Opens (or creates) the registry in `dir`, compiling every stored module.
+    /// Opens (or creates) the registry in `dir`, loading every stored
+    /// module from its precompiled artifact, or compiling it (and storing a
+    /// fresh artifact) when there is none for this engine or it is damaged.
     pub fn open(dir: &Path, sandbox: Arc<Sandbox>) -> Result<Self, RegistryError> {
         let modules = dir.join("modules");
         std::fs::create_dir_all(&modules).map_err(storage)?;
         let mut state = State::default();
+        let mut opened = OpenStats::default();
+        let engine = sandbox.engine_fingerprint();
         for entry in std::fs::read_dir(&modules).map_err(storage)? {
             let path = entry.map_err(storage)?.path();
             if path.extension().is_none_or(|e| e != "json") {
@@ -156,9 +250,12 @@ impl Registry {
                     meta.digest
                 )));
             }
-            sandbox
-                .load(meta.digest.as_str(), &bytes)
-                .map_err(|e| storage(format!("recompiling {}: {e}", meta.digest)))?;
+            let (meta, precompiled) = load_stored(&sandbox, &modules, &engine, meta, &bytes)?;
+            if precompiled {
+                opened.precompiled += 1;
+            } else {
+                opened.compiled += 1;
+            }
             state.plugins.insert(meta.digest.clone(), meta);
         }
         let active = dir.join("active.json");
@@ -170,7 +267,13 @@ impl Registry {
             dir: dir.to_owned(),
             sandbox,
             state: RwLock::new(state),
+            opened,
         })
+    }
+
+    /// How the stored modules were loaded when the registry opened.
+    pub fn opened(&self) -> OpenStats {
+        self.opened
     }
 
     /// Validates and stores a module; the first module of a name becomes
@@ -236,21 +339,28 @@ impl Registry {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
+            artifact: None,
         };
         let modules = self.dir.join("modules");
-        // Bytes first, metadata last: a module is only "stored" once its
-        // metadata exists, so a crash in between leaves an ignored orphan.
+        // Bytes and artifact first, metadata last: a module is only
+        // "stored" once its metadata exists, so a crash in between leaves
+        // an ignored orphan.
         let persisted = store::atomic_write(&modules.join(format!("{digest}.wasm")), bytes)
             .and_then(|()| {
+                let meta = store_artifact(&self.sandbox, &modules, meta.clone());
                 store::atomic_write(
                     &modules.join(format!("{digest}.json")),
                     &serde_json::to_vec_pretty(&meta).expect("serialisable"),
-                )
+                )?;
+                Ok(meta)
             });
-        if let Err(e) = persisted {
-            self.sandbox.unload(key);
-            return Err(storage(e));
-        }
+        let meta = match persisted {
+            Ok(meta) => meta,
+            Err(e) => {
+                self.sandbox.unload(key);
+                return Err(storage(e));
+            }
+        };
         let mut state = self.write();
         state.plugins.insert(digest.clone(), meta.clone());
         if !state.names.contains_key(name) {
@@ -376,6 +486,11 @@ impl Registry {
     /// Every name's activation.
     pub fn activations(&self) -> BTreeMap<String, Activation> {
         self.read().names.clone()
+    }
+
+    /// Where a module's precompiled artifact is stored.
+    pub fn artifact_path(&self, digest: &PluginDigest) -> PathBuf {
+        artifact_path(&self.dir.join("modules"), digest)
     }
 
     fn persist_names(&self, names: &BTreeMap<String, Activation>) -> Result<(), RegistryError> {

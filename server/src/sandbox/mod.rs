@@ -3,6 +3,7 @@
 //! rest of the server sees [`Sandbox`], [`Output`] and [`SandboxError`].
 //!
 //! - [`engine`]: the Engine (pooling allocator, CoW images, epoch ticker)
+//! - [`artifact`]: precompiled code for restarts without recompiling
 //! - [`limits`] holds the memory cap that records hits
 //! - [`host`] links WASI granting nothing, and `env.log`, the one capability
 //! - [`error`] has the typed outcomes and their classification
@@ -10,6 +11,7 @@
 //! Each guest is compiled once ([`wasmtime::InstancePre`] at load); each call
 //! gets a fresh `Store` and instance, dropped when the call ends.
 
+pub mod artifact;
 pub mod engine;
 pub mod error;
 pub mod host;
@@ -47,6 +49,27 @@ pub struct SandboxLimits {
     pub pooling: bool,
 }
 
+impl SandboxLimits {
+    /// The per-call limits these set (a tenant may tighten them).
+    pub fn per_call(&self) -> CallLimits {
+        CallLimits {
+            memory_pages: self.memory_pages,
+            deadline: self.deadline,
+        }
+    }
+}
+
+/// Limits of one call. The server's [`SandboxLimits`] are the ceiling: a
+/// call may ask for less memory or a shorter deadline, never more (the pool
+/// slots are sized for the server's cap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Memory cap in 64 KiB pages.
+    pub memory_pages: u64,
+    /// Deadline of the whole call.
+    pub deadline: Duration,
+}
+
 /// A loaded guest.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GuestInfo {
@@ -61,7 +84,7 @@ pub struct GuestInfo {
 }
 
 /// The result of a successful call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Output {
     /// What the guest returned.
     pub bytes: Vec<u8>,
@@ -73,6 +96,17 @@ pub struct Output {
     pub peak_memory_pages: u64,
     /// Wall time of the call.
     pub duration: Duration,
+}
+
+/// One call: its outcome and what it used, whatever the outcome.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The output, or the typed reason there is none.
+    pub result: Result<Output, SandboxError>,
+    /// Largest memory the instance had, in pages (also on failure).
+    pub peak_memory_pages: u64,
+    /// The limits the call ran under.
+    pub limits: CallLimits,
 }
 
 struct Guest {
@@ -175,14 +209,79 @@ impl Sandbox {
         };
         let started = Instant::now();
         let module = Module::new(&self.engine, bytes).map_err(invalid)?;
-        let pre = self.linker.instantiate_pre(&module).map_err(invalid)?;
+        let digest = hex::encode(Sha256::digest(bytes));
+        let info = self.insert(name, module, digest, bytes.len())?;
+        tracing::info!(guest = name, digest = %info.digest, ms = started.elapsed().as_millis() as u64, "guest compiled");
+        Ok(info)
+    }
+
+    /// Loads `name` from an artifact made by [`Self::precompiled`] for a
+    /// module whose bytes have `digest` and `size`, refusing an artifact
+    /// whose SHA-256 is not `artifact_sha256` (see [`artifact`]).
+    pub fn load_precompiled(
+        &self,
+        name: &str,
+        digest: &str,
+        size: usize,
+        artifact: &[u8],
+        artifact_sha256: &str,
+    ) -> Result<GuestInfo, LoadError> {
+        let started = Instant::now();
+        let module = artifact::deserialize_verified(&self.engine, artifact, artifact_sha256)
+            .map_err(|e| LoadError::Invalid {
+                name: name.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let info = self.insert(name, module, digest.to_owned(), size)?;
+        tracing::info!(
+            guest = name,
+            digest,
+            ms = started.elapsed().as_millis() as u64,
+            "guest loaded precompiled"
+        );
+        Ok(info)
+    }
+
+    /// The loaded guest `name` as a precompiled artifact (for
+    /// [`Self::load_precompiled`] by an engine of the same fingerprint).
+    pub fn precompiled(&self, name: &str) -> Option<Vec<u8>> {
+        let guest = self.guest(name)?;
+        guest.pre.module().serialize().ok()
+    }
+
+    /// Identifies this engine's compiled-code format (see [`artifact::fingerprint`]).
+    pub fn engine_fingerprint(&self) -> String {
+        artifact::fingerprint(&self.engine)
+    }
+
+    fn guest(&self, name: &str) -> Option<Arc<Guest>> {
+        self.guests
+            .read()
+            .expect("guest table lock")
+            .get(name)
+            .cloned()
+    }
+
+    fn insert(
+        &self,
+        name: &str,
+        module: Module,
+        digest: String,
+        size: usize,
+    ) -> Result<GuestInfo, LoadError> {
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| LoadError::Invalid {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            })?;
         let info = GuestInfo {
             name: name.to_owned(),
-            digest: hex::encode(Sha256::digest(bytes)),
-            size: bytes.len(),
+            digest,
+            size,
             exports: module.exports().map(|e| e.name().to_owned()).collect(),
         };
-        tracing::info!(guest = name, digest = %info.digest, ms = started.elapsed().as_millis() as u64, "guest compiled");
         self.guests.write().expect("guest table lock").insert(
             name.to_owned(),
             Arc::new(Guest {
@@ -213,69 +312,86 @@ impl Sandbox {
         self.limits
     }
 
-    /// Runs `guest`'s `wip_process` on `input` in a fresh instance (see the
-    /// ABI in ARCHITECTURE.md). Blocking: call it from a blocking thread.
+    /// Runs `guest`'s `wip_process` on `input` in a fresh instance under
+    /// the server's limits (see the ABI in ARCHITECTURE.md). Blocking: call
+    /// it from a blocking thread.
     pub fn invoke(&self, guest: &str, tenant: &str, input: &[u8]) -> Result<Output, SandboxError> {
+        self.invoke_with(guest, tenant, input, self.limits.per_call())
+            .result
+    }
+
+    /// [`Self::invoke`] under `limits` (clamped to the server's).
+    pub fn invoke_with(
+        &self,
+        guest: &str,
+        tenant: &str,
+        input: &[u8],
+        limits: CallLimits,
+    ) -> Invocation {
+        let limits = CallLimits {
+            memory_pages: limits.memory_pages.min(self.limits.memory_pages),
+            deadline: limits.deadline.min(self.limits.deadline),
+        };
         if input.len() > self.limits.max_input_bytes {
-            return Err(SandboxError::InvalidInput {
-                reason: format!(
-                    "{} bytes exceed the {} byte limit",
-                    input.len(),
-                    self.limits.max_input_bytes
-                ),
-            });
+            return Invocation {
+                result: Err(SandboxError::InvalidInput {
+                    reason: format!(
+                        "{} bytes exceed the {} byte limit",
+                        input.len(),
+                        self.limits.max_input_bytes
+                    ),
+                }),
+                peak_memory_pages: 0,
+                limits,
+            };
         }
-        self.with_instance(guest, tenant, |store, instance| {
+        let (result, output) = self.with_instance(guest, tenant, limits, |store, instance| {
             abi_process(store, instance, input)
-        })
-        .map(|(bytes, output)| Output { bytes, ..output })
+        });
+        Invocation {
+            peak_memory_pages: output.peak_memory_pages,
+            result: result.map(|bytes| Output { bytes, ..output }),
+            limits,
+        }
     }
 
     /// Task 4: calls the `add` export of `guest`.
     pub fn call_add(&self, guest: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
-        self.with_instance(guest, "host", |store, instance| {
+        self.with_instance(guest, "host", self.limits.per_call(), |store, instance| {
             let add = instance
                 .get_typed_func::<(i32, i32), i32>(&mut *store, "add")
                 .map_err(|e| Failure::Abi(format!("no add(i32, i32) -> i32 export: {e}")))?;
             add.call(&mut *store, (a, b)).map_err(Failure::Wasm)
         })
-        .map(|o| o.0)
+        .0
     }
 
+    /// Runs `body` in a fresh instance of `guest`; returns its typed outcome
+    /// and what the call used (logs, peak memory, duration) either way.
     fn with_instance<T>(
         &self,
         guest: &str,
         tenant: &str,
+        limits: CallLimits,
         body: impl FnOnce(&mut Store<HostState>, &wasmtime::Instance) -> Result<T, Failure>,
-    ) -> Result<(T, Output), SandboxError>
-    where
-        T: Sized,
-    {
-        let guest = self
-            .guests
-            .read()
-            .expect("guest table lock")
-            .get(guest)
-            .cloned()
-            .ok_or_else(|| SandboxError::UnknownGuest {
-                name: guest.to_owned(),
-            })?;
-        let _slot = self
-            .slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| SandboxError::Busy {
-                slots: self.limits.slots,
-            })?;
+    ) -> (Result<T, SandboxError>, Output) {
+        let Some(guest) = self.guest(guest) else {
+            let name = guest.to_owned();
+            return (Err(SandboxError::UnknownGuest { name }), Output::default());
+        };
+        let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
+            let slots = self.limits.slots;
+            return (Err(SandboxError::Busy { slots }), Output::default());
+        };
         let started = Instant::now();
         let tags = CallTags {
             tenant: tenant.to_owned(),
             guest: guest.info.name.clone(),
             digest: guest.info.digest.clone(),
         };
-        let mut store = Store::new(&self.engine, HostState::new(tags, self.limits.memory_pages));
+        let mut store = Store::new(&self.engine, HostState::new(tags, limits.memory_pages));
         store.limiter(|state| &mut state.limits);
-        let ticks = (self.limits.deadline.as_millis() / engine::EPOCH_TICK.as_millis()).max(1);
+        let ticks = (limits.deadline.as_millis() / engine::EPOCH_TICK.as_millis()).max(1);
         store.set_epoch_deadline(ticks as u64);
 
         let result = (|| {
@@ -288,8 +404,8 @@ impl Sandbox {
         })();
         let observed = Observed {
             memory_cap_hit: store.data().limits.was_hit(),
-            cap_pages: self.limits.memory_pages,
-            deadline_ms: self.limits.deadline.as_millis() as u64,
+            cap_pages: limits.memory_pages,
+            deadline_ms: limits.deadline.as_millis() as u64,
         };
         let state = store.data();
         let output = Output {
@@ -299,15 +415,15 @@ impl Sandbox {
             peak_memory_pages: state.limits.peak_pages(),
             duration: started.elapsed(),
         };
-        match result {
-            Ok(value) => Ok((value, output)),
-            Err(Failure::Wasm(e)) => Err(error::classify(&e, observed, &state.stderr_text())),
-            Err(Failure::Abi(_)) if observed.memory_cap_hit => Err(SandboxError::MemoryLimit {
+        let result = result.map_err(|failure| match failure {
+            Failure::Wasm(e) => error::classify(&e, observed, &state.stderr_text()),
+            Failure::Abi(_) if observed.memory_cap_hit => SandboxError::MemoryLimit {
                 cap_pages: observed.cap_pages,
-            }),
-            Err(Failure::Abi(reason)) => Err(SandboxError::AbiViolation { reason }),
-            Err(Failure::Guest(code, message)) => Err(SandboxError::GuestError { code, message }),
-        }
+            },
+            Failure::Abi(reason) => SandboxError::AbiViolation { reason },
+            Failure::Guest(code, message) => SandboxError::GuestError { code, message },
+        });
+        (result, output)
         // `store` (and with it the instance and its pool slot) drops here,
         // whatever happened.
     }
