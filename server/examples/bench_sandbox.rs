@@ -5,8 +5,9 @@
 //! - compile once, instantiate per request with the on-demand allocator;
 //! - compile once (`InstancePre`) + pooling allocator + copy-on-write images.
 //!
-//! Also: the smallest memory cap a Go guest starts with, and how late the
-//! 50 ms deadline fires.
+//! Also: the smallest memory cap a Go guest starts with, how late the
+//! 50 ms deadline fires, and what a restart costs per plugin: compiling
+//! with Cranelift vs loading the registry's precompiled artifact.
 //!
 //! Usage: `bench_sandbox <guests-dir> <seconds-per-config>`.
 
@@ -175,5 +176,36 @@ fn main() {
         late.value_at_quantile(0.5) as f64 / 1e3,
         late.value_at_quantile(0.99) as f64 / 1e3,
         late.max() as f64 / 1e3
+    );
+
+    // Restart cost per plugin: compile vs verified precompiled artifact,
+    // interleaved so noise hits both alike.
+    let bytes = std::fs::read(dir.join("process.wasm")).unwrap();
+    let code = pooled.precompiled("process").expect("artifact");
+    let sha = server::sandbox::artifact::digest(&code);
+    let (mut compile, mut load) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let t = Instant::now();
+        pooled.load("restart", &bytes).unwrap();
+        compile.push(t.elapsed());
+        let t = Instant::now();
+        pooled
+            .load_precompiled("restart", "bench", bytes.len(), &code, &sha)
+            .unwrap();
+        load.push(t.elapsed());
+        assert!(pooled.invoke("restart", "bench", CSV).is_ok());
+    }
+    compile.sort();
+    load.sort();
+    let (c, l) = (compile[2].as_secs_f64() * 1e3, load[2].as_secs_f64() * 1e3);
+    println!(
+        "\nrestart, per plugin (process, {} KiB wasm, {} KiB artifact), median of 5:",
+        bytes.len() / 1024,
+        code.len() / 1024
+    );
+    println!("  compile with Cranelift           {c:>9.1} ms");
+    println!(
+        "  load verified precompiled code   {l:>9.1} ms   ({:.0}x faster)",
+        c / l
     );
 }

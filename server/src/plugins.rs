@@ -181,11 +181,13 @@ async fn invoke(
         .tenants()
         .call_limits(&tenant, sandbox.limits().per_call());
     let (call_digest, call_tenant) = (digest.clone(), tenant.clone());
-    let invocation = run_blocking(move || {
-        let _permit = permit;
-        sandbox.invoke_with(call_digest.as_str(), &call_tenant, &body, limits)
-    })
-    .await?;
+    let invocation = state
+        .tenants()
+        .run(&tenant, move || {
+            let _permit = permit;
+            sandbox.invoke_with(call_digest.as_str(), &call_tenant, &body, limits)
+        })
+        .await?;
     let duration = started.elapsed();
     let pages = invocation.peak_memory_pages;
     let result = invocation.result;

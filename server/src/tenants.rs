@@ -4,7 +4,7 @@
 //! refused with 429 at once, so one tenant's burst cannot take the pool
 //! slots everybody shares.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::blocking::{BackgroundPool, run_blocking};
 use crate::error::ApiError;
 use crate::sandbox::CallLimits;
 
@@ -41,6 +42,22 @@ pub struct TenantConfig {
     /// `--sandbox-memory-pages` when absent, and never more than it.
     #[serde(default)]
     pub memory_pages: Option<u64>,
+    /// CPU class of its calls.
+    #[serde(default)]
+    pub cpu: CpuClass,
+}
+
+/// Which threads run a tenant's calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuClass {
+    /// tokio's blocking pool, normal priority.
+    #[default]
+    Normal,
+    /// The [`BackgroundPool`]: lowest priority, so the kernel runs these
+    /// calls on CPU time normal tenants leave idle (batch work, known-heavy
+    /// plugins). Their latency depends on the others' load.
+    Background,
 }
 
 fn default_concurrency() -> usize {
@@ -140,17 +157,23 @@ impl TenantGate {
     }
 }
 
-/// All tenants: keys, gates and per-call limits.
+/// All tenants: keys, gates, per-call limits and CPU classes.
 #[derive(Debug, Default)]
 pub struct Tenants {
     keys: BTreeMap<String, String>,
     gates: BTreeMap<String, TenantGate>,
     limits: BTreeMap<String, (Option<u64>, Option<u64>)>,
+    background: BTreeSet<String>,
+    pool: Option<BackgroundPool>,
 }
 
 impl Tenants {
     /// From configuration.
     pub fn new(configs: &[TenantConfig]) -> Self {
+        let background: Vec<&TenantConfig> = configs
+            .iter()
+            .filter(|t| t.cpu == CpuClass::Background)
+            .collect();
         Self {
             keys: configs
                 .iter()
@@ -164,6 +187,22 @@ impl Tenants {
                 .iter()
                 .map(|t| (t.id.clone(), (t.deadline_ms, t.memory_pages)))
                 .collect(),
+            background: background.iter().map(|t| t.id.clone()).collect(),
+            // One low-priority thread per call the background tenants may run at once.
+            pool: (!background.is_empty())
+                .then(|| BackgroundPool::new(background.iter().map(|t| t.max_concurrency).sum())),
+        }
+    }
+
+    /// Runs `work` (a guest call of `tenant`) on the threads of its CPU class.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        tenant: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        match &self.pool {
+            Some(pool) if self.background.contains(tenant) => pool.run(work).await,
+            _ => run_blocking(work).await,
         }
     }
 
@@ -222,6 +261,29 @@ mod tests {
             (64, Duration::from_millis(50))
         );
         assert_eq!(tenants.call_limits("unknown", server), server);
+    }
+
+    #[tokio::test]
+    async fn background_tenants_calls_run_at_the_lowest_priority_others_at_normal() {
+        let configs = parse(
+            "[[tenant]]\nid = \"batch\"\napi_key = \"0123456789abcdef\"\ncpu = \"background\"\n\n\
+             [[tenant]]\nid = \"web\"\napi_key = \"fedcba9876543210\"\n",
+        )
+        .unwrap();
+        let tenants = Tenants::new(&configs);
+        let nice = crate::blocking::current_thread_nice;
+        assert_eq!(
+            tenants.run("batch", nice).await.unwrap(),
+            Some(crate::blocking::BACKGROUND_NICE)
+        );
+        assert_ne!(
+            tenants.run("web", nice).await.unwrap(),
+            Some(crate::blocking::BACKGROUND_NICE)
+        );
+        let err =
+            parse("[[tenant]]\nid = \"x\"\napi_key = \"0123456789abcdef\"\ncpu = \"turbo\"\n")
+                .unwrap_err();
+        assert!(err.to_string().contains("turbo"), "{err}");
     }
 
     #[test]

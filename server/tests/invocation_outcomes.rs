@@ -129,7 +129,9 @@ async fn every_outcome_is_counted_per_tenant_and_logged_as_one_json_line_with_it
     }
 
     assert!(
-        text.contains(&format!("wip_plugin_latency_seconds_bucket{{digest=\"{csv}\"")),
+        text.contains(&format!(
+            "wip_plugin_latency_seconds_bucket{{digest=\"{csv}\""
+        )),
         "{text}"
     );
 
