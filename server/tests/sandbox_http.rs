@@ -32,20 +32,7 @@ async fn post(
     if let Some(t) = tenant {
         request = request.header("x-tenant-id", t);
     }
-    let response = app(state.clone())
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, bytes)
+    send(state, request.body(Body::from(body.to_owned())).unwrap()).await
 }
 
 fn code(body: &[u8]) -> String {

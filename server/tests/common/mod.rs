@@ -1,5 +1,6 @@
 //! Fixtures shared by the sandbox and registry tests: the guests
-//! `cargo xtask build` produced (never committed binaries).
+//! `cargo xtask build` produced (never committed binaries), and one way to
+//! send a request through the router without a socket.
 
 #![allow(dead_code)] // each test binary uses a subset
 
@@ -20,4 +21,17 @@ pub fn guests_dir() -> PathBuf {
 pub fn guest(name: &str) -> Vec<u8> {
     let path = guests_dir().join(format!("{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Sends `request` through `server::app(state)`; returns status, headers, body.
+pub async fn send(
+    state: &server::AppState,
+    request: axum::http::Request<axum::body::Body>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let response = server::app(state.clone()).oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes.to_vec())
 }

@@ -3,11 +3,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt as _;
-use server::{AppState, Config, app};
-use tower::ServiceExt as _;
+use server::{AppState, Config};
 
-use crate::common::guest;
+use crate::common::{guest, send};
 
 pub const ADMIN: &str = "admin-token-for-tests";
 pub const ACME: &str = "acme-key-0123456789";
@@ -50,19 +48,7 @@ pub async fn call(
     if method == "PUT" {
         request = request.header("content-type", "application/json");
     }
-    let response = app(state.clone())
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let (status, headers) = (response.status(), response.headers().clone());
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, bytes)
+    send(state, request.body(Body::from(body)).unwrap()).await
 }
 
 pub fn json(bytes: &[u8]) -> serde_json::Value {
