@@ -185,7 +185,11 @@ async fn main() {
         ("well-behaved alone", Heavy::Gated, false),
         ("+ heavy, gates off", Heavy::Ungated, true),
         ("+ heavy, gates on", Heavy::Gated, true),
-        ("+ heavy, gates on + background", Heavy::GatedBackground, true),
+        (
+            "+ heavy, gates on + background",
+            Heavy::GatedBackground,
+            true,
+        ),
     ] {
         let server = start(heavy).await;
         let r = reqwest::Client::new()

@@ -89,7 +89,11 @@ impl Metrics {
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("wip_plugin_latency_seconds", "Plugin call latency").buckets(vec![
+            HistogramOpts::new(
+                "wip_plugin_latency_seconds",
+                "Latency of plugin calls that ran (admission rejections are counted, not timed)",
+            )
+            .buckets(vec![
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
             ]),
             &["digest", "tenant"],
@@ -114,9 +118,14 @@ impl Metrics {
         self.invocations
             .with_label_values(&[digest, tenant, outcome])
             .inc();
-        self.latency
-            .with_label_values(&[digest, tenant])
-            .observe(duration.as_secs_f64());
+        // A 429 answered in microseconds is not a fast call: timing it would
+        // drag the percentiles of exactly the tenant that is over its limit.
+        let ran = outcome != "rejected";
+        if ran {
+            self.latency
+                .with_label_values(&[digest, tenant])
+                .observe(duration.as_secs_f64());
+        }
         let mut stats = self.stats.lock().expect("stats lock");
         let stat = stats
             .entry((digest.to_owned(), tenant.to_owned()))
@@ -124,7 +133,9 @@ impl Metrics {
                 latency_us: Histogram::new(3).expect("valid histogram"),
                 outcomes: BTreeMap::new(),
             });
-        let _ = stat.latency_us.record(duration.as_micros() as u64);
+        if ran {
+            let _ = stat.latency_us.record(duration.as_micros() as u64);
+        }
         *stat.outcomes.entry(outcome).or_default() += 1;
     }
 
@@ -162,5 +173,32 @@ impl Metrics {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_calls_are_counted_but_not_timed() {
+        let metrics = Metrics::new();
+        metrics.record("d", "t", "ok", Duration::from_millis(40));
+        for _ in 0..9 {
+            metrics.record("d", "t", "rejected", Duration::from_micros(3));
+        }
+        let row = &metrics.stats()[0];
+        assert_eq!(row.invocations, 10);
+        assert_eq!(row.outcomes["rejected"], 9);
+        assert!(
+            row.p50_ms >= 39.0,
+            "p50 {} is the call that ran",
+            row.p50_ms
+        );
+        let text = metrics.render();
+        assert!(
+            text.contains("wip_plugin_latency_seconds_count{digest=\"d\",tenant=\"t\"} 1"),
+            "{text}"
+        );
     }
 }
