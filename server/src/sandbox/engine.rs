@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -46,9 +46,19 @@ impl EpochTicker {
         let thread = std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
+                // Ticks follow the wall clock, not a count of sleeps: each
+                // sleep overshoots (timer slack, scheduling), and 50 sleeps
+                // of "1 ms" add up to ~54 ms. A late wake-up catches up.
+                let started = Instant::now();
+                let mut ticks: u64 = 0;
                 while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
+                    let due = ticks_due(started.elapsed());
+                    while ticks < due {
+                        engine.increment_epoch();
+                        ticks += 1;
+                    }
+                    let next = started + tick_time(ticks + 1);
+                    std::thread::sleep(next.saturating_duration_since(Instant::now()));
                 }
             })
             .expect("spawning the epoch ticker thread");
@@ -59,11 +69,37 @@ impl EpochTicker {
     }
 }
 
+/// Whole ticks in `elapsed` (u64: a server runs longer than 2^32 ms).
+fn ticks_due(elapsed: Duration) -> u64 {
+    (elapsed.as_micros() / EPOCH_TICK.as_micros()) as u64
+}
+
+/// When tick `n` is due, from the ticker's start.
+fn tick_time(n: u64) -> Duration {
+    Duration::from_micros(n.saturating_mul(EPOCH_TICK.as_micros() as u64))
+}
+
 impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_due_counts_whole_ticks_of_wall_time() {
+        assert_eq!(ticks_due(Duration::ZERO), 0);
+        assert_eq!(ticks_due(EPOCH_TICK - Duration::from_nanos(1)), 0);
+        assert_eq!(ticks_due(EPOCH_TICK * 50), 50);
+        assert_eq!(ticks_due(EPOCH_TICK * 50 + EPOCH_TICK / 2), 50);
+        // Past 2^32 ticks (~50 days at 1 ms) nothing wraps.
+        let later = 1u64 << 33;
+        assert_eq!(ticks_due(tick_time(later)), later);
     }
 }

@@ -391,7 +391,9 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.engine, HostState::new(tags, limits.memory_pages));
         store.limiter(|state| &mut state.limits);
-        let ticks = (limits.deadline.as_millis() / engine::EPOCH_TICK.as_millis()).max(1);
+        // The current tick is already partly over: one more so the deadline
+        // fires in [deadline, deadline + tick), never early.
+        let ticks = limits.deadline.as_micros().div_ceil(engine::EPOCH_TICK.as_micros()) + 1;
         store.set_epoch_deadline(ticks as u64);
 
         let result = (|| {
