@@ -65,37 +65,7 @@ impl Manifest {
     }
 }
 
-/// `/api/assets`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SizeReport {
-    /// Go toolchain of the Go rows.
-    pub go_version: String,
-    /// Every served file.
-    pub artifacts: Vec<SizeRow>,
-    /// Build variants of the Go module.
-    pub variants: Vec<SizeRow>,
-    /// Empty `main`: the Go runtime's floor.
-    pub floor: SizeRow,
-}
-
-/// One row of the size report.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SizeRow {
-    /// What was measured.
-    pub name: String,
-    /// Raw bytes.
-    pub raw: u64,
-    /// gzip -9 bytes.
-    pub gzip9: u64,
-    /// zopfli bytes.
-    pub zopfli: u64,
-    /// brotli 11 bytes.
-    pub brotli: u64,
-    /// Best gzip / raw.
-    pub gzip_ratio: f64,
-    /// brotli / raw.
-    pub brotli_ratio: f64,
-}
+pub use wire::{SizeReport, SizeRow, StatRow};
 
 async fn get_json<T: for<'de> Deserialize<'de>>(url: &str) -> Result<T, String> {
     let response = gloo_net::http::Request::get(url)
@@ -196,27 +166,6 @@ pub struct Activation {
     pub active: String,
     /// Previously active.
     pub history: Vec<String>,
-}
-
-/// One `/api/stats` row.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct StatRow {
-    /// Digest.
-    pub digest: String,
-    /// Tenant.
-    pub tenant: String,
-    /// Calls.
-    pub invocations: u64,
-    /// Calls per outcome.
-    pub outcomes: BTreeMap<String, u64>,
-    /// p50 ms.
-    pub p50_ms: f64,
-    /// p99 ms.
-    pub p99_ms: f64,
-    /// Deadline-trip rate.
-    pub deadline_rate: f64,
-    /// Memory-cap-hit rate.
-    pub memory_cap_rate: f64,
 }
 
 /// Fetches `/api/plugins`.

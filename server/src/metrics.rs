@@ -10,7 +10,6 @@ use hdrhistogram::Histogram;
 use prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
-use serde::Serialize;
 
 /// Outcomes a call is counted under.
 pub const OUTCOMES: [&str; 6] = [
@@ -37,26 +36,7 @@ struct Stat {
     outcomes: BTreeMap<&'static str, u64>,
 }
 
-/// One row of `/api/stats`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct StatRow {
-    /// Plugin digest.
-    pub digest: String,
-    /// Tenant id.
-    pub tenant: String,
-    /// Calls counted.
-    pub invocations: u64,
-    /// Calls per outcome.
-    pub outcomes: BTreeMap<String, u64>,
-    /// Median latency, ms.
-    pub p50_ms: f64,
-    /// 99th percentile latency, ms.
-    pub p99_ms: f64,
-    /// Share of calls stopped by the deadline.
-    pub deadline_rate: f64,
-    /// Share of calls stopped by the memory cap.
-    pub memory_cap_rate: f64,
-}
+pub use wire::StatRow;
 
 /// Maps a sandbox error code to the outcome label it is counted under.
 pub fn outcome_of(code: &str) -> &'static str {

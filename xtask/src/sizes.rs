@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use serde::Serialize;
 
 use crate::go::Toolchain;
 use crate::manifest::Manifest;
@@ -26,61 +25,29 @@ const GO_WASM_FEATURES: [&str; 4] = [
     "--enable-mutable-globals",
 ];
 
-/// The report.
-#[derive(Debug, Serialize)]
-pub struct SizeReport {
-    /// Go toolchain of the Go rows.
-    pub go_version: String,
-    /// Every served file, as served (the `.gz` column is what the server
-    /// sends: the smaller of gzip -9 and zopfli).
-    pub artifacts: Vec<SizeRow>,
-    /// The main Go module built different ways.
-    pub variants: Vec<SizeRow>,
-    /// An empty `func main() {}`, stripped: what the Go runtime alone costs.
-    pub floor: SizeRow,
-}
+pub use wire::{SizeReport, SizeRow};
 
-/// Sizes of one file.
-#[derive(Debug, Clone, Serialize)]
-pub struct SizeRow {
-    /// What the row measures.
-    pub name: String,
-    /// Raw bytes.
-    pub raw: u64,
-    /// gzip -9 (zlib best) bytes.
-    pub gzip9: u64,
-    /// zopfli (gzip-compatible) bytes.
-    pub zopfli: u64,
-    /// brotli -q 11 bytes.
-    pub brotli: u64,
-    /// min(gzip9, zopfli) / raw.
-    pub gzip_ratio: f64,
-    /// brotli / raw.
-    pub brotli_ratio: f64,
-}
-
-impl SizeRow {
-    fn measure(name: impl Into<String>, raw: &[u8]) -> anyhow::Result<Self> {
-        let c = compress::compress(raw)?;
-        let brotli = c.brotli_size;
-        let raw_len = raw.len() as u64;
-        let ratio = |n: u64| {
-            if raw_len == 0 {
-                1.0
-            } else {
-                n as f64 / raw_len as f64
-            }
-        };
-        Ok(Self {
-            name: name.into(),
-            raw: raw_len,
-            gzip9: c.gzip9_size,
-            zopfli: c.zopfli_size,
-            brotli,
-            gzip_ratio: ratio(c.gzip9_size.min(c.zopfli_size)),
-            brotli_ratio: ratio(brotli),
-        })
-    }
+/// Measures `raw` under every compression the pipeline uses.
+fn measure(name: impl Into<String>, raw: &[u8]) -> anyhow::Result<SizeRow> {
+    let c = compress::compress(raw)?;
+    let brotli = c.brotli_size;
+    let raw_len = raw.len() as u64;
+    let ratio = |n: u64| {
+        if raw_len == 0 {
+            1.0
+        } else {
+            n as f64 / raw_len as f64
+        }
+    };
+    Ok(SizeRow {
+        name: name.into(),
+        raw: raw_len,
+        gzip9: c.gzip9_size,
+        zopfli: c.zopfli_size,
+        brotli,
+        gzip_ratio: ratio(c.gzip9_size.min(c.zopfli_size)),
+        brotli_ratio: ratio(brotli),
+    })
 }
 
 /// Measures everything in `manifest` (files under `site`) and the variants of
@@ -95,7 +62,7 @@ pub fn report(
     for (name, asset) in &manifest.assets {
         let file = site.join(asset.path.trim_start_matches('/'));
         let raw = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-        artifacts.push(SizeRow::measure(format!("{name} ({})", asset.path), &raw)?);
+        artifacts.push(measure(format!("{name} ({})", asset.path), &raw)?);
     }
 
     let dir = paths::target()
@@ -112,15 +79,15 @@ pub fn report(
 
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let variants = vec![
-        SizeRow::measure(
+        measure(
             format!("{main_program}.wasm, no -s -w"),
             &read(&unstripped)?,
         )?,
-        SizeRow::measure(
+        measure(
             format!("{main_program}.wasm, -s -w (served)"),
             &read(&stripped)?,
         )?,
-        SizeRow::measure(
+        measure(
             format!("{main_program}.wasm, -s -w + wasm-opt -Oz"),
             &read(&optimized)?,
         )?,
@@ -129,7 +96,7 @@ pub fn report(
         go_version: format!("go{}", toolchain.version),
         artifacts,
         variants,
-        floor: SizeRow::measure("empty func main(), -s -w", &read(&floor)?)?,
+        floor: measure("empty func main(), -s -w", &read(&floor)?)?,
     })
 }
 

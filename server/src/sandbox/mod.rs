@@ -393,7 +393,11 @@ impl Sandbox {
         store.limiter(|state| &mut state.limits);
         // The current tick is already partly over: one more so the deadline
         // fires in [deadline, deadline + tick), never early.
-        let ticks = limits.deadline.as_micros().div_ceil(engine::EPOCH_TICK.as_micros()) + 1;
+        let ticks = limits
+            .deadline
+            .as_micros()
+            .div_ceil(engine::EPOCH_TICK.as_micros())
+            + 1;
         store.set_epoch_deadline(ticks as u64);
 
         let result = (|| {

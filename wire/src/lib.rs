@@ -1,0 +1,84 @@
+//! The JSON the server serves and the frontend reads, defined once so the
+//! two cannot drift: `/api/assets` (the size report `cargo xtask build`
+//! writes) and `/api/stats`. Plain serde types, no dependencies beyond
+//! serde, so they build for the host and for `wasm32-unknown-unknown`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `/api/assets`: what the bytes cost (seed task 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SizeReport {
+    /// Go toolchain of the Go rows.
+    pub go_version: String,
+    /// Every served file, as served (the `.gz` column is what the server
+    /// sends: the smaller of gzip -9 and zopfli).
+    pub artifacts: Vec<SizeRow>,
+    /// The main Go module built different ways.
+    pub variants: Vec<SizeRow>,
+    /// An empty `func main() {}`, stripped: what the Go runtime alone costs.
+    pub floor: SizeRow,
+}
+
+/// Sizes of one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SizeRow {
+    /// What the row measures.
+    pub name: String,
+    /// Raw bytes.
+    pub raw: u64,
+    /// gzip -9 (zlib best) bytes.
+    pub gzip9: u64,
+    /// zopfli (gzip-compatible) bytes.
+    pub zopfli: u64,
+    /// brotli -q 11 bytes.
+    pub brotli: u64,
+    /// min(gzip9, zopfli) / raw.
+    pub gzip_ratio: f64,
+    /// brotli / raw.
+    pub brotli_ratio: f64,
+}
+
+/// One `/api/stats` row: a (digest, tenant) pair's calls (seed task 14).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatRow {
+    /// Module digest.
+    pub digest: String,
+    /// Tenant id.
+    pub tenant: String,
+    /// Calls, all outcomes.
+    pub invocations: u64,
+    /// Calls per outcome (`ok`, `guest_error`, `trap`, `deadline`,
+    /// `memory_limit`, `rejected`).
+    pub outcomes: BTreeMap<String, u64>,
+    /// Median latency of the calls that ran, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency of the calls that ran, ms.
+    pub p99_ms: f64,
+    /// Share of calls stopped by the deadline.
+    pub deadline_rate: f64,
+    /// Share of calls stopped by the memory cap.
+    pub memory_cap_rate: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_row_survives_the_round_trip_through_json() {
+        let row = StatRow {
+            digest: "ab".into(),
+            tenant: "acme".into(),
+            invocations: 3,
+            outcomes: BTreeMap::from([("ok".into(), 2), ("trap".into(), 1)]),
+            p50_ms: 0.6,
+            p99_ms: 1.2,
+            deadline_rate: 0.0,
+            memory_cap_rate: 0.0,
+        };
+        let json = serde_json::to_string(&row).unwrap();
+        assert_eq!(serde_json::from_str::<StatRow>(&json).unwrap(), row);
+    }
+}
