@@ -74,7 +74,7 @@ impl Metrics {
                 "Latency of plugin calls that ran (admission rejections are counted, not timed)",
             )
             .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 5.0, 10.0,
             ]),
             &["digest", "tenant"],
         )
