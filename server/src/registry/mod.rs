@@ -136,6 +136,16 @@ fn artifact_path(modules: &Path, digest: &PluginDigest) -> PathBuf {
     modules.join(format!("{digest}.cwasm"))
 }
 
+fn module_path(modules: &Path, digest: &PluginDigest) -> PathBuf {
+    modules.join(format!("{digest}.wasm"))
+}
+
+/// Writes a module's metadata: the write that makes it "stored".
+fn write_meta(modules: &Path, meta: &PluginMeta) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(meta).expect("serialisable");
+    store::atomic_write(&modules.join(format!("{}.json", meta.digest)), &json)
+}
+
 /// Loads a stored module into the sandbox: from its artifact when it was
 /// made by this engine and is intact, else by compiling `bytes` and storing
 /// a new artifact. Returns the metadata as it is now on disk, and whether
@@ -167,12 +177,11 @@ fn load_stored(
         .load(key, bytes)
         .map_err(|e| storage(format!("recompiling {key}: {e}")))?;
     let updated = store_artifact(sandbox, modules, meta.clone());
-    if updated != meta {
-        let json = serde_json::to_vec_pretty(&updated).expect("serialisable");
-        if let Err(e) = store::atomic_write(&modules.join(format!("{key}.json")), &json) {
-            tracing::warn!(digest = key, error = %e, "could not record the new artifact");
-            return Ok((meta, false));
-        }
+    if updated != meta
+        && let Err(e) = write_meta(modules, &updated)
+    {
+        tracing::warn!(digest = key, error = %e, "could not record the new artifact");
+        return Ok((meta, false));
     }
     Ok((updated, false))
 }
@@ -242,8 +251,7 @@ impl Registry {
             }
             let meta: PluginMeta = serde_json::from_slice(&std::fs::read(&path).map_err(storage)?)
                 .map_err(|e| storage(format!("{}: {e}", path.display())))?;
-            let bytes =
-                std::fs::read(modules.join(format!("{}.wasm", meta.digest))).map_err(storage)?;
+            let bytes = std::fs::read(module_path(&modules, &meta.digest)).map_err(storage)?;
             if PluginDigest::of(&bytes) != meta.digest {
                 return Err(storage(format!(
                     "{} does not match its digest",
@@ -345,13 +353,10 @@ impl Registry {
         // Bytes and artifact first, metadata last: a module is only
         // "stored" once its metadata exists, so a crash in between leaves
         // an ignored orphan.
-        let persisted = store::atomic_write(&modules.join(format!("{digest}.wasm")), bytes)
-            .and_then(|()| {
+        let persisted =
+            store::atomic_write(&module_path(&modules, &digest), bytes).and_then(|()| {
                 let meta = store_artifact(&self.sandbox, &modules, meta.clone());
-                store::atomic_write(
-                    &modules.join(format!("{digest}.json")),
-                    &serde_json::to_vec_pretty(&meta).expect("serialisable"),
-                )?;
+                write_meta(&modules, &meta)?;
                 Ok(meta)
             });
         let meta = match persisted {
