@@ -45,7 +45,6 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub struct BackgroundPool {
     jobs: mpsc::Sender<Job>,
-    threads: usize,
 }
 
 /// Nice value of the pool's threads (the lowest priority).
@@ -64,12 +63,7 @@ impl BackgroundPool {
                 .spawn(move || worker(&queue))
                 .expect("spawning a background worker");
         }
-        Self { jobs, threads }
-    }
-
-    /// Number of worker threads.
-    pub fn threads(&self) -> usize {
-        self.threads
+        Self { jobs }
     }
 
     /// Runs `work` on a low-priority thread; a panic in it becomes a typed 500.

@@ -153,12 +153,15 @@ fn write_meta(modules: &Path, meta: &PluginMeta) -> std::io::Result<()> {
 fn load_stored(
     sandbox: &Sandbox,
     modules: &Path,
-    engine: &str,
     meta: PluginMeta,
     bytes: &[u8],
 ) -> Result<(PluginMeta, bool), RegistryError> {
     let key = meta.digest.as_str();
-    if let Some(artifact) = meta.artifact.as_ref().filter(|a| a.engine == engine) {
+    if let Some(artifact) = meta
+        .artifact
+        .as_ref()
+        .filter(|a| a.engine == sandbox.engine_fingerprint())
+    {
         let loaded = std::fs::read(artifact_path(modules, &meta.digest))
             .map_err(|e| e.to_string())
             .and_then(|code| {
@@ -196,7 +199,7 @@ fn store_artifact(sandbox: &Sandbox, modules: &Path, mut meta: PluginMeta) -> Pl
     match store::atomic_write(&artifact_path(modules, &meta.digest), &code) {
         Ok(()) => {
             meta.artifact = Some(ArtifactMeta {
-                engine: sandbox.engine_fingerprint(),
+                engine: sandbox.engine_fingerprint().to_owned(),
                 sha256: crate::sandbox::artifact::digest(&code),
                 size: code.len(),
             });
@@ -243,7 +246,6 @@ impl Registry {
         std::fs::create_dir_all(&modules).map_err(storage)?;
         let mut state = State::default();
         let mut opened = OpenStats::default();
-        let engine = sandbox.engine_fingerprint();
         for entry in std::fs::read_dir(&modules).map_err(storage)? {
             let path = entry.map_err(storage)?.path();
             if path.extension().is_none_or(|e| e != "json") {
@@ -258,7 +260,7 @@ impl Registry {
                     meta.digest
                 )));
             }
-            let (meta, precompiled) = load_stored(&sandbox, &modules, &engine, meta, &bytes)?;
+            let (meta, precompiled) = load_stored(&sandbox, &modules, meta, &bytes)?;
             if precompiled {
                 opened.precompiled += 1;
             } else {

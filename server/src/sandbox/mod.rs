@@ -121,6 +121,7 @@ pub struct Sandbox {
     guests: RwLock<BTreeMap<String, Arc<Guest>>>,
     limits: SandboxLimits,
     slots: Arc<Semaphore>,
+    fingerprint: String,
     _ticker: engine::EpochTicker,
 }
 
@@ -166,6 +167,7 @@ impl Sandbox {
         host::link(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Ok(Self {
             _ticker: engine::EpochTicker::start(engine.clone()),
+            fingerprint: artifact::fingerprint(&engine),
             engine,
             linker,
             guests: RwLock::new(BTreeMap::new()),
@@ -250,8 +252,8 @@ impl Sandbox {
     }
 
     /// Identifies this engine's compiled-code format (see [`artifact::fingerprint`]).
-    pub fn engine_fingerprint(&self) -> String {
-        artifact::fingerprint(&self.engine)
+    pub fn engine_fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     fn guest(&self, name: &str) -> Option<Arc<Guest>> {
