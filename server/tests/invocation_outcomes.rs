@@ -6,35 +6,10 @@
 
 mod common;
 mod plugin_api;
+use common::LogCapture;
 use plugin_api::*;
 
 use axum::http::StatusCode;
-
-/// A `tracing` writer into a shared buffer, so a test can read the log lines.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The JSON lines of the "plugin invocation" events.
-    fn invocations(&self) -> Vec<serde_json::Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|l| l["fields"]["message"] == "plugin invocation")
-            .collect()
-    }
-}
 
 /// A CSV the `process` guest needs far more than 2 ms for.
 fn large_csv() -> Vec<u8> {
@@ -46,17 +21,10 @@ fn large_csv() -> Vec<u8> {
 
 #[tokio::test]
 async fn every_outcome_is_counted_per_tenant_and_logged_as_one_json_line_with_its_fields() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .finish();
+    let logs = LogCapture::default();
     // Current-thread runtime: every handler (and the log line after the
     // blocking call) runs on this thread, under this subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
 
     let dir = tempfile::tempdir().unwrap();
     let state = state(&dir);
@@ -151,7 +119,11 @@ async fn every_outcome_is_counted_per_tenant_and_logged_as_one_json_line_with_it
     assert_eq!(row("acme")["deadline_rate"], 0.0);
     assert!(row("acme")["p99_ms"].as_f64().unwrap() >= row("acme")["p50_ms"].as_f64().unwrap());
 
-    let lines = logs.invocations();
+    let lines: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["fields"]["message"] == "plugin invocation")
+        .collect();
     assert_eq!(lines.len(), 6 + statuses.len(), "one line per invocation");
     let mut request_ids = std::collections::BTreeSet::new();
     for line in &lines {

@@ -228,34 +228,15 @@ fn a_full_pool_answers_busy_instead_of_queueing() {
 
 #[test]
 fn log_lines_are_emitted_tagged_with_tenant_guest_and_digest() {
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = LogCapture::default();
+    tracing::subscriber::with_default(capture.subscriber(), || {
         SANDBOX.invoke("process", "tenant-42", b"a\n1\n").unwrap();
     });
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let line: serde_json::Value = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .find(|v: &serde_json::Value| v["target"] == "guest")
-        .unwrap_or_else(|| panic!("no guest log line in {text}"));
+    let lines = capture.lines();
+    let line = lines
+        .iter()
+        .find(|v| v["target"] == "guest")
+        .unwrap_or_else(|| panic!("no guest log line in {lines:?}"));
     let digest = SANDBOX
         .guests()
         .into_iter()
