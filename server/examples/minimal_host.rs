@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use server::sandbox::{Sandbox, SandboxLimits};
+use server::sandbox::{GuestKey, Sandbox, SandboxLimits};
 
 fn main() -> anyhow::Result<()> {
     let guests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
@@ -21,10 +21,10 @@ fn main() -> anyhow::Result<()> {
     for name in ["add", "fsprobe"] {
         let bytes = std::fs::read(guests.join(format!("{name}.wasm")))
             .map_err(|e| anyhow::anyhow!("{name}.wasm: {e} (run `cargo xtask build`)"))?;
-        sandbox.load(name, &bytes)?;
+        sandbox.load(GuestKey::Builtin(name.into()), &bytes)?;
     }
-    println!("add(2, 3) = {}", sandbox.call_add("add", 2, 3)?);
-    let probe = sandbox.invoke("fsprobe", "demo", b"")?;
+    println!("add(2, 3) = {}", sandbox.call_add_blocking("add", 2, 3)?);
+    let probe = sandbox.invoke_blocking(&GuestKey::Builtin("fsprobe".into()), "demo", b"")?;
     println!("fsprobe: {}", String::from_utf8_lossy(&probe.bytes));
     Ok(())
 }

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use subtle::ConstantTimeEq as _;
 
 use crate::error::ApiError;
+use crate::tenants::TenantId;
 
 /// Constant-time equality (no early exit that leaks the matching prefix).
 fn same(a: &str, b: &str) -> bool {
@@ -38,7 +39,10 @@ pub fn require_admin(headers: &HeaderMap, admin_token: Option<&str>) -> Result<(
 }
 
 /// The tenant whose API key is in `Authorization: Bearer <key>`, else 401.
-pub fn tenant_of(headers: &HeaderMap, keys: &BTreeMap<String, String>) -> Result<String, ApiError> {
+pub fn tenant_of(
+    headers: &HeaderMap,
+    keys: &BTreeMap<TenantId, String>,
+) -> Result<TenantId, ApiError> {
     let given = bearer(headers).ok_or_else(|| ApiError::Unauthorized {
         reason: "tenant routes need Authorization: Bearer <api key>".into(),
     })?;

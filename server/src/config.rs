@@ -2,7 +2,9 @@
 //! documented default, all in this one place.
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -25,6 +27,19 @@ pub const DEFAULT_DEADLINE_MS: u64 = 50;
 pub const DEFAULT_SLOTS: u32 = 16;
 /// Default input limit: 1 MiB.
 pub const DEFAULT_MAX_INPUT: usize = 1024 * 1024;
+/// Default concurrency of `/api/run`'s demo tenant (its queue and wait are
+/// the tenants file's defaults).
+pub const DEFAULT_RUN_CONCURRENCY: u64 = 4;
+/// Default wall-clock budget of an upload's smoke call: generous, because
+/// uploads compete with compiles and traffic for the cores.
+pub const DEFAULT_VALIDATION_BUDGET_MS: u64 = 10_000;
+/// Default time a client has to send its request headers.
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Default time a client has to send a whole request body (a 32 MiB upload
+/// at 2 MiB/s fits).
+pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 30_000;
+/// Shortest admin token accepted (bytes): 256 bits of a random token.
+pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
 
 /// Configuration of the `wip-server` binary.
 #[derive(Debug, Clone, Parser)]
@@ -63,15 +78,33 @@ pub struct Config {
     #[arg(long, env = "WIP_SANDBOX_SLOTS", default_value_t = DEFAULT_SLOTS)]
     pub sandbox_slots: u32,
 
-    /// Largest request body handed to a guest, in bytes.
+    /// Largest request body handed to a guest, in bytes: the body limit of
+    /// `/api/run` and `/api/invoke`.
     #[arg(long, env = "WIP_SANDBOX_MAX_INPUT", default_value_t = DEFAULT_MAX_INPUT)]
     pub sandbox_max_input: usize,
+
+    /// Calls of `/api/run`'s demo guests running at once (the `demo` tenant).
+    #[arg(long, env = "WIP_RUN_CONCURRENCY", default_value_t = DEFAULT_RUN_CONCURRENCY)]
+    pub run_concurrency: u64,
+
+    /// Wall-clock budget of an upload's smoke call, in milliseconds.
+    #[arg(long, env = "WIP_VALIDATION_BUDGET_MS", default_value_t = DEFAULT_VALIDATION_BUDGET_MS)]
+    pub validation_budget_ms: u64,
+
+    /// Time a client has to send its request headers, in milliseconds.
+    #[arg(long, env = "WIP_HEADER_READ_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_MS)]
+    pub header_read_timeout_ms: u64,
+
+    /// Time a client has to send a whole request body, in milliseconds.
+    #[arg(long, env = "WIP_BODY_READ_TIMEOUT_MS", default_value_t = DEFAULT_BODY_READ_TIMEOUT_MS)]
+    pub body_read_timeout_ms: u64,
 
     /// Directory of the plugin registry (modules, metadata, active digests).
     #[arg(long, env = "WIP_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
-    /// Admin bearer token for registry changes; unset = registry is read-only.
+    /// Admin bearer token for registry changes (at least 32 bytes); unset =
+    /// registry is read-only.
     #[arg(long, env = "WIP_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
@@ -99,6 +132,10 @@ impl Config {
             sandbox_deadline_ms: DEFAULT_DEADLINE_MS,
             sandbox_slots: DEFAULT_SLOTS,
             sandbox_max_input: DEFAULT_MAX_INPUT,
+            run_concurrency: DEFAULT_RUN_CONCURRENCY,
+            validation_budget_ms: DEFAULT_VALIDATION_BUDGET_MS,
+            header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
+            body_read_timeout_ms: DEFAULT_BODY_READ_TIMEOUT_MS,
             data_dir: DEFAULT_DATA_DIR.into(),
             admin_token: None,
             tenants_file: None,
@@ -112,10 +149,119 @@ impl Config {
     pub fn sandbox_limits(&self) -> crate::sandbox::SandboxLimits {
         crate::sandbox::SandboxLimits {
             memory_pages: self.sandbox_memory_pages,
-            deadline: std::time::Duration::from_millis(self.sandbox_deadline_ms),
+            deadline: Duration::from_millis(self.sandbox_deadline_ms),
             slots: self.sandbox_slots,
             max_input_bytes: self.sandbox_max_input,
             pooling: true,
         }
+    }
+
+    /// What an upload's smoke call may use.
+    pub fn validation_limits(&self) -> crate::registry::ValidationLimits {
+        crate::registry::ValidationLimits {
+            smoke_budget: Duration::from_millis(self.validation_budget_ms),
+            retry_after_secs: 1,
+        }
+    }
+
+    /// Time a client has to send a whole request body.
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
+    }
+
+    /// Time a client has to send its request headers.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    /// Every value in a range the server can honour: an absurd one is a
+    /// start-up error naming the flag, never a panic or a silent clamp.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let range = |flag: &'static str, value: u64, range: RangeInclusive<u64>| {
+            if range.contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError {
+                    flag,
+                    reason: format!("{value} is outside {}..={}", range.start(), range.end()),
+                })
+            }
+        };
+        range(
+            "--sandbox-memory-pages",
+            self.sandbox_memory_pages,
+            1..=65_536,
+        )?;
+        range(
+            "--sandbox-deadline-ms",
+            self.sandbox_deadline_ms,
+            1..=3_600_000,
+        )?;
+        range("--sandbox-slots", u64::from(self.sandbox_slots), 1..=4096)?;
+        range(
+            "--sandbox-max-input",
+            self.sandbox_max_input as u64,
+            1..=1 << 30,
+        )?;
+        range("--run-concurrency", self.run_concurrency, 1..=1024)?;
+        range(
+            "--validation-budget-ms",
+            self.validation_budget_ms,
+            1..=600_000,
+        )?;
+        range(
+            "--header-read-timeout-ms",
+            self.header_read_timeout_ms,
+            1..=600_000,
+        )?;
+        range(
+            "--body-read-timeout-ms",
+            self.body_read_timeout_ms,
+            1..=3_600_000,
+        )?;
+        if let Some(token) = &self.admin_token
+            && token.len() < MIN_ADMIN_TOKEN_BYTES
+        {
+            return Err(ConfigError {
+                flag: "--admin-token",
+                reason: format!(
+                    "{} bytes is too short to resist guessing; use at least {MIN_ADMIN_TOKEN_BYTES}",
+                    token.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A configuration value the server refuses to start with.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag}: {reason}")]
+pub struct ConfigError {
+    /// The flag (its environment variable is named in `--help`).
+    pub flag: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_values_and_short_admin_tokens_are_refused_naming_the_flag() {
+        let ok = Config::with_assets_dir("site");
+        assert!(ok.check().is_ok());
+        let mut c = ok.clone();
+        c.sandbox_slots = 0;
+        assert_eq!(c.check().unwrap_err().flag, "--sandbox-slots");
+        let mut c = ok.clone();
+        c.sandbox_memory_pages = u64::MAX;
+        assert_eq!(c.check().unwrap_err().flag, "--sandbox-memory-pages");
+        let mut c = ok.clone();
+        c.admin_token = Some("short".into());
+        assert_eq!(c.check().unwrap_err().flag, "--admin-token");
+        c.admin_token = Some("x".repeat(MIN_ADMIN_TOKEN_BYTES));
+        assert!(c.check().is_ok());
     }
 }

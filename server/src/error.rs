@@ -4,9 +4,9 @@
 //! `{"error": {"code": "...", "message": "..."}}` with a fitting status.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// An error returned to an HTTP client.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,47 @@ pub enum ApiError {
         /// The method that was used.
         method: String,
     },
+    /// A JSON body without `Content-Type: application/json`.
+    #[error("unsupported media type: {reason}")]
+    UnsupportedMediaType {
+        /// What was expected.
+        reason: String,
+    },
+    /// The client sent its body too slowly.
+    #[error("the request body did not arrive within {timeout_ms} ms")]
+    RequestTimeout {
+        /// The body read timeout.
+        timeout_ms: u64,
+    },
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::BadRequest {
+            reason: rejection.body_text(),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest {
+            reason: rejection.body_text(),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType {
+                reason: rejection.body_text(),
+            },
+            other => Self::BadRequest {
+                reason: other.body_text(),
+            },
+        }
+    }
 }
 
 impl ApiError {
@@ -91,6 +132,8 @@ impl ApiError {
             Self::Unauthorized { .. } => "unauthorized",
             Self::Forbidden { .. } => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::RequestTimeout { .. } => "request_timeout",
         }
     }
 
@@ -108,6 +151,23 @@ impl ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Sandbox(e) => sandbox_status(e),
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for the statuses that
+    /// invite a retry (429, and 503 when the sandbox is busy).
+    fn retry_after_secs(&self) -> Option<u64> {
+        use crate::registry::RegistryError as R;
+        use crate::sandbox::SandboxError as S;
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | Self::Registry(R::Busy { retry_after_secs }) => Some(*retry_after_secs),
+            Self::Sandbox(S::Busy { .. }) => Some(1),
+            _ => None,
         }
     }
 }
@@ -131,6 +191,7 @@ fn registry_code(error: &crate::registry::RegistryError) -> &'static str {
     use crate::registry::RegistryError as E;
     match error {
         E::TooLarge { .. } => "too_large",
+        E::Busy { .. } => "busy",
         E::NotWasm => "not_wasm",
         E::Rejected { .. } => "validation_failed",
         E::UnknownDigest { .. } => "unknown_digest",
@@ -146,6 +207,7 @@ fn registry_status(error: &crate::registry::RegistryError) -> StatusCode {
     use crate::registry::RegistryError as E;
     match error {
         E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        E::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::NotWasm | E::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         E::UnknownDigest { .. } | E::UnknownName { .. } => StatusCode::NOT_FOUND,
         E::WrongName { .. } | E::NoPrevious { .. } => StatusCode::CONFLICT,
@@ -156,16 +218,27 @@ fn registry_status(error: &crate::registry::RegistryError) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if let Self::Internal { message } = &self {
+            // Only our own bugs reach the error log; a guest's failure is
+            // the guest's outcome, logged by the invocation pipeline.
+            tracing::error!(%message, "internal error");
+        }
+        let reason = match &self {
+            Self::Registry(e) => e.reason().map(str::to_owned),
+            _ => None,
+        };
+        let body = wire::ErrorBody {
+            error: wire::ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+                reason,
+            },
+        };
         let mut response = (self.status(), Json(body)).into_response();
-        if let Self::TooManyRequests {
-            retry_after_secs, ..
-        } = &self
-        {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(*retry_after_secs),
-            );
+        if let Some(secs) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -1,16 +1,19 @@
-//! The Wasm in Production server: one axum app that serves the built site and,
-//! in later stages, hosts the Wasm sandbox.
+//! The Wasm in Production server: one axum app that serves the built site
+//! (the asset origin) and hosts the Wasm sandbox and its plugin registry.
 //!
 //! [`app`] builds the whole router so tests can drive it without a socket;
 //! [`serve`] runs it on a listener until a shutdown signal.
 
 pub mod assets;
 pub mod auth;
-pub mod blocking;
 pub mod config;
+pub mod digest;
 pub mod error;
+pub mod extract;
 pub mod health;
+pub mod invoke;
 pub mod metrics;
+pub mod outcome;
 pub mod plugins;
 pub mod registry;
 pub mod run;
@@ -19,13 +22,19 @@ pub mod state;
 pub mod tenants;
 
 use std::future::Future;
+use std::time::Duration;
 
 use axum::Router;
-use axum::http::HeaderValue;
 use axum::http::header::X_CONTENT_TYPE_OPTIONS;
+use axum::http::{HeaderValue, Method};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 pub use config::Config;
 pub use error::ApiError;
@@ -34,28 +43,73 @@ pub use state::{AppState, StartupError};
 /// Builds the complete router for `state`.
 pub fn app(state: AppState) -> Router {
     let assets = assets::router(state.catalog(), state.config().wrong_mime_demo);
-    Router::new()
+    let api = Router::new()
         .merge(health::router())
         .merge(run::router())
         .merge(plugins::router())
-        .with_state(state)
-        .merge(assets)
+        // A known path with another method: the JSON error, not an empty 405.
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    api.merge(assets)
         // Browsers must never second-guess a Content-Type (seed task 1).
         .layer(SetResponseHeaderLayer::if_not_present(
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http())
+        // A guest's 502/504/507 is the guest's outcome (logged once by the
+        // invocation pipeline), not a server failure for the error log.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+    }
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then drains
-/// in-flight requests.
+/// in-flight requests. A client must send its request headers within the
+/// configured header read timeout (bodies have their own, per route).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let header_timeout = state.config().header_read_timeout();
+    let app = app(state);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -11,16 +11,6 @@ use prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
-/// Outcomes a call is counted under.
-pub const OUTCOMES: [&str; 6] = [
-    "ok",
-    "guest_error",
-    "trap",
-    "deadline",
-    "memory_limit",
-    "rejected",
-];
-
 /// Metrics of every plugin invocation.
 #[derive(Debug)]
 pub struct Metrics {
@@ -33,22 +23,12 @@ pub struct Metrics {
 #[derive(Debug)]
 struct Stat {
     latency_us: Histogram<u64>,
-    outcomes: BTreeMap<&'static str, u64>,
+    outcomes: BTreeMap<Outcome, u64>,
 }
 
 pub use wire::StatRow;
 
-/// Maps a sandbox error code to the outcome label it is counted under.
-pub fn outcome_of(code: &str) -> &'static str {
-    match code {
-        "ok" => "ok",
-        "guest_error" => "guest_error",
-        "deadline" => "deadline",
-        "memory_limit" => "memory_limit",
-        "trap" | "exit" | "abi_violation" => "trap",
-        _ => "rejected",
-    }
-}
+use crate::outcome::Outcome;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -94,13 +74,13 @@ impl Metrics {
     }
 
     /// Counts one call.
-    pub fn record(&self, digest: &str, tenant: &str, outcome: &'static str, duration: Duration) {
+    pub fn record(&self, digest: &str, tenant: &str, outcome: Outcome, duration: Duration) {
         self.invocations
-            .with_label_values(&[digest, tenant, outcome])
+            .with_label_values(&[digest, tenant, outcome.as_str()])
             .inc();
         // A 429 answered in microseconds is not a fast call: timing it would
         // drag the percentiles of exactly the tenant that is over its limit.
-        let ran = outcome != "rejected";
+        let ran = outcome.ran();
         if ran {
             self.latency
                 .with_label_values(&[digest, tenant])
@@ -135,8 +115,9 @@ impl Metrics {
             .iter()
             .map(|((digest, tenant), s)| {
                 let total: u64 = s.outcomes.values().sum();
-                let rate =
-                    |o: &str| s.outcomes.get(o).copied().unwrap_or(0) as f64 / total.max(1) as f64;
+                let rate = |o: Outcome| {
+                    s.outcomes.get(&o).copied().unwrap_or(0) as f64 / total.max(1) as f64
+                };
                 StatRow {
                     digest: digest.clone(),
                     tenant: tenant.clone(),
@@ -144,12 +125,12 @@ impl Metrics {
                     outcomes: s
                         .outcomes
                         .iter()
-                        .map(|(k, v)| ((*k).to_owned(), *v))
+                        .map(|(k, v)| (k.as_str().to_owned(), *v))
                         .collect(),
                     p50_ms: s.latency_us.value_at_quantile(0.5) as f64 / 1e3,
                     p99_ms: s.latency_us.value_at_quantile(0.99) as f64 / 1e3,
-                    deadline_rate: rate("deadline"),
-                    memory_cap_rate: rate("memory_limit"),
+                    deadline_rate: rate(Outcome::Deadline),
+                    memory_cap_rate: rate(Outcome::MemoryLimit),
                 }
             })
             .collect()
@@ -163,9 +144,9 @@ mod tests {
     #[test]
     fn rejected_calls_are_counted_but_not_timed() {
         let metrics = Metrics::new();
-        metrics.record("d", "t", "ok", Duration::from_millis(40));
+        metrics.record("d", "t", Outcome::Ok, Duration::from_millis(40));
         for _ in 0..9 {
-            metrics.record("d", "t", "rejected", Duration::from_micros(3));
+            metrics.record("d", "t", Outcome::Rejected, Duration::from_micros(3));
         }
         let row = &metrics.stats()[0];
         assert_eq!(row.invocations, 10);

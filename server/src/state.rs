@@ -2,8 +2,14 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
+use axum::http::HeaderMap;
+use bytes::Bytes;
+
 use crate::assets::{Catalog, CatalogError};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
+use crate::error::ApiError;
+use crate::extract::{BodyError, read_limited};
 use crate::metrics::Metrics;
 use crate::registry::{Registry, RegistryError};
 use crate::sandbox::{self, Sandbox};
@@ -28,14 +34,20 @@ struct Inner {
 impl AppState {
     /// Builds the state from configuration, loading the asset root.
     pub fn new(config: Config) -> Result<Self, StartupError> {
+        config.check()?;
+        let tenants = match &config.tenants_file {
+            Some(path) => tenants::load(path)?,
+            None => Vec::new(),
+        };
+        let tenants = Tenants::new(&tenants, config.run_concurrency);
         let catalog = Arc::new(Catalog::load(&config.assets_dir)?);
         let sandbox = Arc::new(Sandbox::new(config.sandbox_limits())?);
         sandbox.load_dir(&config.guests_dir)?;
-        let registry = Arc::new(Registry::open(&config.data_dir, Arc::clone(&sandbox))?);
-        let tenants = match &config.tenants_file {
-            Some(path) => Tenants::new(&tenants::load(path)?),
-            None => Tenants::default(),
-        };
+        let registry = Arc::new(Registry::open(
+            &config.data_dir,
+            Arc::clone(&sandbox),
+            config.validation_limits(),
+        )?);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -77,11 +89,38 @@ impl AppState {
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
+
+    /// A guest's input: the request body up to `--sandbox-max-input` bytes
+    /// (413 `invalid_input` beyond), within the body read timeout.
+    pub async fn read_guest_input(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Bytes, ApiError> {
+        let config = self.config();
+        let limit = config.sandbox_max_input;
+        read_limited(headers, body, limit, config.body_read_timeout())
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { announced } => {
+                    ApiError::Sandbox(crate::sandbox::SandboxError::InvalidInput {
+                        reason: match announced {
+                            Some(n) => format!("{n} bytes exceed the {limit} byte limit"),
+                            None => format!("the body exceeds the {limit} byte limit"),
+                        },
+                    })
+                }
+                BodyError::Failed(e) => e,
+            })
+    }
 }
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// A configuration value is out of range.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
     /// The asset root could not be loaded.
     #[error(transparent)]
     Assets(#[from] CatalogError),

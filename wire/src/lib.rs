@@ -1,6 +1,6 @@
 //! The JSON the server serves and the frontend reads, defined once so the
 //! two cannot drift: `/api/assets` (the size report `cargo xtask build`
-//! writes) and `/api/stats`. Plain serde types, no dependencies beyond
+//! writes), `/api/stats` and the error body. Plain serde types, no dependencies beyond
 //! serde, so they build for the host and for `wasm32-unknown-unknown`.
 
 use std::collections::BTreeMap;
@@ -60,6 +60,26 @@ pub struct StatRow {
     pub deadline_rate: f64,
     /// Share of calls stopped by the memory cap.
     pub memory_cap_rate: f64,
+}
+
+/// The body of every error response: `{"error": {"code", "message"}}`,
+/// plus the `reason` of a refused upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for machines (`code`, `reason`) and people (`message`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Machine-readable code (`deadline`, `unauthorized`, ...).
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+    /// Finer reason where a code has several (`forbidden_import`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]

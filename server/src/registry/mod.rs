@@ -1,218 +1,46 @@
 //! The plugin registry (seed task 12): modules keyed by the SHA-256 of their
-//! bytes, validated at upload (size, magic, compile, ABI exports, a smoke
-//! call), persisted atomically, with an active digest per plugin name that
-//! can be switched and rolled back at runtime and survives a restart.
+//! bytes, validated at upload, persisted atomically, with an active digest
+//! per plugin name that can be switched and rolled back at runtime and
+//! survives a restart.
+//!
+//! - [`types`]: the stored record, activations, errors
+//! - [`activation`]: the activation rules, pure
+//! - [`validate`]: what an upload must pass
+//! - `artifacts`: module files and the precompiled-artifact cache
+//! - [`store`]: atomic writes
 //!
 //! Calls resolve name → digest once and then run on that digest's compiled
 //! module, so switching the active digest never disturbs calls in flight.
 
-pub mod digest;
+pub mod activation;
+mod artifacts;
 pub mod store;
+pub mod types;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use serde::{Deserialize, Serialize};
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::Semaphore;
 
-pub use digest::PluginDigest;
+pub use crate::digest::PluginDigest;
+pub use types::{Activation, ArtifactMeta, PluginMeta, RegistryError};
+pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 
-use crate::sandbox::{Output, Sandbox, SandboxError};
+use crate::sandbox::{GuestKey, Sandbox};
+use activation::Names;
+use types::storage;
 
 /// Largest module accepted.
 pub const MAX_MODULE_BYTES: usize = 32 * 1024 * 1024;
-/// Input of the smoke call every upload must pass.
-pub const SMOKE_INPUT: &[u8] = b"a\n1\n";
-/// Exports a plugin must have (the sandbox ABI).
-pub const REQUIRED_EXPORTS: [&str; 5] = [
-    "memory",
-    "wip_alloc",
-    "wip_process",
-    "wip_output_ptr",
-    "wip_output_len",
-];
-
-/// What is stored about a module.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PluginMeta {
-    /// Its identity.
-    pub digest: PluginDigest,
-    /// Plugin name it was uploaded under.
-    pub name: String,
-    /// Free-form version label.
-    pub version: String,
-    /// Size in bytes.
-    pub size: usize,
-    /// Exported names.
-    pub exports: Vec<String>,
-    /// Unix seconds.
-    pub uploaded_at: u64,
-    /// The stored precompiled code, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact: Option<ArtifactMeta>,
-}
-
-/// wasmtime's precompiled code for a module, stored beside its bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArtifactMeta {
-    /// Fingerprint of the engine that made it (see
-    /// [`crate::sandbox::artifact::fingerprint`]); another engine recompiles.
-    pub engine: String,
-    /// SHA-256 of the artifact bytes, checked before they are loaded.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: usize,
-}
-
-/// The active digest of a name and the ones active before it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Activation {
-    /// Serving now.
-    pub active: PluginDigest,
-    /// Previously active, oldest first; rollback pops the last.
-    pub history: Vec<PluginDigest>,
-}
-
-/// Why a registry operation failed. None of these changes stored data.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RegistryError {
-    /// Over [`MAX_MODULE_BYTES`].
-    #[error("module of {size} bytes exceeds the {max} byte limit")]
-    TooLarge {
-        /// Its size.
-        size: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// Does not start with the wasm magic number.
-    #[error("not a WebAssembly module")]
-    NotWasm,
-    /// Failed validation (compile, link, exports, smoke call).
-    #[error("rejected: {reason}")]
-    Rejected {
-        /// Why.
-        reason: String,
-    },
-    /// No module with this digest.
-    #[error("no plugin with digest {digest}")]
-    UnknownDigest {
-        /// The digest.
-        digest: String,
-    },
-    /// No plugin with this name.
-    #[error("no plugin named {name}")]
-    UnknownName {
-        /// The name.
-        name: String,
-    },
-    /// The digest belongs to another plugin name.
-    #[error("digest {digest} was uploaded as {owner}, not {name}")]
-    WrongName {
-        /// The digest.
-        digest: String,
-        /// Its name.
-        owner: String,
-        /// The name asked for.
-        name: String,
-    },
-    /// Rollback with no previous digest.
-    #[error("{name} has no previous version to roll back to")]
-    NoPrevious {
-        /// The name.
-        name: String,
-    },
-    /// A plugin name outside `[a-z0-9_-]{1,64}`.
-    #[error("invalid plugin name {name:?}")]
-    BadName {
-        /// The name.
-        name: String,
-    },
-    /// The disk failed.
-    #[error("storage: {0}")]
-    Storage(String),
-}
-
-fn artifact_path(modules: &Path, digest: &PluginDigest) -> PathBuf {
-    modules.join(format!("{digest}.cwasm"))
-}
-
-fn module_path(modules: &Path, digest: &PluginDigest) -> PathBuf {
-    modules.join(format!("{digest}.wasm"))
-}
-
-/// Writes a module's metadata: the write that makes it "stored".
-fn write_meta(modules: &Path, meta: &PluginMeta) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(meta).expect("serialisable");
-    store::atomic_write(&modules.join(format!("{}.json", meta.digest)), &json)
-}
-
-/// Loads a stored module into the sandbox: from its artifact when it was
-/// made by this engine and is intact, else by compiling `bytes` and storing
-/// a new artifact. Returns the metadata as it is now on disk, and whether
-/// the artifact was used.
-fn load_stored(
-    sandbox: &Sandbox,
-    modules: &Path,
-    meta: PluginMeta,
-    bytes: &[u8],
-) -> Result<(PluginMeta, bool), RegistryError> {
-    let key = meta.digest.as_str();
-    if let Some(artifact) = meta
-        .artifact
-        .as_ref()
-        .filter(|a| a.engine == sandbox.engine_fingerprint())
-    {
-        let loaded = std::fs::read(artifact_path(modules, &meta.digest))
-            .map_err(|e| e.to_string())
-            .and_then(|code| {
-                sandbox
-                    .load_precompiled(key, key, bytes.len(), &code, &artifact.sha256)
-                    .map_err(|e| e.to_string())
-            });
-        match loaded {
-            Ok(_) => return Ok((meta, true)),
-            Err(reason) => {
-                tracing::warn!(digest = key, %reason, "precompiled artifact unusable; recompiling")
-            }
-        }
-    }
-    sandbox
-        .load(key, bytes)
-        .map_err(|e| storage(format!("recompiling {key}: {e}")))?;
-    let updated = store_artifact(sandbox, modules, meta.clone());
-    if updated != meta
-        && let Err(e) = write_meta(modules, &updated)
-    {
-        tracing::warn!(digest = key, error = %e, "could not record the new artifact");
-        return Ok((meta, false));
-    }
-    Ok((updated, false))
-}
-
-/// Writes the loaded module's artifact and returns `meta` pointing at it
-/// (unchanged, without an artifact, when that fails: the registry works
-/// without one, it only starts slower).
-fn store_artifact(sandbox: &Sandbox, modules: &Path, mut meta: PluginMeta) -> PluginMeta {
-    let Some(code) = sandbox.precompiled(meta.digest.as_str()) else {
-        return meta;
-    };
-    match store::atomic_write(&artifact_path(modules, &meta.digest), &code) {
-        Ok(()) => {
-            meta.artifact = Some(ArtifactMeta {
-                engine: sandbox.engine_fingerprint().to_owned(),
-                sha256: crate::sandbox::artifact::digest(&code),
-                size: code.len(),
-            });
-        }
-        Err(e) => tracing::warn!(digest = %meta.digest, error = %e, "could not store the artifact"),
-    }
-    meta
-}
 
 #[derive(Debug, Default)]
 struct State {
     plugins: BTreeMap<PluginDigest, PluginMeta>,
-    names: BTreeMap<String, Activation>,
+    names: Names,
 }
 
 /// How [`Registry::open`] got its modules ready.
@@ -224,6 +52,19 @@ pub struct OpenStats {
     pub compiled: usize,
 }
 
+/// One upload.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// Plugin name (`[a-z0-9_-]{1,64}`).
+    pub name: String,
+    /// Free-form version label.
+    pub version: String,
+    /// The module.
+    pub bytes: Bytes,
+    /// Input of the smoke call ([`DEFAULT_SMOKE_INPUT`] when `None`).
+    pub smoke_input: Option<Bytes>,
+}
+
 /// The registry.
 #[derive(Debug)]
 pub struct Registry {
@@ -231,17 +72,22 @@ pub struct Registry {
     sandbox: Arc<Sandbox>,
     state: RwLock<State>,
     opened: OpenStats,
-}
-
-fn storage(e: impl std::fmt::Display) -> RegistryError {
-    RegistryError::Storage(e.to_string())
+    validation: ValidationLimits,
+    /// One upload per digest at a time: the others wait, then find it stored.
+    uploads: Mutex<BTreeMap<PluginDigest, Arc<tokio::sync::Mutex<()>>>>,
+    /// Compiles at once (each takes a core and tens of MiB for seconds).
+    compiles: Semaphore,
 }
 
 impl Registry {
     /// Opens (or creates) the registry in `dir`, loading every stored
     /// module from its precompiled artifact, or compiling it (and storing a
     /// fresh artifact) when there is none for this engine or it is damaged.
-    pub fn open(dir: &Path, sandbox: Arc<Sandbox>) -> Result<Self, RegistryError> {
+    pub fn open(
+        dir: &Path,
+        sandbox: Arc<Sandbox>,
+        validation: ValidationLimits,
+    ) -> Result<Self, RegistryError> {
         let modules = dir.join("modules");
         std::fs::create_dir_all(&modules).map_err(storage)?;
         let mut state = State::default();
@@ -253,14 +99,15 @@ impl Registry {
             }
             let meta: PluginMeta = serde_json::from_slice(&std::fs::read(&path).map_err(storage)?)
                 .map_err(|e| storage(format!("{}: {e}", path.display())))?;
-            let bytes = std::fs::read(module_path(&modules, &meta.digest)).map_err(storage)?;
+            let bytes =
+                std::fs::read(artifacts::module_path(&modules, &meta.digest)).map_err(storage)?;
             if PluginDigest::of(&bytes) != meta.digest {
                 return Err(storage(format!(
                     "{} does not match its digest",
                     meta.digest
                 )));
             }
-            let (meta, precompiled) = load_stored(&sandbox, &modules, meta, &bytes)?;
+            let (meta, precompiled) = artifacts::load_stored(&sandbox, &modules, meta, &bytes)?;
             if precompiled {
                 opened.precompiled += 1;
             } else {
@@ -273,11 +120,15 @@ impl Registry {
             state.names = serde_json::from_slice(&std::fs::read(&active).map_err(storage)?)
                 .map_err(|e| storage(format!("active.json: {e}")))?;
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
             dir: dir.to_owned(),
             sandbox,
             state: RwLock::new(state),
             opened,
+            validation,
+            uploads: Mutex::new(BTreeMap::new()),
+            compiles: Semaphore::new(cores),
         })
     }
 
@@ -287,98 +138,74 @@ impl Registry {
     }
 
     /// Validates and stores a module; the first module of a name becomes
-    /// its active one. Uploading the same bytes again returns the stored
-    /// metadata and `false`.
-    pub fn upload(
-        &self,
-        name: &str,
-        version: &str,
-        bytes: &[u8],
-    ) -> Result<(PluginMeta, bool), RegistryError> {
-        let valid_name = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !valid_name {
-            return Err(RegistryError::BadName {
-                name: name.to_owned(),
-            });
+    /// its active one. Uploading stored bytes again returns the stored
+    /// metadata and `false`. Concurrent uploads of one module end with one
+    /// entry, stored and callable, whatever their interleaving.
+    pub async fn upload(&self, upload: Upload) -> Result<(PluginMeta, bool), RegistryError> {
+        types::check_name(&upload.name)?;
+        validate::check_bytes(&upload.bytes, MAX_MODULE_BYTES)?;
+        let digest = PluginDigest::of(&upload.bytes);
+        if let Some(existing) = self.plugin(&digest) {
+            return Ok((existing, false));
         }
-        if bytes.len() > MAX_MODULE_BYTES {
-            return Err(RegistryError::TooLarge {
-                size: bytes.len(),
-                max: MAX_MODULE_BYTES,
-            });
-        }
-        if !bytes.starts_with(b"\0asm") {
-            return Err(RegistryError::NotWasm);
-        }
-        let digest = PluginDigest::of(bytes);
-        if let Some(existing) = self.read().plugins.get(&digest) {
-            return Ok((existing.clone(), false));
-        }
-
-        let key = digest.as_str();
-        let info = self
-            .sandbox
-            .load(key, bytes)
-            .map_err(|e| RegistryError::Rejected {
-                reason: e.to_string(),
-            })?;
-        let rejected = |reason: String| {
-            self.sandbox.unload(key);
-            RegistryError::Rejected { reason }
+        let lock = Arc::clone(
+            self.uploads
+                .lock()
+                .expect("uploads lock")
+                .entry(digest.clone())
+                .or_default(),
+        );
+        let guard = lock.lock().await;
+        let result = match self.plugin(&digest) {
+            Some(existing) => Ok((existing, false)),
+            None => self.validate_and_store(digest.clone(), upload).await,
         };
-        if let Some(missing) = REQUIRED_EXPORTS
-            .iter()
-            .find(|e| !info.exports.iter().any(|x| x == *e))
-        {
-            return Err(rejected(format!("missing export {missing}")));
-        }
-        if let Err(e) = self.sandbox.invoke(key, "registry-smoke", SMOKE_INPUT) {
-            return Err(rejected(format!("smoke call failed: {e}")));
-        }
+        drop(guard);
+        self.uploads.lock().expect("uploads lock").remove(&digest);
+        result
+    }
+
+    async fn validate_and_store(
+        &self,
+        digest: PluginDigest,
+        upload: Upload,
+    ) -> Result<(PluginMeta, bool), RegistryError> {
+        let compiled = {
+            let _permit = self.compiles.acquire().await.expect("never closed");
+            validate::compile(&self.sandbox, digest.to_string(), upload.bytes.clone()).await?
+        };
+        let smoke_input = upload
+            .smoke_input
+            .unwrap_or_else(|| Bytes::from_static(DEFAULT_SMOKE_INPUT));
+        validate::smoke(&self.sandbox, &compiled, smoke_input, self.validation).await?;
 
         let meta = PluginMeta {
             digest: digest.clone(),
-            name: name.to_owned(),
-            version: version.to_owned(),
-            size: bytes.len(),
-            exports: info.exports,
+            name: upload.name.clone(),
+            version: upload.version,
+            size: upload.bytes.len(),
+            exports: compiled.info().exports.clone(),
             uploaded_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
             artifact: None,
         };
-        let modules = self.dir.join("modules");
-        // Bytes and artifact first, metadata last: a module is only
-        // "stored" once its metadata exists, so a crash in between leaves
-        // an ignored orphan.
-        let persisted =
-            store::atomic_write(&module_path(&modules, &digest), bytes).and_then(|()| {
-                let meta = store_artifact(&self.sandbox, &modules, meta.clone());
-                write_meta(&modules, &meta)?;
-                Ok(meta)
-            });
-        let meta = match persisted {
-            Ok(meta) => meta,
-            Err(e) => {
-                self.sandbox.unload(key);
-                return Err(storage(e));
-            }
-        };
+        let (sandbox, modules) = (Arc::clone(&self.sandbox), self.modules_dir());
+        let (compiled, meta) = tokio::task::spawn_blocking(move || {
+            let meta = artifacts::persist(&sandbox, &modules, &compiled, meta, &upload.bytes);
+            (compiled, meta)
+        })
+        .await
+        .map_err(|e| storage(format!("persist task failed: {e}")))?;
+        let meta = meta.map_err(storage)?;
+        // Callable before it is listed: a call can never resolve a digest
+        // the sandbox does not have.
+        self.sandbox
+            .install(GuestKey::Plugin(digest.clone()), &compiled);
         let mut state = self.write();
         state.plugins.insert(digest.clone(), meta.clone());
-        if !state.names.contains_key(name) {
-            let mut names = state.names.clone();
-            names.insert(
-                name.to_owned(),
-                Activation {
-                    active: digest,
-                    history: Vec::new(),
-                },
-            );
+        if let Some(names) = activation::after_first_upload(&state.names, &upload.name, &digest) {
             self.persist_names(&names)?;
             state.names = names;
         }
@@ -394,30 +221,7 @@ impl Registry {
             .ok_or_else(|| RegistryError::UnknownDigest {
                 digest: digest.to_string(),
             })?;
-        if meta.name != name {
-            return Err(RegistryError::WrongName {
-                digest: digest.to_string(),
-                owner: meta.name.clone(),
-                name: name.to_owned(),
-            });
-        }
-        let mut names = state.names.clone();
-        let activation = match names.get(name) {
-            Some(current) if &current.active == digest => current.clone(),
-            Some(current) => {
-                let mut history = current.history.clone();
-                history.push(current.active.clone());
-                Activation {
-                    active: digest.clone(),
-                    history,
-                }
-            }
-            None => Activation {
-                active: digest.clone(),
-                history: Vec::new(),
-            },
-        };
-        names.insert(name.to_owned(), activation.clone());
+        let (names, activation) = activation::activate(&state.names, name, meta)?;
         self.persist_names(&names)?;
         state.names = names;
         Ok(activation)
@@ -426,22 +230,7 @@ impl Registry {
     /// Returns `name` to the digest active before the current one.
     pub fn rollback(&self, name: &str) -> Result<Activation, RegistryError> {
         let mut state = self.write();
-        let current = state
-            .names
-            .get(name)
-            .ok_or_else(|| RegistryError::UnknownName {
-                name: name.to_owned(),
-            })?;
-        let mut history = current.history.clone();
-        let previous = history.pop().ok_or_else(|| RegistryError::NoPrevious {
-            name: name.to_owned(),
-        })?;
-        let activation = Activation {
-            active: previous,
-            history,
-        };
-        let mut names = state.names.clone();
-        names.insert(name.to_owned(), activation.clone());
+        let (names, activation) = activation::rollback(&state.names, name)?;
         self.persist_names(&names)?;
         state.names = names;
         Ok(activation)
@@ -468,18 +257,6 @@ impl Registry {
             })
     }
 
-    /// Runs the plugin (active digest of a name, or an exact digest).
-    pub fn invoke(
-        &self,
-        name_or_digest: &str,
-        tenant: &str,
-        input: &[u8],
-    ) -> Result<(PluginDigest, Result<Output, SandboxError>), RegistryError> {
-        let digest = self.resolve(name_or_digest)?;
-        let result = self.sandbox.invoke(digest.as_str(), tenant, input);
-        Ok((digest, result))
-    }
-
     /// Every stored module.
     pub fn plugins(&self) -> Vec<PluginMeta> {
         self.read().plugins.values().cloned().collect()
@@ -497,10 +274,14 @@ impl Registry {
 
     /// Where a module's precompiled artifact is stored.
     pub fn artifact_path(&self, digest: &PluginDigest) -> PathBuf {
-        artifact_path(&self.dir.join("modules"), digest)
+        artifacts::artifact_path(&self.modules_dir(), digest)
     }
 
-    fn persist_names(&self, names: &BTreeMap<String, Activation>) -> Result<(), RegistryError> {
+    fn modules_dir(&self) -> PathBuf {
+        self.dir.join("modules")
+    }
+
+    fn persist_names(&self, names: &Names) -> Result<(), RegistryError> {
         let json = serde_json::to_vec_pretty(names).expect("serialisable");
         store::atomic_write(&self.dir.join("active.json"), &json).map_err(storage)
     }

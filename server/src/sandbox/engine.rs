@@ -1,8 +1,9 @@
 //! The wasmtime `Engine`: Cranelift, the pooling instance allocator with
 //! copy-on-write memory images (instantiation is a few page-table updates,
 //! not a copy of the Go runtime's data segment), and epoch interruption
-//! driven by a ticker thread so a deadline interrupts any guest code,
-//! including loops without calls.
+//! driven by a ticker thread: at every tick a running guest yields to the
+//! executor (see `call.rs`), so a deadline cuts any guest code, including
+//! loops without calls.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,8 @@ pub(super) fn build(slots: u32, cap_pages: u64, pooling: bool) -> wasmtime::Resu
     pool.total_core_instances(slots)
         .total_memories(slots)
         .total_tables(slots)
+        // Async calls run on fiber stacks, one per instance in flight.
+        .total_stacks(slots)
         .max_memory_size((cap_pages * super::limits::PAGE_BYTES) as usize)
         // Go modules carry one large funcref table.
         .table_elements(1 << 16);

@@ -72,6 +72,10 @@ impl HostState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            // Never `std::thread::sleep` in poll_oneoff: a sleeping guest must
+            // be a pending future the call's deadline can drop, not a
+            // blocked thread.
+            .allow_blocking_current_thread(false)
             .build_p1();
         Self {
             wasi,
@@ -89,9 +93,10 @@ impl HostState {
     }
 }
 
-/// Links WASI preview 1 (granting nothing) and `env.log`.
+/// Links WASI preview 1 (granting nothing; the async bindings, so a call
+/// that blocks is a pending future) and `env.log`.
 pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p1::add_to_linker_sync(linker, |state: &mut HostState| &mut state.wasi)?;
+    wasmtime_wasi::p1::add_to_linker_async(linker, |state: &mut HostState| &mut state.wasi)?;
     linker.func_wrap("env", "log", log)?;
     Ok(())
 }

@@ -1,19 +1,26 @@
 //! The server-side sandbox (seed tasks 4, 8, 10, 11): Go `wasip1` guests in
 //! wasmtime. This module is the only place that touches wasmtime types; the
-//! rest of the server sees [`Sandbox`], [`Output`] and [`SandboxError`].
+//! rest of the server sees [`Sandbox`], [`GuestKey`], [`Output`] and
+//! [`SandboxError`].
 //!
 //! - [`engine`]: the Engine (pooling allocator, CoW images, epoch ticker)
 //! - [`artifact`]: precompiled code for restarts without recompiling
 //! - [`limits`] holds the memory cap that records hits
 //! - [`host`] links WASI granting nothing, and `env.log`, the one capability
+//! - [`abi`]: the calling convention and the checks before any guest code runs
+//! - `call`: one call, its deadline and its classification
+//! - `executor`: the threads guest calls run on
 //! - [`error`] has the typed outcomes and their classification
 //!
 //! Each guest is compiled once ([`wasmtime::InstancePre`] at load); each call
 //! gets a fresh `Store` and instance, dropped when the call ends.
 
+pub mod abi;
 pub mod artifact;
+mod call;
 pub mod engine;
 pub mod error;
+mod executor;
 pub mod host;
 pub mod limits;
 
@@ -22,15 +29,41 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
-use wasmtime::{Engine, InstancePre, Linker, Module, Store};
+use tracing::Instrument as _;
+use tracing::instrument::WithSubscriber as _;
+use wasmtime::{Engine, InstancePre, Linker, Module};
 
+pub use crate::digest::PluginDigest;
+pub use abi::Preflight;
 pub use error::SandboxError;
+pub use executor::{BACKGROUND_NICE, CpuClass, current_thread_nice};
 pub use host::LogLine;
 
-use error::Observed;
-use host::{CallTags, HostState};
+use abi::{Entry, Returned};
+use host::HostState;
+
+/// Which guest a call runs. The two kinds live in one table but can never
+/// be confused: a built-in demo guest is reached by name through
+/// `/api/run`, a plugin only by its digest through the invocation pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GuestKey {
+    /// A guest shipped with the server (`target/guests/<name>.wasm`).
+    Builtin(String),
+    /// A registry plugin, by the SHA-256 of its bytes.
+    Plugin(PluginDigest),
+}
+
+impl std::fmt::Display for GuestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Builtin(name) => f.write_str(name),
+            Self::Plugin(digest) => write!(f, "{digest}"),
+        }
+    }
+}
 
 /// Limits of every call, from the server configuration.
 #[derive(Debug, Clone, Copy)]
@@ -59,9 +92,10 @@ impl SandboxLimits {
     }
 }
 
-/// Limits of one call. The server's [`SandboxLimits`] are the ceiling: a
-/// call may ask for less memory or a shorter deadline, never more (the pool
-/// slots are sized for the server's cap).
+/// Limits of one call. The memory cap is clamped to the server's (the pool
+/// slots are sized for it); the deadline is the caller's to choose (the
+/// invocation pipeline clamps tenants to the server's, an upload's smoke
+/// call gets the validation budget).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallLimits {
     /// Memory cap in 64 KiB pages.
@@ -70,10 +104,19 @@ pub struct CallLimits {
     pub deadline: Duration,
 }
 
+/// How one call runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallOptions {
+    /// Its limits.
+    pub limits: CallLimits,
+    /// The threads it runs on.
+    pub cpu: CpuClass,
+}
+
 /// A loaded guest.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GuestInfo {
-    /// Name (file stem).
+    /// Name (file stem of a built-in guest, digest of a plugin).
     pub name: String,
     /// sha256 of its bytes.
     pub digest: String,
@@ -114,14 +157,48 @@ struct Guest {
     pre: InstancePre<HostState>,
 }
 
+/// A module compiled and linked but not callable through the guest table
+/// yet: an upload validates one of these (smoke call included) before it
+/// [installs](Sandbox::install) it, so a rejected module never becomes
+/// visible and a concurrent upload's module is never replaced or removed.
+pub struct Compiled {
+    guest: Arc<Guest>,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("info", &self.guest.info)
+            .finish()
+    }
+}
+
+impl Compiled {
+    /// What was compiled.
+    pub fn info(&self) -> &GuestInfo {
+        &self.guest.info
+    }
+
+    /// The plugin ABI's exports are all present.
+    pub fn check_plugin_exports(&self) -> Result<(), Preflight> {
+        abi::check_plugin_exports(self.guest.pre.module())
+    }
+
+    /// wasmtime's precompiled code for it (see [`artifact`]).
+    pub fn precompiled(&self) -> Option<Vec<u8>> {
+        self.guest.pre.module().serialize().ok()
+    }
+}
+
 /// Compiled guests and the engine that runs them.
 pub struct Sandbox {
     engine: Engine,
     linker: Linker<HostState>,
-    guests: RwLock<BTreeMap<String, Arc<Guest>>>,
+    guests: RwLock<BTreeMap<GuestKey, Arc<Guest>>>,
     limits: SandboxLimits,
     slots: Arc<Semaphore>,
     fingerprint: String,
+    executor: executor::Executor,
     _ticker: engine::EpochTicker,
 }
 
@@ -148,6 +225,14 @@ pub enum LoadError {
         /// The error.
         source: std::io::Error,
     },
+    /// Refused before any of its code ran (imports, memory).
+    #[error("guest {name}: {preflight}")]
+    Preflight {
+        /// The guest.
+        name: String,
+        /// Why.
+        preflight: Preflight,
+    },
     /// A guest did not compile or link.
     #[error("guest {name} is not a loadable module: {reason}")]
     Invalid {
@@ -165,6 +250,9 @@ impl Sandbox {
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let executor = executor::Executor::new(threads)
+            .map_err(|e| LoadError::Engine(format!("starting the guest threads: {e}")))?;
         Ok(Self {
             _ticker: engine::EpochTicker::start(engine.clone()),
             fingerprint: artifact::fingerprint(&engine),
@@ -172,11 +260,13 @@ impl Sandbox {
             linker,
             guests: RwLock::new(BTreeMap::new()),
             slots: Arc::new(Semaphore::new(limits.slots as usize)),
+            executor,
             limits,
         })
     }
 
-    /// Loads every `*.wasm` in `dir` (a missing directory loads nothing).
+    /// Loads every `*.wasm` in `dir` as a built-in guest (a missing
+    /// directory loads nothing).
     pub fn load_dir(&self, dir: &Path) -> Result<(), LoadError> {
         let Ok(entries) = std::fs::read_dir(dir) else {
             tracing::warn!(dir = %dir.display(), "no guests directory: the sandbox has no guests (run `cargo xtask build`)");
@@ -197,14 +287,15 @@ impl Sandbox {
                 path: path.display().to_string(),
                 source,
             })?;
-            self.load(&name, &bytes)?;
+            self.load(GuestKey::Builtin(name), &bytes)?;
         }
         Ok(())
     }
 
-    /// Compiles `bytes` once and keeps it ready to instantiate as `name`
-    /// (replacing a guest of that name; calls in flight keep the old one).
-    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<GuestInfo, LoadError> {
+    /// Compiles `bytes`, checks its imports and memory ([`abi`]) and links
+    /// it, without making it callable. CPU-heavy (Cranelift): call it from a
+    /// blocking thread.
+    pub fn compile(&self, name: &str, bytes: &[u8]) -> Result<Compiled, LoadError> {
         let invalid = |e: wasmtime::Error| LoadError::Invalid {
             name: name.to_owned(),
             reason: format!("{e:#}"),
@@ -212,31 +303,39 @@ impl Sandbox {
         let started = Instant::now();
         let module = Module::new(&self.engine, bytes).map_err(invalid)?;
         let digest = hex::encode(Sha256::digest(bytes));
-        let info = self.insert(name, module, digest, bytes.len())?;
-        tracing::info!(guest = name, digest = %info.digest, ms = started.elapsed().as_millis() as u64, "guest compiled");
-        Ok(info)
+        let compiled = self.link(name, module, digest, bytes.len())?;
+        tracing::info!(guest = name, digest = %compiled.info().digest, ms = started.elapsed().as_millis() as u64, "guest compiled");
+        Ok(compiled)
     }
 
-    /// Loads `name` from an artifact made by [`Self::precompiled`] for a
+    /// Compiles `bytes` and installs it as `key`.
+    pub fn load(&self, key: GuestKey, bytes: &[u8]) -> Result<GuestInfo, LoadError> {
+        let compiled = self.compile(&key.to_string(), bytes)?;
+        Ok(self.install(key, &compiled))
+    }
+
+    /// Loads `key` from an artifact made by [`Compiled::precompiled`] for a
     /// module whose bytes have `digest` and `size`, refusing an artifact
     /// whose SHA-256 is not `artifact_sha256` (see [`artifact`]).
     pub fn load_precompiled(
         &self,
-        name: &str,
+        key: GuestKey,
         digest: &str,
         size: usize,
         artifact: &[u8],
         artifact_sha256: &str,
     ) -> Result<GuestInfo, LoadError> {
+        let name = key.to_string();
         let started = Instant::now();
         let module = artifact::deserialize_verified(&self.engine, artifact, artifact_sha256)
             .map_err(|e| LoadError::Invalid {
-                name: name.to_owned(),
+                name: name.clone(),
                 reason: e.to_string(),
             })?;
-        let info = self.insert(name, module, digest.to_owned(), size)?;
+        let compiled = self.link(&name, module, digest.to_owned(), size)?;
+        let info = self.install(key, &compiled);
         tracing::info!(
-            guest = name,
+            guest = %name,
             digest,
             ms = started.elapsed().as_millis() as u64,
             "guest loaded precompiled"
@@ -244,11 +343,20 @@ impl Sandbox {
         Ok(info)
     }
 
-    /// The loaded guest `name` as a precompiled artifact (for
-    /// [`Self::load_precompiled`] by an engine of the same fingerprint).
-    pub fn precompiled(&self, name: &str) -> Option<Vec<u8>> {
-        let guest = self.guest(name)?;
-        guest.pre.module().serialize().ok()
+    /// Makes `compiled` callable as `key`. Idempotent: a key already
+    /// installed keeps its module (same key, same bytes), so concurrent
+    /// installs of one plugin end with one entry.
+    pub fn install(&self, key: GuestKey, compiled: &Compiled) -> GuestInfo {
+        let mut guests = self.guests.write().expect("guest table lock");
+        let guest = guests
+            .entry(key)
+            .or_insert_with(|| Arc::clone(&compiled.guest));
+        guest.info.clone()
+    }
+
+    /// The installed guest `key` as a precompiled artifact.
+    pub fn precompiled(&self, key: &GuestKey) -> Option<Vec<u8>> {
+        self.guest(key)?.pre.module().serialize().ok()
     }
 
     /// Identifies this engine's compiled-code format (see [`artifact::fingerprint`]).
@@ -256,21 +364,27 @@ impl Sandbox {
         &self.fingerprint
     }
 
-    fn guest(&self, name: &str) -> Option<Arc<Guest>> {
+    fn guest(&self, key: &GuestKey) -> Option<Arc<Guest>> {
         self.guests
             .read()
             .expect("guest table lock")
-            .get(name)
+            .get(key)
             .cloned()
     }
 
-    fn insert(
+    fn link(
         &self,
         name: &str,
         module: Module,
         digest: String,
         size: usize,
-    ) -> Result<GuestInfo, LoadError> {
+    ) -> Result<Compiled, LoadError> {
+        abi::check_module(&module, self.limits.memory_pages).map_err(|preflight| {
+            LoadError::Preflight {
+                name: name.to_owned(),
+                preflight,
+            }
+        })?;
         let pre = self
             .linker
             .instantiate_pre(&module)
@@ -284,28 +398,24 @@ impl Sandbox {
             size,
             exports: module.exports().map(|e| e.name().to_owned()).collect(),
         };
-        self.guests.write().expect("guest table lock").insert(
-            name.to_owned(),
-            Arc::new(Guest {
-                info: info.clone(),
-                pre,
-            }),
-        );
-        Ok(info)
+        Ok(Compiled {
+            guest: Arc::new(Guest { info, pre }),
+        })
     }
 
-    /// Forgets the guest `name` (calls in flight finish with it).
-    pub fn unload(&self, name: &str) {
-        self.guests.write().expect("guest table lock").remove(name);
+    /// The installed guest `key`, if any.
+    pub fn guest_info(&self, key: &GuestKey) -> Option<GuestInfo> {
+        self.guest(key).map(|g| g.info.clone())
     }
 
-    /// The loaded guests.
-    pub fn guests(&self) -> Vec<GuestInfo> {
+    /// The built-in guests.
+    pub fn builtins(&self) -> Vec<GuestInfo> {
         self.guests
             .read()
             .expect("guest table lock")
-            .values()
-            .map(|g| g.info.clone())
+            .iter()
+            .filter(|(key, _)| matches!(key, GuestKey::Builtin(_)))
+            .map(|(_, g)| g.info.clone())
             .collect()
     }
 
@@ -314,190 +424,173 @@ impl Sandbox {
         self.limits
     }
 
-    /// Runs `guest`'s `wip_process` on `input` in a fresh instance under
-    /// the server's limits (see the ABI in ARCHITECTURE.md). Blocking: call
-    /// it from a blocking thread.
-    pub fn invoke(&self, guest: &str, tenant: &str, input: &[u8]) -> Result<Output, SandboxError> {
-        self.invoke_with(guest, tenant, input, self.limits.per_call())
-            .result
+    /// The server's limits on the normal threads.
+    pub fn default_options(&self) -> CallOptions {
+        CallOptions {
+            limits: self.limits.per_call(),
+            cpu: CpuClass::Normal,
+        }
     }
 
-    /// [`Self::invoke`] under `limits` (clamped to the server's).
-    pub fn invoke_with(
+    /// Runs `key`'s `wip_process` on `input` in a fresh instance (see the
+    /// ABI in ARCHITECTURE.md), on the sandbox's own threads.
+    pub async fn invoke(
         &self,
-        guest: &str,
+        key: &GuestKey,
+        tenant: &str,
+        input: Bytes,
+        options: CallOptions,
+    ) -> Invocation {
+        let Some(guest) = self.guest(key) else {
+            return self.refused(
+                SandboxError::UnknownGuest {
+                    name: key.to_string(),
+                },
+                options,
+            );
+        };
+        self.run(guest, tenant, Entry::Process(input), options)
+            .await
+    }
+
+    /// [`Self::invoke`] on a module that is not installed (an upload's
+    /// smoke call).
+    pub async fn invoke_compiled(
+        &self,
+        compiled: &Compiled,
+        tenant: &str,
+        input: Bytes,
+        options: CallOptions,
+    ) -> Invocation {
+        let guest = Arc::clone(&compiled.guest);
+        self.run(guest, tenant, Entry::Process(input), options)
+            .await
+    }
+
+    /// [`Self::invoke`] under the server's limits, for callers without an
+    /// async runtime (examples, benchmarks, tests): blocks the calling thread.
+    pub fn invoke_blocking(
+        &self,
+        key: &GuestKey,
         tenant: &str,
         input: &[u8],
-        limits: CallLimits,
-    ) -> Invocation {
-        let limits = CallLimits {
-            memory_pages: limits.memory_pages.min(self.limits.memory_pages),
-            deadline: limits.deadline.min(self.limits.deadline),
+    ) -> Result<Output, SandboxError> {
+        let input = Bytes::copy_from_slice(input);
+        block_on(self.invoke(key, tenant, input, self.default_options())).result
+    }
+
+    /// Task 4: calls the `add` export of the built-in guest `name`.
+    pub async fn call_add(&self, name: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
+        let key = GuestKey::Builtin(name.to_owned());
+        let Some(guest) = self.guest(&key) else {
+            return Err(SandboxError::UnknownGuest {
+                name: name.to_owned(),
+            });
         };
-        if input.len() > self.limits.max_input_bytes {
-            return Invocation {
-                result: Err(SandboxError::InvalidInput {
-                    reason: format!(
-                        "{} bytes exceed the {} byte limit",
-                        input.len(),
-                        self.limits.max_input_bytes
-                    ),
-                }),
-                peak_memory_pages: 0,
-                limits,
-            };
+        let (result, _) = self
+            .execute(guest, "host", Entry::Add(a, b), self.default_options())
+            .await;
+        match result? {
+            Returned::I32(sum) => Ok(sum),
+            Returned::Bytes(_) => unreachable!("Entry::Add returns an i32"),
         }
-        let (result, output) = self.with_instance(guest, tenant, limits, |store, instance| {
-            abi_process(store, instance, input)
-        });
+    }
+
+    /// [`Self::call_add`], blocking the calling thread.
+    pub fn call_add_blocking(&self, name: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
+        block_on(self.call_add(name, a, b))
+    }
+
+    fn refused(&self, error: SandboxError, options: CallOptions) -> Invocation {
+        Invocation {
+            result: Err(error),
+            peak_memory_pages: 0,
+            limits: self.clamp(options.limits),
+        }
+    }
+
+    fn clamp(&self, limits: CallLimits) -> CallLimits {
+        CallLimits {
+            memory_pages: limits.memory_pages.min(self.limits.memory_pages),
+            deadline: limits.deadline,
+        }
+    }
+
+    async fn run(
+        &self,
+        guest: Arc<Guest>,
+        tenant: &str,
+        entry: Entry,
+        options: CallOptions,
+    ) -> Invocation {
+        if let Entry::Process(input) = &entry
+            && input.len() > self.limits.max_input_bytes
+        {
+            let reason = format!(
+                "{} bytes exceed the {} byte limit",
+                input.len(),
+                self.limits.max_input_bytes
+            );
+            return self.refused(SandboxError::InvalidInput { reason }, options);
+        }
+        let limits = self.clamp(options.limits);
+        let (result, output) = self
+            .execute(guest, tenant, entry, CallOptions { limits, ..options })
+            .await;
         Invocation {
             peak_memory_pages: output.peak_memory_pages,
-            result: result.map(|bytes| Output { bytes, ..output }),
+            result: result.map(|returned| match returned {
+                Returned::Bytes(bytes) => Output { bytes, ..output },
+                Returned::I32(_) => output,
+            }),
             limits,
         }
     }
 
-    /// Task 4: calls the `add` export of `guest`.
-    pub fn call_add(&self, guest: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
-        self.with_instance(guest, "host", self.limits.per_call(), |store, instance| {
-            let add = instance
-                .get_typed_func::<(i32, i32), i32>(&mut *store, "add")
-                .map_err(|e| Failure::Abi(format!("no add(i32, i32) -> i32 export: {e}")))?;
-            add.call(&mut *store, (a, b)).map_err(Failure::Wasm)
-        })
-        .0
-    }
-
-    /// Runs `body` in a fresh instance of `guest`; returns its typed outcome
-    /// and what the call used (logs, peak memory, duration) either way.
-    fn with_instance<T>(
+    /// Takes a slot (or answers `Busy`), then runs the call on the
+    /// executor; the slot is held until the call's store is dropped.
+    async fn execute(
         &self,
-        guest: &str,
+        guest: Arc<Guest>,
         tenant: &str,
-        limits: CallLimits,
-        body: impl FnOnce(&mut Store<HostState>, &wasmtime::Instance) -> Result<T, Failure>,
-    ) -> (Result<T, SandboxError>, Output) {
-        let Some(guest) = self.guest(guest) else {
-            let name = guest.to_owned();
-            return (Err(SandboxError::UnknownGuest { name }), Output::default());
-        };
-        let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
+        entry: Entry,
+        options: CallOptions,
+    ) -> (Result<Returned, SandboxError>, Output) {
+        let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
             let slots = self.limits.slots;
             return (Err(SandboxError::Busy { slots }), Output::default());
         };
-        let started = Instant::now();
-        let tags = CallTags {
-            tenant: tenant.to_owned(),
-            guest: guest.info.name.clone(),
-            digest: guest.info.digest.clone(),
+        let engine = self.engine.clone();
+        let tenant = tenant.to_owned();
+        let call = async move {
+            let outcome = call::run(&engine, guest, tenant, entry, options.limits).await;
+            drop(slot);
+            outcome
         };
-        let mut store = Store::new(&self.engine, HostState::new(tags, limits.memory_pages));
-        store.limiter(|state| &mut state.limits);
-        // The current tick is already partly over: one more so the deadline
-        // fires in [deadline, deadline + tick), never early.
-        let ticks = limits
-            .deadline
-            .as_micros()
-            .div_ceil(engine::EPOCH_TICK.as_micros())
-            + 1;
-        store.set_epoch_deadline(ticks as u64);
-
-        let result = (|| {
-            let instance = guest.pre.instantiate(&mut store).map_err(Failure::Wasm)?;
-            // Reactors run the Go runtime's initialisation once per instance.
-            if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
-                init.call(&mut store, ()).map_err(Failure::Wasm)?;
-            }
-            body(&mut store, &instance)
-        })();
-        let observed = Observed {
-            memory_cap_hit: store.data().limits.was_hit(),
-            cap_pages: limits.memory_pages,
-            deadline_ms: limits.deadline.as_millis() as u64,
-        };
-        let state = store.data();
-        let output = Output {
-            bytes: Vec::new(),
-            logs: state.logs.clone(),
-            logs_dropped: state.logs_dropped,
-            peak_memory_pages: state.limits.peak_pages(),
-            duration: started.elapsed(),
-        };
-        let result = result.map_err(|failure| match failure {
-            Failure::Wasm(e) => error::classify(&e, observed, &state.stderr_text()),
-            Failure::Abi(_) if observed.memory_cap_hit => SandboxError::MemoryLimit {
-                cap_pages: observed.cap_pages,
-            },
-            Failure::Abi(reason) => SandboxError::AbiViolation { reason },
-            Failure::Guest(code, message) => SandboxError::GuestError { code, message },
-        });
-        (result, output)
-        // `store` (and with it the instance and its pool slot) drops here,
-        // whatever happened.
+        // The guest's log lines belong to the caller's span and subscriber,
+        // whichever thread runs the guest.
+        let call = call.in_current_span().with_current_subscriber();
+        let task = self.executor.spawn(options.cpu, call);
+        match task.await {
+            Ok(outcome) => outcome,
+            // A panic in our host code (never guest code: that traps).
+            Err(e) => (
+                Err(SandboxError::Trap {
+                    kind: "host".into(),
+                    message: format!("the call's task failed: {e}"),
+                }),
+                Output::default(),
+            ),
+        }
     }
 }
 
-/// A call that went wrong, before classification.
-enum Failure {
-    Wasm(wasmtime::Error),
-    Abi(String),
-    Guest(i32, String),
-}
-
-/// Largest output read back from a guest.
-const MAX_OUTPUT_BYTES: u32 = 16 * 1024 * 1024;
-
-fn abi_process(
-    store: &mut Store<HostState>,
-    instance: &wasmtime::Instance,
-    input: &[u8],
-) -> Result<Vec<u8>, Failure> {
-    let func = |store: &mut Store<HostState>, name: &str| {
-        instance
-            .get_func(&mut *store, name)
-            .ok_or_else(|| Failure::Abi(format!("missing export {name}")))
-    };
-    let alloc = func(store, "wip_alloc")?
-        .typed::<u32, u32>(&*store)
-        .map_err(|e| Failure::Abi(format!("wip_alloc: {e}")))?;
-    let process = func(store, "wip_process")?
-        .typed::<(u32, u32), i32>(&*store)
-        .map_err(|e| Failure::Abi(format!("wip_process: {e}")))?;
-    let out_ptr = func(store, "wip_output_ptr")?
-        .typed::<(), u32>(&*store)
-        .map_err(|e| Failure::Abi(format!("wip_output_ptr: {e}")))?;
-    let out_len = func(store, "wip_output_len")?
-        .typed::<(), u32>(&*store)
-        .map_err(|e| Failure::Abi(format!("wip_output_len: {e}")))?;
-    let memory = instance
-        .get_memory(&mut *store, "memory")
-        .ok_or_else(|| Failure::Abi("missing memory export".into()))?;
-
-    let len = input.len() as u32;
-    let ptr = alloc.call(&mut *store, len).map_err(Failure::Wasm)?;
-    memory
-        .write(&mut *store, ptr as usize, input)
-        .map_err(|_| Failure::Abi(format!("wip_alloc returned {ptr}, outside memory")))?;
-    let code = process
-        .call(&mut *store, (ptr, len))
-        .map_err(Failure::Wasm)?;
-    let ptr = out_ptr.call(&mut *store, ()).map_err(Failure::Wasm)?;
-    let len = out_len.call(&mut *store, ()).map_err(Failure::Wasm)?;
-    if len > MAX_OUTPUT_BYTES {
-        return Err(Failure::Abi(format!(
-            "output of {len} bytes exceeds {MAX_OUTPUT_BYTES}"
-        )));
-    }
-    let mut bytes = vec![0; len as usize];
-    memory
-        .read(&*store, ptr as usize, &mut bytes)
-        .map_err(|_| Failure::Abi(format!("output {ptr}+{len} is outside memory")))?;
-    if code == 0 {
-        Ok(bytes)
-    } else {
-        Err(Failure::Guest(
-            code,
-            String::from_utf8_lossy(&bytes).into_owned(),
-        ))
-    }
+/// Drives `future` to completion on the calling thread. The sandbox's own
+/// executor runs the guest; this thread only waits for the result.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(future)
 }

@@ -1,0 +1,374 @@
+//! `cargo xtask bench isolation` (run in release): the `process` plugin
+//! (the same Go CSV -> JSON code) run four ways, side by side and
+//! interleaved in one run, on a fixed concurrency of 2:
+//!
+//! - (a) a Wasm instance per call (the project's sandbox);
+//! - (b) a native process per call (fork/exec, stdin/stdout);
+//! - (c) the same under bubblewrap with a cgroup memory cap, killed at the deadline;
+//! - (d) a pre-forked pool of bubblewrap'd workers per tenant, warm and
+//!   recycled after every call.
+//!
+//! Per variant: p50/p99, calls/s, memory per concurrent call, how late a
+//! spinning and a sleeping plugin is stopped after the 50 ms deadline, how
+//! cost scales with input size (and where processes overtake Wasm), and
+//! what each hostile plugin (alloc bomb, loop, sleep, file read, socket)
+//! is stopped by and how the caller learns of it. Prints a markdown report
+//! and writes it to the given path.
+//!
+//! Usage: `bench_isolation <guests-dir> <native-binary> <seconds-per-row> <report.md>`,
+//! or `bench_isolation --check <native-binary>` (see `check.rs`).
+
+mod cgroup;
+mod check;
+mod hostile;
+mod measure;
+mod native;
+mod pool;
+mod report;
+mod variants;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use server::sandbox::{Sandbox, SandboxLimits};
+
+use hostile::{CASES, Listener, PROBE_DEADLINE};
+use measure::{Sample, concurrent, lateness_ms, quantile_ms};
+use native::{Isolation, Outcome};
+use pool::Worker;
+use report::{LOADS, Lateness, Memory, Results, Round};
+use variants::{CONCURRENCY, DEADLINE, Setup, Variant, WASM_PAGES, wasm_call};
+
+const CSV: &[u8] = b"name,qty,price\nbolt,4,0.10\nnut,10,0.05\nwasher,25,0.02\n";
+const SMALL_ROWS: usize = 3;
+/// Large enough to show per-row cost, small enough for Wasm's 50 ms and 256 pages.
+const LARGE_ROWS: usize = 2000;
+const ROUNDS: usize = 3;
+/// Deadline samples per variant, per kind, per round.
+const LATE_SAMPLES: usize = 10;
+/// Sequential calls per variant and input size, per round.
+const SCALING_CALLS: usize = 15;
+/// The sleeping plugin's input in the lateness rows.
+const SLEEP: &[u8] = b"200ms";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--check") {
+        let binary = args
+            .get(1)
+            .expect("usage: bench_isolation --check <native-binary>");
+        check::run(PathBuf::from(binary));
+    }
+    let [guests, binary, seconds, out] = args.as_slice() else {
+        panic!("usage: bench_isolation <guests-dir> <native-binary> <seconds> <report.md>");
+    };
+    let seconds: u64 = seconds.parse().expect("seconds is a number");
+    let sandbox = Sandbox::new(SandboxLimits {
+        memory_pages: WASM_PAGES,
+        deadline: DEADLINE,
+        slots: 4,
+        max_input_bytes: 1 << 20,
+        pooling: true,
+    })
+    .expect("wasmtime engine");
+    sandbox.load_dir(Path::new(guests)).expect("guests load");
+    let setup = Setup::new(binary.into(), Some(sandbox))
+        .unwrap_or_else(|e| panic!("cannot cap native memory with a cgroup: {e}"));
+
+    same_output(&setup);
+    let large = large_csv(LARGE_ROWS);
+    let memory = memory(&setup);
+    let budget = Duration::from_secs(seconds);
+    let rounds = (1..=ROUNDS)
+        .map(|round| run_round(&setup, round, budget, &large))
+        .collect();
+    println!("[bench] hostile plugins");
+    let hostile = hostile_matrix(&setup);
+    println!("[bench] smallest RLIMIT_AS the native binary starts under");
+    let smallest_rlimit_as_mib = cgroup::smallest_address_space(&setup.binary, CSV);
+    let md = report::render(&Results {
+        seconds,
+        rounds,
+        memory,
+        hostile,
+        smallest_rlimit_as_mib,
+        small_rows: SMALL_ROWS,
+        large_rows: LARGE_ROWS,
+    });
+    println!("\n{md}");
+    if let Some(dir) = Path::new(out).parent() {
+        std::fs::create_dir_all(dir).expect("report directory");
+    }
+    std::fs::write(out, md).expect("write the report");
+    println!("[bench] written to {out}");
+}
+
+/// The four variants run the same logic: same bytes out for the same CSV.
+fn same_output(setup: &Setup) {
+    let outputs: Vec<Outcome> = Variant::ALL
+        .iter()
+        .map(|&v| setup.call(v, "process", CSV, DEADLINE).outcome)
+        .collect();
+    let Outcome::Ok(first) = &outputs[0] else {
+        panic!("wasm process failed: {:?}", outputs[0]);
+    };
+    assert!(
+        outputs.iter().all(|o| *o == outputs[0]),
+        "the variants disagree: {outputs:?}"
+    );
+    println!(
+        "[bench] all four variants return the same {} bytes for the CSV",
+        first.len()
+    );
+}
+
+fn large_csv(rows: usize) -> Vec<u8> {
+    let mut csv = String::from("id,name,qty,price\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "{i},item-{i},{},{}.{:02}\n",
+            i % 100,
+            i / 100,
+            i % 100
+        ));
+    }
+    csv.into_bytes()
+}
+
+fn wasm_client(setup: &Setup) -> impl FnMut() -> Result<Duration, String> + '_ {
+    let sandbox = setup.sandbox.as_ref().expect("sandbox");
+    move || {
+        let started = Instant::now();
+        wasm_call(sandbox, "process", CSV)
+            .map(|_| started.elapsed())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// One closed-loop load row of [`LOADS`].
+fn load(setup: &Setup, row: usize, budget: Duration, recycles: &Mutex<Vec<Duration>>) -> Sample {
+    match row {
+        0 => concurrent(CONCURRENCY, budget, |_| wasm_client(setup)),
+        1 | 2 => concurrent(CONCURRENCY, budget, |i| {
+            let (isolation, slot) = match row {
+                1 => (Isolation::Plain, None),
+                _ => (Isolation::Bwrap, Some(&setup.call_slots[i])),
+            };
+            move || {
+                let cmd = native::command(&setup.binary, isolation, slot, &[]);
+                let f = native::run(cmd, CSV, DEADLINE).map_err(|e| e.to_string())?;
+                if f.status.success() && !f.timed_out {
+                    Ok(f.elapsed)
+                } else {
+                    let status = native::status_text(f.status);
+                    Err(format!("{status}: {}", native::first_line(&f.stderr)))
+                }
+            }
+        }),
+        _ => concurrent(CONCURRENCY, budget, |i| {
+            let (recycle, slot, binary) = (row == 4, &setup.pool_slots[i], &setup.binary);
+            let mut worker = Some(Worker::spawn(binary, "process", slot).expect("worker").0);
+            move || {
+                let w = match worker.as_mut() {
+                    Some(w) => w,
+                    None => worker.insert(
+                        Worker::spawn(binary, "process", slot)
+                            .map_err(|e| e.to_string())?
+                            .0,
+                    ),
+                };
+                let started = Instant::now();
+                let result = w.call(CSV, DEADLINE);
+                let latency = started.elapsed();
+                match result {
+                    Ok((0, _)) => {}
+                    Ok((code, body)) => {
+                        return Err(format!("status {code}: {}", String::from_utf8_lossy(&body)));
+                    }
+                    Err(lost) => {
+                        worker = None;
+                        return Err(format!("worker lost: {lost:?}"));
+                    }
+                }
+                if recycle {
+                    let started = Instant::now();
+                    worker.take().expect("a worker").retire();
+                    let fresh =
+                        Worker::spawn(binary, "process", slot).map_err(|e| e.to_string())?;
+                    worker = Some(fresh.0);
+                    recycles.lock().expect("recycles").push(started.elapsed());
+                }
+                Ok(latency)
+            }
+        }),
+    }
+}
+
+fn run_round(setup: &Setup, round: usize, budget: Duration, large: &[u8]) -> Round {
+    let recycles = Mutex::new(Vec::new());
+    let load: Vec<Sample> = (0..LOADS.len())
+        .map(|row| {
+            let s = load(setup, row, budget, &recycles);
+            let failed = s
+                .first_failure
+                .as_ref()
+                .map(|e| format!("  {} failed, first: {e}", s.failures))
+                .unwrap_or_default();
+            println!(
+                "[bench] round {round}/{ROUNDS} {:<42} p50 {:>7.3} ms  p99 {:>7.3} ms  {:>6.0} calls/s ({} calls){failed}",
+                LOADS[row], s.p50_ms, s.p99_ms, s.calls_per_s, s.calls
+            );
+            s
+        })
+        .collect();
+    let recycle_ms = quantile_ms(&recycles.into_inner().expect("recycles"), 0.5);
+    let spin: Vec<Lateness> = Variant::ALL
+        .iter()
+        .map(|&v| lateness(setup, v, "spin", b""))
+        .collect();
+    let sleep: Vec<Lateness> = Variant::ALL
+        .iter()
+        .map(|&v| lateness(setup, v, "sleep", SLEEP))
+        .collect();
+    for (i, v) in Variant::ALL.iter().enumerate() {
+        println!(
+            "[bench] round {round}/{ROUNDS} {:<42} late spin p50 {:.2} p99 {:.2} ms, sleep p50 {:.2} p99 {:.2} ms ({}/{} sleeps stopped)",
+            v.label(),
+            spin[i].p50,
+            spin[i].p99,
+            sleep[i].p50,
+            sleep[i].p99,
+            sleep[i].stopped,
+            sleep[i].samples
+        );
+    }
+    let scaling = Variant::ALL
+        .iter()
+        .map(|&v| (sequential(setup, v, CSV), sequential(setup, v, large)))
+        .collect();
+    Round {
+        load,
+        recycle_ms,
+        spin,
+        sleep,
+        scaling,
+    }
+}
+
+/// How late after the deadline `handler` (spin or sleep) is stopped.
+fn lateness(setup: &Setup, variant: Variant, handler: &str, input: &[u8]) -> Lateness {
+    let ends: Vec<_> = (0..LATE_SAMPLES)
+        .map(|_| match variant {
+            Variant::Native => setup.native(Isolation::Plain, None, handler, input, DEADLINE),
+            other => setup.call(other, handler, input, DEADLINE),
+        })
+        .collect();
+    let elapsed: Vec<Duration> = ends.iter().map(|e| e.elapsed).collect();
+    let (p50, p99) = lateness_ms(&elapsed, DEADLINE);
+    Lateness {
+        p50,
+        p99,
+        stopped: ends
+            .iter()
+            .filter(|e| e.outcome == Outcome::Deadline)
+            .count(),
+        samples: ends.len(),
+    }
+}
+
+/// p50 ms of sequential `process` calls on `input` (a warm worker for the pool).
+fn sequential(setup: &Setup, variant: Variant, input: &[u8]) -> f64 {
+    let mut worker = (variant == Variant::Pool).then(|| {
+        Worker::spawn(&setup.binary, "process", &setup.pool_slots[0])
+            .expect("worker")
+            .0
+    });
+    let times: Vec<Duration> = (0..SCALING_CALLS)
+        .map(|_| {
+            let (ok, elapsed) = match (variant, worker.as_mut()) {
+                (Variant::Pool, Some(w)) => {
+                    let started = Instant::now();
+                    (
+                        matches!(w.call(input, DEADLINE), Ok((0, _))),
+                        started.elapsed(),
+                    )
+                }
+                (Variant::Native, _) => {
+                    let e = setup.native(Isolation::Plain, None, "process", input, DEADLINE);
+                    (matches!(e.outcome, Outcome::Ok(_)), e.elapsed)
+                }
+                (other, _) => {
+                    let e = setup.call(other, "process", input, DEADLINE);
+                    (matches!(e.outcome, Outcome::Ok(_)), e.elapsed)
+                }
+            };
+            assert!(ok, "{variant:?} failed on {} input bytes", input.len());
+            elapsed
+        })
+        .collect();
+    quantile_ms(&times, 0.5)
+}
+
+/// Memory per concurrent call of each variant.
+fn memory(setup: &Setup) -> Memory {
+    let sandbox = setup.sandbox.as_ref().expect("sandbox");
+    let wasm_peak_pages = wasm_call(sandbox, "process", CSV)
+        .expect("process runs")
+        .peak_memory_pages;
+    let before = measure::rss_kib();
+    let (_, peak) = measure::with_peak_rss(|| {
+        concurrent(CONCURRENCY, Duration::from_secs(1), |_| wasm_client(setup))
+    });
+    let charged = |mut call: Box<dyn FnMut() -> Option<u64> + '_>| {
+        measure::median((0..10).map(|_| call().unwrap_or(0) as f64 / (1 << 20) as f64))
+    };
+    let plain = charged(Box::new(|| {
+        setup
+            .native(
+                Isolation::Plain,
+                Some(&setup.accounting),
+                "process",
+                CSV,
+                PROBE_DEADLINE,
+            )
+            .peak_bytes
+    }));
+    let bwrap = charged(Box::new(|| {
+        setup
+            .native(
+                Isolation::Bwrap,
+                Some(&setup.call_slots[0]),
+                "process",
+                CSV,
+                PROBE_DEADLINE,
+            )
+            .peak_bytes
+    }));
+    let slot = &setup.pool_slots[0];
+    slot.reset_peak();
+    let (mut worker, _) = Worker::spawn(&setup.binary, "process", slot).expect("worker");
+    for _ in 0..10 {
+        worker.call(CSV, DEADLINE).expect("worker answers");
+    }
+    let pool = slot.peak() as f64 / (1 << 20) as f64;
+    Memory {
+        wasm_peak_pages,
+        wasm_rss_growth_kib: peak.saturating_sub(before) as f64 / CONCURRENCY as f64,
+        native_mib: [plain, bwrap, pool],
+    }
+}
+
+/// The hostile cases through every variant.
+fn hostile_matrix(setup: &Setup) -> Vec<Vec<String>> {
+    let listener = Listener::open().expect("loopback listener");
+    CASES
+        .iter()
+        .map(|&case| {
+            Variant::ALL
+                .iter()
+                .map(|&v| hostile::cell(setup, v, case, &listener))
+                .collect()
+        })
+        .collect()
+}

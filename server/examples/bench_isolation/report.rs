@@ -1,0 +1,252 @@
+//! The markdown report: medians of the interleaved rounds, the compute
+//! scaling and its crossover, the hostile cases.
+
+use std::fmt::Write as _;
+
+use crate::hostile::CASES;
+use crate::measure::{Sample, median};
+use crate::native::BWRAP_FLAGS;
+use crate::variants::{CONCURRENCY, DEADLINE, MEMORY_CAP, Variant, WASM_PAGES};
+
+/// The load rows: the four variants, then the pool recycling its worker.
+pub const LOADS: [&str; 5] = [
+    "(a) wasm instance per call",
+    "(b) native process per call",
+    "(c) bwrap process per call",
+    "(d) bwrap worker pool, warm",
+    "(d') bwrap worker pool, recycled per call",
+];
+
+/// Deadline lateness of one variant in one round.
+#[derive(Debug, Clone, Copy)]
+pub struct Lateness {
+    pub p50: f64,
+    pub p99: f64,
+    /// Samples that ended as `Deadline` (the rest returned on their own).
+    pub stopped: usize,
+    pub samples: usize,
+}
+
+/// One interleaved round.
+#[derive(Debug)]
+pub struct Round {
+    /// Per [`LOADS`] row.
+    pub load: Vec<Sample>,
+    /// Kill + respawn-until-ready of a worker, p50 ms.
+    pub recycle_ms: f64,
+    /// Per [`Variant::ALL`].
+    pub spin: Vec<Lateness>,
+    pub sleep: Vec<Lateness>,
+    /// Per [`Variant::ALL`]: sequential p50 ms of the small and the large input.
+    pub scaling: Vec<(f64, f64)>,
+}
+
+/// Memory per concurrent call.
+#[derive(Debug)]
+pub struct Memory {
+    pub wasm_peak_pages: u64,
+    pub wasm_rss_growth_kib: f64,
+    /// Cgroup peak charge, MiB: (b), (c), (d).
+    pub native_mib: [f64; 3],
+}
+
+#[derive(Debug)]
+pub struct Results {
+    pub seconds: u64,
+    pub rounds: Vec<Round>,
+    pub memory: Memory,
+    pub hostile: Vec<Vec<String>>,
+    pub smallest_rlimit_as_mib: Option<u64>,
+    pub small_rows: usize,
+    pub large_rows: usize,
+}
+
+impl Results {
+    fn load(&self, row: usize, f: impl Fn(&Sample) -> f64) -> f64 {
+        median(self.rounds.iter().map(|r| f(&r.load[row])))
+    }
+
+    fn late(&self, v: usize, spin: bool) -> String {
+        let pick = |r: &Round| if spin { r.spin[v] } else { r.sleep[v] };
+        let (stopped, samples) = self.rounds.iter().fold((0, 0), |(s, n), r| {
+            (s + pick(r).stopped, n + pick(r).samples)
+        });
+        let p50 = median(self.rounds.iter().map(|r| pick(r).p50));
+        let p99 = median(self.rounds.iter().map(|r| pick(r).p99));
+        let cut = if stopped == samples {
+            String::new()
+        } else {
+            format!(" ({} of {samples} not stopped)", samples - stopped)
+        };
+        format!("{p50:.2} / {p99:.2}{cut}")
+    }
+
+    fn scaling(&self, v: usize) -> (f64, f64) {
+        let small = median(self.rounds.iter().map(|r| r.scaling[v].0));
+        let large = median(self.rounds.iter().map(|r| r.scaling[v].1));
+        let per_row = (large - small) / (self.large_rows - self.small_rows) as f64;
+        (small - per_row * self.small_rows as f64, per_row)
+    }
+}
+
+pub fn render(r: &Results) -> String {
+    let mut md = String::new();
+    let deadline = DEADLINE.as_millis();
+    let _ = writeln!(
+        md,
+        "# Isolation: Wasm instance vs native process vs bubblewrap vs worker pool\n\n\
+         Produced by `cargo xtask bench isolation --seconds {}`: {} interleaved rounds, \
+         medians of the rounds; {CONCURRENCY} callers on {} cores; the `process` plugin \
+         (CSV -> JSON, the same Go code in every variant, {} data rows); deadline {deadline} ms; \
+         memory cap {WASM_PAGES} pages for Wasm, {} MiB cgroup for native.\n",
+        r.seconds,
+        r.rounds.len(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        r.small_rows,
+        MEMORY_CAP >> 20
+    );
+    let m = &r.memory;
+    let memory = [
+        format!(
+            "{} pages ({:.1} MiB) linear memory; process RSS +{:.1} MiB",
+            m.wasm_peak_pages,
+            m.wasm_peak_pages as f64 / 16.0,
+            m.wasm_rss_growth_kib / 1024.0
+        ),
+        format!("{:.1} MiB charged", m.native_mib[0]),
+        format!("{:.1} MiB charged", m.native_mib[1]),
+        format!("{:.1} MiB charged, held while idle", m.native_mib[2]),
+        "as (d)".to_owned(),
+    ];
+    md.push_str(
+        "| variant | p50 ms | p99 ms | calls/s | memory per concurrent call | \
+         spinning: ms late p50 / p99 | sleeping: ms late p50 / p99 |\n|---|---:|---:|---:|---|---:|---:|\n",
+    );
+    for (row, label) in LOADS.iter().enumerate() {
+        let v = row.min(3);
+        let (spin, sleep) = if row == 4 {
+            ("as (d)".to_owned(), "as (d)".to_owned())
+        } else {
+            (r.late(v, true), r.late(v, false))
+        };
+        let failures: u64 = r.rounds.iter().map(|x| x.load[row].failures).sum();
+        let failed = if failures > 0 {
+            format!(" ({failures} failed)")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            md,
+            "| {label} | {:.3} | {:.3} | {:.0}{failed} | {} | {spin} | {sleep} |",
+            r.load(row, |s| s.p50_ms),
+            r.load(row, |s| s.p99_ms),
+            r.load(row, |s| s.calls_per_s),
+            memory[row],
+        );
+    }
+    let recycle = median(r.rounds.iter().map(|x| x.recycle_ms));
+    let _ = writeln!(
+        md,
+        "\n(d') kills the worker after every call and waits for a fresh one to be ready \
+         (p50 {recycle:.2} ms per recycle): calls/s includes it, the latency columns do not.\n"
+    );
+
+    md.push_str(&crossover(r));
+
+    md.push_str("\n## Hostile plugins\n\n| case |");
+    for v in Variant::ALL {
+        let _ = write!(md, " {} |", v.label());
+    }
+    md.push_str("\n|---|---|---|---|---|\n");
+    for (case, cells) in CASES.iter().zip(&r.hostile) {
+        let _ = writeln!(md, "| {} | {} |", case.label, cells.join(" | "));
+    }
+
+    let rlimit = match r.smallest_rlimit_as_mib {
+        Some(mib) => format!(
+            "RLIMIT_AS (`prlimit --as`) was tried first and rejected: the native Go binary does \
+             not even start under less than ~{mib} MiB of address space (the runtime reserves \
+             it up front), so it cannot cap a {} MiB budget.",
+            MEMORY_CAP >> 20
+        ),
+        None => "RLIMIT_AS could not be probed (no util-linux `prlimit`).".to_owned(),
+    };
+    let _ = writeln!(
+        md,
+        "\n## How\n\n\
+         - (a) `Sandbox` with pooling + copy-on-write, compiled once; a fresh instance per call.\n\
+         - (b) fork/exec of the static Go binary, input on stdin, output on stdout; killed at the deadline.\n\
+         - (c) the same under `bwrap {} --ro-bind <binary> /plugin --remount-ro / --chdir / -- /plugin`: \
+         no network (own empty loopback), own PID namespace, no /etc, /proc, /dev or /tmp, read-only root. \
+         Memory cap: a cgroup v1 memory controller slot per concurrent call \
+         (`memory.limit_in_bytes`, no swap), joined by a `sh` prologue before `exec bwrap`. \
+         At the deadline the caller SIGKILLs bwrap; `--die-with-parent` takes the sandbox's PID 1 \
+         and so its whole PID namespace with it; the call ends when the pipes close.\n\
+         - (d) one long-lived worker per concurrent call of a tenant, same confinement and cap, \
+         length-prefixed requests on stdin; a worker that misses the deadline is killed and replaced.\n\
+         - Memory: cgroup peak charge (`memory.max_usage_in_bytes`: anonymous + kernel memory; the \
+         binary's page cache is shared) for native; for Wasm the instance's peak pages and this \
+         process's RSS growth per concurrent call while 2 callers run.\n\
+         - Lateness: time from the call's start until the caller has its answer, minus {deadline} ms \
+         (sleeping input: 200ms; spinning: forever).\n\
+         - {rlimit}\n",
+        BWRAP_FLAGS.join(" ")
+    );
+    md
+}
+
+/// The compute-scaling table and where the process variants overtake Wasm.
+fn crossover(r: &Results) -> String {
+    let mut md = format!(
+        "### Compute scaling (sequential, p50 ms)\n\n| variant | {} rows | {} rows | fixed cost ms | per 1000 rows ms |\n|---|---:|---:|---:|---:|\n",
+        r.small_rows, r.large_rows
+    );
+    for (v, variant) in Variant::ALL.iter().enumerate() {
+        let (fixed, per_row) = r.scaling(v);
+        let _ = writeln!(
+            md,
+            "| {} | {:.3} | {:.3} | {fixed:.3} | {:.3} |",
+            variant.label(),
+            median(r.rounds.iter().map(|x| x.scaling[v].0)),
+            median(r.rounds.iter().map(|x| x.scaling[v].1)),
+            per_row * 1000.0
+        );
+    }
+    let (wasm_fixed, wasm_row) = r.scaling(0);
+    let (pool_fixed, pool_row) = r.scaling(3);
+    let recycle = median(r.rounds.iter().map(|x| x.recycle_ms));
+    let _ = writeln!(
+        md,
+        "\nWasm computes {:.2}x slower per row than the native worker (two-point linear fit).",
+        wasm_row / pool_row
+    );
+    for (label, fixed, per_row) in [
+        ("(c) bwrap process per call", r.scaling(2).0, r.scaling(2).1),
+        (
+            "(d') pool recycled per call",
+            pool_fixed + recycle,
+            pool_row,
+        ),
+        ("(d) warm pool", pool_fixed, pool_row),
+    ] {
+        let line = match (fixed <= wasm_fixed, per_row <= wasm_row) {
+            (true, true) => format!(
+                "{label} is cheaper than Wasm at every size (fixed {fixed:.3} ms vs {wasm_fixed:.3} ms)."
+            ),
+            (false, false) => format!("{label} never catches up with Wasm on this input."),
+            (false, true) => {
+                let rows = (fixed - wasm_fixed) / (wasm_row - per_row);
+                format!(
+                    "{label} overtakes Wasm above ~{rows:.0} rows per call, i.e. ~{:.1} ms of native compute per call.",
+                    rows * per_row
+                )
+            }
+            (true, false) => {
+                let rows = (wasm_fixed - fixed) / (per_row - wasm_row);
+                format!("{label} is cheaper than Wasm below ~{rows:.0} rows per call.")
+            }
+        };
+        let _ = writeln!(md, "- {line}");
+    }
+    md
+}

@@ -1,0 +1,190 @@
+//! The one invocation pipeline: every guest call, whichever route it came
+//! by, goes through [`invoke`]: resolution to a typed [`GuestKey`],
+//! admission by the tenant's gate, the tenant's limits and CPU class, the
+//! sandbox call, metrics and one log line. Routes only authenticate, read
+//! the body and shape the response.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use crate::error::ApiError;
+use crate::outcome::Outcome;
+use crate::sandbox::{GuestKey, Output};
+use crate::state::AppState;
+use crate::tenants::TenantId;
+
+/// What a caller asked to run.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A built-in demo guest, by name (`/api/run/{guest}`): never a plugin.
+    Builtin(String),
+    /// A registry plugin by name (its active digest) or digest (`/api/invoke/{target}`).
+    Plugin(String),
+}
+
+impl Target {
+    fn route(&self) -> &'static str {
+        match self {
+            Self::Builtin(_) => "run",
+            Self::Plugin(_) => "invoke",
+        }
+    }
+
+    fn requested(&self) -> &str {
+        match self {
+            Self::Builtin(name) | Self::Plugin(name) => name,
+        }
+    }
+}
+
+/// A call that resolved: which guest, under which digest it is counted.
+struct Resolved {
+    key: GuestKey,
+    digest: String,
+}
+
+fn resolve(state: &AppState, target: &Target) -> Result<Resolved, ApiError> {
+    match target {
+        Target::Builtin(name) => {
+            let key = GuestKey::Builtin(name.clone());
+            let info = state
+                .sandbox()
+                .guest_info(&key)
+                .ok_or_else(|| crate::sandbox::SandboxError::UnknownGuest { name: name.clone() })?;
+            Ok(Resolved {
+                key,
+                digest: info.digest,
+            })
+        }
+        Target::Plugin(name_or_digest) => {
+            let digest = state.registry().resolve(name_or_digest)?;
+            Ok(Resolved {
+                digest: digest.to_string(),
+                key: GuestKey::Plugin(digest),
+            })
+        }
+    }
+}
+
+/// Runs `target` for `tenant` on `input` and answers the guest's output,
+/// or the typed error of whatever stopped it.
+pub async fn invoke(
+    state: &AppState,
+    target: Target,
+    tenant: TenantId,
+    input: Bytes,
+) -> Result<Response, ApiError> {
+    static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+    let request_id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
+    let resolved = resolve(state, &target)?;
+    let record = CallRecord {
+        request_id,
+        route: target.route(),
+        tenant: &tenant,
+        requested: target.requested(),
+        digest: &resolved.digest,
+    };
+    let started = Instant::now();
+    let permit = match state.tenants().admit(&tenant).await {
+        Ok(permit) => permit,
+        Err(e) => {
+            record.finish(state, Outcome::Rejected, started.elapsed(), 0, Some(&e));
+            return Err(e);
+        }
+    };
+    let sandbox = state.sandbox();
+    let options = state
+        .tenants()
+        .call_options(&tenant, sandbox.limits().per_call());
+    let invocation = sandbox
+        .invoke(&resolved.key, tenant.as_str(), input, options)
+        .await;
+    drop(permit);
+    let outcome = Outcome::of(&invocation.result);
+    let error = invocation.result.as_ref().err().map(|e| e.to_string());
+    record.finish(
+        state,
+        outcome,
+        started.elapsed(),
+        invocation.peak_memory_pages,
+        error.as_ref(),
+    );
+    let output = invocation.result?;
+    Ok(respond(output, &resolved.digest, request_id))
+}
+
+fn respond(output: Output, digest: &str, request_id: u64) -> Response {
+    let logs = output.logs.len();
+    let mut response = output.bytes.into_response();
+    let headers: &mut HeaderMap = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        "x-guest-digest",
+        HeaderValue::from_str(digest).expect("hex digest"),
+    );
+    headers.insert("x-request-id", HeaderValue::from(request_id));
+    headers.insert("x-guest-log-lines", HeaderValue::from(logs));
+    headers.insert(
+        "x-guest-logs-dropped",
+        HeaderValue::from(output.logs_dropped),
+    );
+    headers.insert(
+        "x-guest-memory-pages",
+        HeaderValue::from(output.peak_memory_pages),
+    );
+    response
+}
+
+/// Who called what: one metrics record and one log line per call, the
+/// same shape whichever route it came by.
+struct CallRecord<'a> {
+    request_id: u64,
+    route: &'static str,
+    tenant: &'a TenantId,
+    requested: &'a str,
+    digest: &'a str,
+}
+
+impl CallRecord<'_> {
+    fn finish(
+        &self,
+        state: &AppState,
+        outcome: Outcome,
+        duration: Duration,
+        memory_pages: u64,
+        error: Option<&impl std::fmt::Display>,
+    ) {
+        state
+            .metrics()
+            .record(self.digest, self.tenant.as_str(), outcome, duration);
+        let error = error.map(ToString::to_string);
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    request_id = self.request_id,
+                    route = self.route,
+                    tenant = %self.tenant,
+                    plugin = self.requested,
+                    digest = self.digest,
+                    outcome = outcome.as_str(),
+                    duration_ms = duration.as_secs_f64() * 1e3,
+                    memory_pages,
+                    error,
+                    "invocation"
+                )
+            };
+        }
+        if outcome.is_guest_failure() {
+            line!(warn);
+        } else {
+            line!(info);
+        }
+    }
+}

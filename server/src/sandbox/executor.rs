@@ -1,0 +1,127 @@
+//! The threads that run guest code: two tokio runtimes owned by the
+//! sandbox, never the HTTP server's workers. Guest calls are async (they
+//! yield to the executor at every epoch tick and whenever a WASI call would
+//! block), so a handful of threads serve many calls, and a call that sleeps
+//! in the host holds no thread at all.
+//!
+//! The `background` runtime's threads run at the lowest scheduling priority
+//! (nice 19, per thread on Linux, set once as each thread starts), so the
+//! kernel gives its guests only the CPU time normal calls leave idle.
+
+use std::future::Future;
+
+use serde::Deserialize;
+use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::task::JoinHandle;
+
+/// Nice value of the background runtime's threads (the lowest priority).
+pub const BACKGROUND_NICE: i32 = 19;
+
+/// Which threads run a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuClass {
+    /// The sandbox's normal-priority threads.
+    #[default]
+    Normal,
+    /// Threads at nice 19: batch work and known-heavy plugins, whose latency
+    /// depends on everybody else's load.
+    Background,
+}
+
+/// The two runtimes. Dropping them never blocks (a sandbox may be dropped
+/// inside an async context, e.g. at the end of a `#[tokio::test]`).
+pub(super) struct Executor {
+    normal: Option<Runtime>,
+    background: Option<Runtime>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").finish_non_exhaustive()
+    }
+}
+
+impl Executor {
+    /// `threads` workers per class (at least one).
+    pub(super) fn new(threads: usize) -> std::io::Result<Self> {
+        let build = |name: &str| {
+            let mut builder = Builder::new_multi_thread();
+            builder
+                .worker_threads(threads.max(1))
+                .thread_name(name)
+                .enable_all();
+            builder
+        };
+        Ok(Self {
+            normal: Some(build("wip-guest").build()?),
+            background: Some(
+                build("wip-guest-bg")
+                    .on_thread_start(lower_this_threads_priority)
+                    .build()?,
+            ),
+        })
+    }
+
+    fn handle(&self, cpu: CpuClass) -> &Handle {
+        let runtime = match cpu {
+            CpuClass::Normal => &self.normal,
+            CpuClass::Background => &self.background,
+        };
+        runtime.as_ref().expect("runtime lives until drop").handle()
+    }
+
+    /// Runs `call` on the threads of `cpu`.
+    pub(super) fn spawn<F>(&self, cpu: CpuClass, call: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle(cpu).spawn(call)
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        for runtime in [self.normal.take(), self.background.take()]
+            .into_iter()
+            .flatten()
+        {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Sets the calling thread's nice value to [`BACKGROUND_NICE`] (on Linux
+/// `setpriority(PRIO_PROCESS, 0, …)` affects only the calling thread).
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, BACKGROUND_NICE) {
+        tracing::warn!(error = %e, "could not lower a background guest thread's priority");
+    }
+}
+
+/// The calling thread's nice value (Linux), for tests and diagnostics.
+pub fn current_thread_nice() -> Option<i32> {
+    #[cfg(target_os = "linux")]
+    return rustix::process::getpriority_process(None).ok();
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn background_calls_run_at_the_lowest_priority_and_normal_ones_do_not() {
+        let executor = Executor::new(1).unwrap();
+        let nice = |cpu| executor.spawn(cpu, async { current_thread_nice() });
+        assert_eq!(
+            nice(CpuClass::Background).await.unwrap(),
+            Some(BACKGROUND_NICE)
+        );
+        assert_ne!(nice(CpuClass::Normal).await.unwrap(), Some(BACKGROUND_NICE));
+        // Dropped here, inside an async context, without panicking.
+    }
+}
