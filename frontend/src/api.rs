@@ -95,7 +95,7 @@ pub struct Reply {
     pub status: u16,
     /// Body text (the guest's output, or a JSON error).
     pub body: String,
-    /// `x-plugin-digest`, when a plugin ran.
+    /// `x-guest-digest`, when a plugin ran.
     pub digest: Option<String>,
 }
 
@@ -107,7 +107,7 @@ async fn send(request: Result<gloo_net::http::Request, gloo_net::Error>) -> Resu
         .map_err(|e| e.to_string())?;
     Ok(Reply {
         status: response.status(),
-        digest: response.headers().get("x-plugin-digest"),
+        digest: response.headers().get("x-guest-digest"),
         body: response.text().await.map_err(|e| e.to_string())?,
     })
 }

@@ -122,7 +122,7 @@ async fn every_outcome_is_counted_per_tenant_and_logged_as_one_json_line_with_it
     let lines: Vec<_> = logs
         .lines()
         .into_iter()
-        .filter(|l| l["fields"]["message"] == "plugin invocation")
+        .filter(|l| l["fields"]["message"] == "invocation")
         .collect();
     assert_eq!(lines.len(), 6 + statuses.len(), "one line per invocation");
     let mut request_ids = std::collections::BTreeSet::new();

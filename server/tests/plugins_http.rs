@@ -122,7 +122,7 @@ async fn tenants_invoke_with_their_key_and_admins_switch_versions() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["x-plugin-digest"], v1.as_str());
+    assert_eq!(headers["x-guest-digest"], v1.as_str());
     assert_eq!(json(&body)["version"], "csv2json/1");
 
     let body = serde_json::to_vec(&serde_json::json!({ "digest": v2 })).unwrap();

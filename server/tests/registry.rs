@@ -218,12 +218,16 @@ async fn a_module_that_sleeps_while_starting_is_refused_at_the_validation_budget
 async fn a_busy_pool_makes_an_upload_retryable_not_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let one_slot = Arc::new(Sandbox::new(SandboxLimits { slots: 1, ..LIMITS }).unwrap());
-    one_slot
-        .load(GuestKey::Builtin("sleeper".into()), &guest("sleeper"))
-        .unwrap();
+    for name in ["sleeper", "add"] {
+        one_slot
+            .load(GuestKey::Builtin(name.into()), &guest(name))
+            .unwrap();
+    }
     let f = open_with(dir.path(), Arc::clone(&one_slot), VALIDATION);
+    // A sleeper holds the only slot (for 20 s: far longer than the upload's
+    // compile, however busy the machine).
     let holder = Arc::clone(&one_slot);
-    let sleeping = tokio::spawn(async move {
+    tokio::spawn(async move {
         let options = server::sandbox::CallOptions {
             limits: server::sandbox::CallLimits {
                 memory_pages: 256,
@@ -231,9 +235,9 @@ async fn a_busy_pool_makes_an_upload_retryable_not_invalid() {
             },
             cpu: server::sandbox::CpuClass::Normal,
         };
-        // A probe's smoke call may hold the slot for an instant: retry until in.
+        // Our knocks below may hold the slot for an instant: retry until in.
         loop {
-            let input = Bytes::from_static(b"3s");
+            let input = Bytes::from_static(b"20s");
             let call = holder
                 .invoke(&GuestKey::Builtin("sleeper".into()), "t", input, options)
                 .await;
@@ -243,28 +247,23 @@ async fn a_busy_pool_makes_an_upload_retryable_not_invalid() {
             tokio::task::yield_now().await;
         }
     });
-    // Until the sleeper holds the slot, an upload may get it: retry.
     let waited = Instant::now();
-    let busy = loop {
-        let dir = tempfile::tempdir().unwrap();
-        let probe = open_with(dir.path(), Arc::clone(&one_slot), VALIDATION);
-        match probe.upload("csv", "process").await {
-            Err(e @ RegistryError::Busy { .. }) => break e,
-            Ok(_) if waited.elapsed() < Duration::from_secs(3) => continue,
-            other => panic!("expected Busy, got {other:?}"),
-        }
-    };
+    while one_slot.call_add("add", 1, 1).await.is_ok() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "the sleeper never started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let busy = f.upload("csv", "process").await.unwrap_err();
     assert_eq!(
         busy,
         RegistryError::Busy {
             retry_after_secs: 1
         }
     );
-    sleeping.await.unwrap().result.unwrap();
     assert!(f.registry.plugins().is_empty());
-    f.upload("csv", "process")
-        .await
-        .expect("accepted once the pool is free");
+    assert_eq!(stored_files(dir.path()), 0, "nothing stored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

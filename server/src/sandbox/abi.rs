@@ -2,7 +2,7 @@
 //! sandbox ABI"), and the checks a module must pass before any of its code
 //! runs.
 
-use wasmtime::{ExternType, Instance, Module, Store};
+use wasmtime::{Instance, Module, Store};
 
 use super::host::HostState;
 
@@ -33,37 +33,48 @@ pub struct Preflight {
 }
 
 /// Imports ⊆ WASI preview 1 + `env.log`, and no memory whose declared
-/// minimum is over `cap_pages` (it could never start).
-pub(super) fn check_module(module: &Module, cap_pages: u64) -> Result<(), Preflight> {
-    for import in module.imports() {
-        let allowed =
-            import.module() == WASI_P1 || (import.module() == "env" && import.name() == "log");
-        if !allowed {
-            return Err(Preflight {
-                reason: "forbidden_import",
-                message: format!(
-                    "imports {}.{}: a guest may import only {WASI_P1} and env.log",
-                    import.module(),
-                    import.name()
-                ),
-            });
-        }
-    }
-    let memories = module
-        .imports()
-        .map(|i| i.ty())
-        .chain(module.exports().map(|e| e.ty()));
-    for ty in memories {
-        if let ExternType::Memory(memory) = ty
-            && memory.minimum() > cap_pages
-        {
-            return Err(Preflight {
-                reason: "memory_too_large",
-                message: format!(
-                    "declares at least {} memory pages; the cap is {cap_pages}",
-                    memory.minimum()
-                ),
-            });
+/// minimum is over `cap_pages` (it could never start). Read straight from
+/// the binary, before Cranelift spends a core on a module we will refuse;
+/// anything malformed is left for the compiler to reject.
+pub(super) fn check_module(bytes: &[u8], cap_pages: u64) -> Result<(), Preflight> {
+    use wasmparser::{Parser, Payload, TypeRef};
+    let too_large = |minimum: u64| Preflight {
+        reason: "memory_too_large",
+        message: format!("declares at least {minimum} memory pages; the cap is {cap_pages}"),
+    };
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else { return Ok(()) };
+        match payload {
+            Payload::ImportSection(section) => {
+                for import in section.into_imports() {
+                    let Ok(import) = import else { return Ok(()) };
+                    let allowed = import.module == WASI_P1
+                        || (import.module == "env" && import.name == "log");
+                    if !allowed {
+                        return Err(Preflight {
+                            reason: "forbidden_import",
+                            message: format!(
+                                "imports {}.{}: a guest may import only {WASI_P1} and env.log",
+                                import.module, import.name
+                            ),
+                        });
+                    }
+                    if let TypeRef::Memory(memory) = import.ty
+                        && memory.initial > cap_pages
+                    {
+                        return Err(too_large(memory.initial));
+                    }
+                }
+            }
+            Payload::MemorySection(section) => {
+                for memory in section {
+                    let Ok(memory) = memory else { return Ok(()) };
+                    if memory.initial > cap_pages {
+                        return Err(too_large(memory.initial));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Ok(())

@@ -301,6 +301,12 @@ impl Sandbox {
             reason: format!("{e:#}"),
         };
         let started = Instant::now();
+        abi::check_module(bytes, self.limits.memory_pages).map_err(|preflight| {
+            LoadError::Preflight {
+                name: name.to_owned(),
+                preflight,
+            }
+        })?;
         let module = Module::new(&self.engine, bytes).map_err(invalid)?;
         let digest = hex::encode(Sha256::digest(bytes));
         let compiled = self.link(name, module, digest, bytes.len())?;
@@ -379,12 +385,6 @@ impl Sandbox {
         digest: String,
         size: usize,
     ) -> Result<Compiled, LoadError> {
-        abi::check_module(&module, self.limits.memory_pages).map_err(|preflight| {
-            LoadError::Preflight {
-                name: name.to_owned(),
-                preflight,
-            }
-        })?;
         let pre = self
             .linker
             .instantiate_pre(&module)

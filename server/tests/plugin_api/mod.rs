@@ -7,7 +7,7 @@ use server::{AppState, Config};
 
 use crate::common::{guest, send};
 
-pub const ADMIN: &str = "admin-token-for-tests";
+pub const ADMIN: &str = "admin-token-for-tests-0123456789abcdef";
 pub const ACME: &str = "acme-key-0123456789";
 pub const SOLO: &str = "solo-key-0123456789";
 pub const LEAN: &str = "lean-key-0123456789";
