@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use server::{AppState, Config};
 
-const ADMIN: &str = "bench-admin-token-0000";
+const ADMIN: &str = "bench-admin-token-0000-0123456789abcdef";
 const GOOD_CLIENTS: usize = 2;
 const HEAVY_CLIENTS: usize = 8;
 

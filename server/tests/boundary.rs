@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{guest, send};
-use plugin_api::{ACME, ADMIN, call, json, state, upload};
+use plugin_api::{ACME, ADMIN, call, futures_join_all, json, state, upload};
 use server::registry::MAX_MODULE_BYTES;
 use server::{AppState, Config};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -151,10 +151,11 @@ async fn twenty_parallel_uploads_over_http_leave_one_plugin_that_invokes() {
             })
         })
         .collect();
-    let mut statuses = Vec::new();
-    for upload in uploads {
-        statuses.push(upload.await.unwrap().0);
-    }
+    let statuses: Vec<_> = futures_join_all(uploads.into_iter())
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status)
+        .collect();
     assert_eq!(
         statuses
             .iter()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use e2e::browser::{screenshot, wait_for_text};
 use e2e::{Chromium, TestServer};
-use server::registry::Registry;
+use server::registry::{Registry, Upload, ValidationLimits};
 use server::sandbox::{Sandbox, SandboxLimits};
 
 const KEY: &str = "acme-key-0123456789";
@@ -16,11 +16,9 @@ const KEY: &str = "acme-key-0123456789";
 async fn dashboard_invokes_a_plugin_and_shows_live_metrics() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let guests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
-    // Seed the registry on disk the way an admin upload would (on a blocking
-    // thread: WASI's synchronous bindings must not run on an async worker).
+    // Seed the registry on disk the way an admin upload would.
     let registry_dir = data.path().join("registry");
-    let seed_dir = registry_dir.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    {
         let sandbox = Arc::new(Sandbox::new(SandboxLimits {
             memory_pages: 256,
             deadline: Duration::from_secs(1),
@@ -28,11 +26,20 @@ async fn dashboard_invokes_a_plugin_and_shows_live_metrics() -> anyhow::Result<(
             max_input_bytes: 1 << 20,
             pooling: false,
         })?);
-        let registry = Registry::open(&seed_dir, sandbox)?;
-        registry.upload("csv", "1", &std::fs::read(guests.join("process.wasm"))?)?;
-        Ok(())
-    })
-    .await??;
+        let validation = ValidationLimits {
+            smoke_budget: Duration::from_secs(20),
+            retry_after_secs: 1,
+        };
+        let registry = Registry::open(&registry_dir, sandbox, validation)?;
+        registry
+            .upload(Upload {
+                name: "csv".into(),
+                version: "1".into(),
+                bytes: std::fs::read(guests.join("process.wasm"))?.into(),
+                smoke_input: None,
+            })
+            .await?;
+    }
     let tenants = data.path().join("tenants.toml");
     std::fs::write(
         &tenants,
