@@ -238,7 +238,17 @@ fn main() {
     let (mut lo, mut hi) = (1u64, 256u64);
     while lo < hi {
         let mid = (lo + hi) / 2;
-        let s = sandbox(&dir, false, mid, &["process"]);
+        let s = Sandbox::new(limits(false, mid)).expect("engine");
+        let bytes = std::fs::read(dir.join("process.wasm")).expect("guest file");
+        if let Err(e) = s.load(key("process"), &bytes) {
+            // Refused by the preflight: it declares more memory than `mid`.
+            assert!(
+                matches!(e, server::sandbox::LoadError::Preflight { .. }),
+                "{e}"
+            );
+            lo = mid + 1;
+            continue;
+        }
         match invoke(rt, &s, "process", CSV) {
             Ok(_) => hi = mid,
             Err(SandboxError::MemoryLimit { .. }) => lo = mid + 1,

@@ -10,7 +10,9 @@
 //! - [`abi`]: the calling convention and the checks before any guest code runs
 //! - `call`: one call, its deadline and its classification
 //! - `executor`: the threads guest calls run on
+//! - `load`: compile, preflight, install
 //! - [`error`] has the typed outcomes and their classification
+//! - `types`: keys, limits, outputs
 //!
 //! Each guest is compiled once ([`wasmtime::InstancePre`] at load); each call
 //! gets a fresh `Store` and instance, dropped when the call ends.
@@ -23,134 +25,29 @@ pub mod error;
 mod executor;
 pub mod host;
 pub mod limits;
+mod load;
+mod types;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 use tracing::instrument::WithSubscriber as _;
-use wasmtime::{Engine, InstancePre, Linker, Module};
+use wasmtime::{Engine, InstancePre, Linker};
 
 pub use crate::digest::PluginDigest;
 pub use abi::Preflight;
 pub use error::SandboxError;
 pub use executor::{BACKGROUND_NICE, CpuClass, current_thread_nice};
 pub use host::LogLine;
+pub use types::{
+    CallLimits, CallOptions, GuestInfo, GuestKey, Invocation, LoadError, Output, SandboxLimits,
+};
 
 use abi::{Entry, Returned};
 use host::HostState;
-
-/// Which guest a call runs. The two kinds live in one table but can never
-/// be confused: a built-in demo guest is reached by name through
-/// `/api/run`, a plugin only by its digest through the invocation pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum GuestKey {
-    /// A guest shipped with the server (`target/guests/<name>.wasm`).
-    Builtin(String),
-    /// A registry plugin, by the SHA-256 of its bytes.
-    Plugin(PluginDigest),
-}
-
-impl std::fmt::Display for GuestKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Builtin(name) => f.write_str(name),
-            Self::Plugin(digest) => write!(f, "{digest}"),
-        }
-    }
-}
-
-/// Limits of every call, from the server configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct SandboxLimits {
-    /// Memory cap per instance, in 64 KiB pages.
-    pub memory_pages: u64,
-    /// Deadline of a whole call (start-up, input, processing, output).
-    pub deadline: Duration,
-    /// Concurrent instances (pooling allocator slots).
-    pub slots: u32,
-    /// Largest input accepted.
-    pub max_input_bytes: usize,
-    /// Pre-reserved instance slots with copy-on-write memory images
-    /// (`true`, production), or allocate on demand (`false`, the benchmark's
-    /// comparison point).
-    pub pooling: bool,
-}
-
-impl SandboxLimits {
-    /// The per-call limits these set (a tenant may tighten them).
-    pub fn per_call(&self) -> CallLimits {
-        CallLimits {
-            memory_pages: self.memory_pages,
-            deadline: self.deadline,
-        }
-    }
-}
-
-/// Limits of one call. The memory cap is clamped to the server's (the pool
-/// slots are sized for it); the deadline is the caller's to choose (the
-/// invocation pipeline clamps tenants to the server's, an upload's smoke
-/// call gets the validation budget).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallLimits {
-    /// Memory cap in 64 KiB pages.
-    pub memory_pages: u64,
-    /// Deadline of the whole call.
-    pub deadline: Duration,
-}
-
-/// How one call runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallOptions {
-    /// Its limits.
-    pub limits: CallLimits,
-    /// The threads it runs on.
-    pub cpu: CpuClass,
-}
-
-/// A loaded guest.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct GuestInfo {
-    /// Name (file stem of a built-in guest, digest of a plugin).
-    pub name: String,
-    /// sha256 of its bytes.
-    pub digest: String,
-    /// Size in bytes.
-    pub size: usize,
-    /// Exported function names.
-    pub exports: Vec<String>,
-}
-
-/// The result of a successful call.
-#[derive(Debug, Clone, Default)]
-pub struct Output {
-    /// What the guest returned.
-    pub bytes: Vec<u8>,
-    /// Lines it logged (at most [`host::MAX_LOG_LINES`]).
-    pub logs: Vec<LogLine>,
-    /// Lines dropped beyond the budget.
-    pub logs_dropped: u64,
-    /// Largest memory the instance had, in pages.
-    pub peak_memory_pages: u64,
-    /// Wall time of the call.
-    pub duration: Duration,
-}
-
-/// One call: its outcome and what it used, whatever the outcome.
-#[derive(Debug)]
-pub struct Invocation {
-    /// The output, or the typed reason there is none.
-    pub result: Result<Output, SandboxError>,
-    /// Largest memory the instance had, in pages (also on failure).
-    pub peak_memory_pages: u64,
-    /// The limits the call ran under.
-    pub limits: CallLimits,
-}
 
 struct Guest {
     info: GuestInfo,
@@ -211,38 +108,6 @@ impl std::fmt::Debug for Sandbox {
     }
 }
 
-/// Why the sandbox could not start or load a guest.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The engine could not be configured.
-    #[error("configuring wasmtime: {0}")]
-    Engine(String),
-    /// A guest file could not be read.
-    #[error("reading {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// Refused before any of its code ran (imports, memory).
-    #[error("guest {name}: {preflight}")]
-    Preflight {
-        /// The guest.
-        name: String,
-        /// Why.
-        preflight: Preflight,
-    },
-    /// A guest did not compile or link.
-    #[error("guest {name} is not a loadable module: {reason}")]
-    Invalid {
-        /// The guest.
-        name: String,
-        /// Why.
-        reason: String,
-    },
-}
-
 impl Sandbox {
     /// An engine with no guests.
     pub fn new(limits: SandboxLimits) -> Result<Self, LoadError> {
@@ -265,106 +130,6 @@ impl Sandbox {
         })
     }
 
-    /// Loads every `*.wasm` in `dir` as a built-in guest (a missing
-    /// directory loads nothing).
-    pub fn load_dir(&self, dir: &Path) -> Result<(), LoadError> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            tracing::warn!(dir = %dir.display(), "no guests directory: the sandbox has no guests (run `cargo xtask build`)");
-            return Ok(());
-        };
-        let mut paths: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            self.load(GuestKey::Builtin(name), &bytes)?;
-        }
-        Ok(())
-    }
-
-    /// Compiles `bytes`, checks its imports and memory ([`abi`]) and links
-    /// it, without making it callable. CPU-heavy (Cranelift): call it from a
-    /// blocking thread.
-    pub fn compile(&self, name: &str, bytes: &[u8]) -> Result<Compiled, LoadError> {
-        let invalid = |e: wasmtime::Error| LoadError::Invalid {
-            name: name.to_owned(),
-            reason: format!("{e:#}"),
-        };
-        let started = Instant::now();
-        abi::check_module(bytes, self.limits.memory_pages).map_err(|preflight| {
-            LoadError::Preflight {
-                name: name.to_owned(),
-                preflight,
-            }
-        })?;
-        let module = Module::new(&self.engine, bytes).map_err(invalid)?;
-        let digest = hex::encode(Sha256::digest(bytes));
-        let compiled = self.link(name, module, digest, bytes.len())?;
-        tracing::info!(guest = name, digest = %compiled.info().digest, ms = started.elapsed().as_millis() as u64, "guest compiled");
-        Ok(compiled)
-    }
-
-    /// Compiles `bytes` and installs it as `key`.
-    pub fn load(&self, key: GuestKey, bytes: &[u8]) -> Result<GuestInfo, LoadError> {
-        let compiled = self.compile(&key.to_string(), bytes)?;
-        Ok(self.install(key, &compiled))
-    }
-
-    /// Loads `key` from an artifact made by [`Compiled::precompiled`] for a
-    /// module whose bytes have `digest` and `size`, refusing an artifact
-    /// whose SHA-256 is not `artifact_sha256` (see [`artifact`]).
-    pub fn load_precompiled(
-        &self,
-        key: GuestKey,
-        digest: &str,
-        size: usize,
-        artifact: &[u8],
-        artifact_sha256: &str,
-    ) -> Result<GuestInfo, LoadError> {
-        let name = key.to_string();
-        let started = Instant::now();
-        let module = artifact::deserialize_verified(&self.engine, artifact, artifact_sha256)
-            .map_err(|e| LoadError::Invalid {
-                name: name.clone(),
-                reason: e.to_string(),
-            })?;
-        let compiled = self.link(&name, module, digest.to_owned(), size)?;
-        let info = self.install(key, &compiled);
-        tracing::info!(
-            guest = %name,
-            digest,
-            ms = started.elapsed().as_millis() as u64,
-            "guest loaded precompiled"
-        );
-        Ok(info)
-    }
-
-    /// Makes `compiled` callable as `key`. Idempotent: a key already
-    /// installed keeps its module (same key, same bytes), so concurrent
-    /// installs of one plugin end with one entry.
-    pub fn install(&self, key: GuestKey, compiled: &Compiled) -> GuestInfo {
-        let mut guests = self.guests.write().expect("guest table lock");
-        let guest = guests
-            .entry(key)
-            .or_insert_with(|| Arc::clone(&compiled.guest));
-        guest.info.clone()
-    }
-
-    /// The installed guest `key` as a precompiled artifact.
-    pub fn precompiled(&self, key: &GuestKey) -> Option<Vec<u8>> {
-        self.guest(key)?.pre.module().serialize().ok()
-    }
-
     /// Identifies this engine's compiled-code format (see [`artifact::fingerprint`]).
     pub fn engine_fingerprint(&self) -> &str {
         &self.fingerprint
@@ -376,31 +141,6 @@ impl Sandbox {
             .expect("guest table lock")
             .get(key)
             .cloned()
-    }
-
-    fn link(
-        &self,
-        name: &str,
-        module: Module,
-        digest: String,
-        size: usize,
-    ) -> Result<Compiled, LoadError> {
-        let pre = self
-            .linker
-            .instantiate_pre(&module)
-            .map_err(|e| LoadError::Invalid {
-                name: name.to_owned(),
-                reason: format!("{e:#}"),
-            })?;
-        let info = GuestInfo {
-            name: name.to_owned(),
-            digest,
-            size,
-            exports: module.exports().map(|e| e.name().to_owned()).collect(),
-        };
-        Ok(Compiled {
-            guest: Arc::new(Guest { info, pre }),
-        })
     }
 
     /// The installed guest `key`, if any.

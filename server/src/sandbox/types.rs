@@ -1,0 +1,148 @@
+//! The sandbox's public vocabulary: which guest ([`GuestKey`]), under which
+//! limits ([`SandboxLimits`], [`CallLimits`], [`CallOptions`]), and what a
+//! call or a load returns ([`Output`], [`Invocation`], [`GuestInfo`],
+//! [`LoadError`]).
+
+use std::time::Duration;
+
+use super::{CpuClass, LogLine, Preflight, SandboxError};
+use crate::digest::PluginDigest;
+
+/// Which guest a call runs. The two kinds live in one table but can never
+/// be confused: a built-in demo guest is reached by name through
+/// `/api/run`, a plugin only by its digest through the invocation pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GuestKey {
+    /// A guest shipped with the server (`target/guests/<name>.wasm`).
+    Builtin(String),
+    /// A registry plugin, by the SHA-256 of its bytes.
+    Plugin(PluginDigest),
+}
+
+impl std::fmt::Display for GuestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Builtin(name) => f.write_str(name),
+            Self::Plugin(digest) => write!(f, "{digest}"),
+        }
+    }
+}
+
+/// Limits of every call, from the server configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxLimits {
+    /// Memory cap per instance, in 64 KiB pages.
+    pub memory_pages: u64,
+    /// Deadline of a whole call (start-up, input, processing, output).
+    pub deadline: Duration,
+    /// Concurrent instances (pooling allocator slots).
+    pub slots: u32,
+    /// Largest input accepted.
+    pub max_input_bytes: usize,
+    /// Pre-reserved instance slots with copy-on-write memory images
+    /// (`true`, production), or allocate on demand (`false`, the benchmark's
+    /// comparison point).
+    pub pooling: bool,
+}
+
+impl SandboxLimits {
+    /// The per-call limits these set (a tenant may tighten them).
+    pub fn per_call(&self) -> CallLimits {
+        CallLimits {
+            memory_pages: self.memory_pages,
+            deadline: self.deadline,
+        }
+    }
+}
+
+/// Limits of one call. The memory cap is clamped to the server's (the pool
+/// slots are sized for it); the deadline is the caller's to choose (the
+/// invocation pipeline clamps tenants to the server's, an upload's smoke
+/// call gets the validation budget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Memory cap in 64 KiB pages.
+    pub memory_pages: u64,
+    /// Deadline of the whole call.
+    pub deadline: Duration,
+}
+
+/// How one call runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallOptions {
+    /// Its limits.
+    pub limits: CallLimits,
+    /// The threads it runs on.
+    pub cpu: CpuClass,
+}
+
+/// A loaded guest.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GuestInfo {
+    /// Name (file stem of a built-in guest, digest of a plugin).
+    pub name: String,
+    /// sha256 of its bytes.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// Exported function names.
+    pub exports: Vec<String>,
+}
+
+/// The result of a successful call.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// What the guest returned.
+    pub bytes: Vec<u8>,
+    /// Lines it logged (at most [`host::MAX_LOG_LINES`]).
+    pub logs: Vec<LogLine>,
+    /// Lines dropped beyond the budget.
+    pub logs_dropped: u64,
+    /// Largest memory the instance had, in pages.
+    pub peak_memory_pages: u64,
+    /// Wall time of the call.
+    pub duration: Duration,
+}
+
+/// One call: its outcome and what it used, whatever the outcome.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The output, or the typed reason there is none.
+    pub result: Result<Output, SandboxError>,
+    /// Largest memory the instance had, in pages (also on failure).
+    pub peak_memory_pages: u64,
+    /// The limits the call ran under.
+    pub limits: CallLimits,
+}
+
+/// Why the sandbox could not start or load a guest.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The engine could not be configured.
+    #[error("configuring wasmtime: {0}")]
+    Engine(String),
+    /// A guest file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Refused before any of its code ran (imports, memory).
+    #[error("guest {name}: {preflight}")]
+    Preflight {
+        /// The guest.
+        name: String,
+        /// Why.
+        preflight: Preflight,
+    },
+    /// A guest did not compile or link.
+    #[error("guest {name} is not a loadable module: {reason}")]
+    Invalid {
+        /// The guest.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
