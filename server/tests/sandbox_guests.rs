@@ -1,70 +1,14 @@
 //! The sandbox library API against every guest `cargo xtask build` made
-//! (seed tasks 4, 10, 11): one behaviour per test.
-//!
-//! A test of one limit keeps the others out of reach: a memory-cap test
-//! runs with a generous deadline, so a busy machine cannot turn it into a
-//! deadline test.
+//! (seed tasks 4, 10, 11): one behaviour per test. Limits, deadlines and
+//! slots: `sandbox_limits.rs`.
 
 mod common;
+mod guest_calls;
 use common::*;
-
-use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use guest_calls::*;
 
 use bytes::Bytes;
-use server::sandbox::{
-    CallLimits, CallOptions, CpuClass, GuestKey, Invocation, Output, Sandbox, SandboxError,
-    SandboxLimits,
-};
-
-const LIMITS: SandboxLimits = SandboxLimits {
-    memory_pages: 256,
-    deadline: Duration::from_millis(50),
-    slots: 8,
-    max_input_bytes: 64 * 1024,
-    pooling: true,
-};
-
-/// Long enough that only the limit under test can end a call.
-const GENEROUS: Duration = Duration::from_secs(20);
-
-/// Compiling every guest once per test binary (as the server does at startup).
-static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| {
-    let sandbox = Sandbox::new(LIMITS).expect("engine");
-    sandbox.load_dir(&guests_dir()).expect("guests load");
-    sandbox
-});
-
-fn builtin(name: &str) -> GuestKey {
-    GuestKey::Builtin(name.to_owned())
-}
-
-fn options(memory_pages: u64, deadline: Duration) -> CallOptions {
-    CallOptions {
-        limits: CallLimits {
-            memory_pages,
-            deadline,
-        },
-        cpu: CpuClass::Normal,
-    }
-}
-
-async fn call(guest: &str, input: &str, options: CallOptions) -> Invocation {
-    let input = Bytes::copy_from_slice(input.as_bytes());
-    SANDBOX
-        .invoke(&builtin(guest), "tenant-a", input, options)
-        .await
-}
-
-/// Under the server's limits, with a generous deadline (see the module docs).
-async fn invoke(guest: &str, input: &str) -> Result<Output, SandboxError> {
-    call(guest, input, options(256, GENEROUS)).await.result
-}
-
-/// Under the server's limits, 50 ms deadline included.
-async fn invoke_50ms(guest: &str, input: &str) -> Result<Output, SandboxError> {
-    call(guest, input, SANDBOX.default_options()).await.result
-}
+use server::sandbox::SandboxError;
 
 #[tokio::test]
 async fn add_guest_adds_2_and_3() {
@@ -227,119 +171,6 @@ async fn a_guest_without_the_abi_is_an_abi_violation() {
 }
 
 #[tokio::test]
-async fn a_sleeping_guest_is_cut_at_its_deadline_like_a_spinning_one() {
-    let started = Instant::now();
-    let err = invoke_50ms("sleeper", "30s").await.unwrap_err();
-    assert_eq!(err, SandboxError::Deadline { deadline_ms: 50 });
-    // Behaviour, not speed: the 30 s sleep did not run out (precision is
-    // measured by `cargo xtask bench sandbox`).
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
-}
-
-#[tokio::test]
-async fn a_guest_sleeping_while_it_starts_is_cut_at_its_deadline() {
-    let started = Instant::now();
-    let err = invoke_50ms("sleepinit", "").await.unwrap_err();
-    assert_eq!(err, SandboxError::Deadline { deadline_ms: 50 });
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
-}
-
-#[tokio::test]
-async fn a_guest_that_sleeps_less_than_its_deadline_finishes() {
-    let out = invoke("sleeper", "20ms").await.unwrap();
-    assert_eq!(out.bytes, b"slept 20ms");
-}
-
-#[tokio::test]
-async fn a_cut_sleeper_frees_its_slot_at_once() {
-    let one_slot = Sandbox::new(SandboxLimits { slots: 1, ..LIMITS }).unwrap();
-    for name in ["sleeper", "add"] {
-        one_slot.load(builtin(name), &guest(name)).unwrap();
-    }
-    for _ in 0..3 {
-        let slept = one_slot
-            .invoke(
-                &builtin("sleeper"),
-                "t",
-                Bytes::from_static(b"30s"),
-                one_slot.default_options(),
-            )
-            .await;
-        assert_eq!(
-            slept.result.unwrap_err(),
-            SandboxError::Deadline { deadline_ms: 50 }
-        );
-        assert_eq!(
-            one_slot.call_add("add", 1, 1).await,
-            Ok(2),
-            "the slot is free"
-        );
-    }
-}
-
-#[tokio::test]
-async fn host_keeps_serving_after_hostile_guests() {
-    for (guest, input) in [
-        ("bomb", ""),
-        ("spin", ""),
-        ("sleeper", ""),
-        ("sleepinit", ""),
-        ("trap", "nil"),
-        ("exit", ""),
-        ("logflood", ""),
-    ] {
-        let _ = invoke_50ms(guest, input).await;
-    }
-    assert!(invoke("process", "a\n1\n").await.is_ok());
-}
-
-#[tokio::test]
-async fn a_full_pool_answers_busy_instead_of_queueing() {
-    let one_slot = std::sync::Arc::new(Sandbox::new(SandboxLimits { slots: 1, ..LIMITS }).unwrap());
-    for name in ["sleeper", "add"] {
-        one_slot.load(builtin(name), &guest(name)).unwrap();
-    }
-    let sleeper = std::sync::Arc::clone(&one_slot);
-    let sleeping = tokio::spawn(async move {
-        // Our own knocks may hold the slot for an instant: retry until in.
-        loop {
-            let call = sleeper
-                .invoke(
-                    &builtin("sleeper"),
-                    "t",
-                    Bytes::from_static(b"2s"),
-                    options(256, GENEROUS),
-                )
-                .await;
-            if !matches!(call.result, Err(SandboxError::Busy { .. })) {
-                return call.result;
-            }
-            tokio::task::yield_now().await;
-        }
-    });
-    // Knock until the sleeper holds the only slot (it may not have started yet).
-    let waited = Instant::now();
-    loop {
-        match one_slot.call_add("add", 1, 1).await {
-            Err(SandboxError::Busy { slots: 1 }) => break,
-            Ok(2) if waited.elapsed() < Duration::from_secs(2) => {
-                tokio::time::sleep(Duration::from_millis(5)).await
-            }
-            other => panic!("expected Busy while the sleeper runs, got {other:?}"),
-        }
-    }
-    assert_eq!(sleeping.await.unwrap().unwrap().bytes, b"slept 2s");
-}
-
-#[tokio::test]
 async fn log_lines_are_emitted_tagged_with_tenant_guest_and_digest() {
     let capture = LogCapture::default();
     let _guard = tracing::subscriber::set_default(capture.subscriber());
@@ -363,44 +194,4 @@ async fn log_lines_are_emitted_tagged_with_tenant_guest_and_digest() {
     assert_eq!(line["fields"]["tenant"], "tenant-42");
     assert_eq!(line["fields"]["guest"], "process");
     assert_eq!(line["fields"]["digest"], digest.as_str());
-}
-
-#[tokio::test]
-async fn the_memory_cap_of_a_call_is_clamped_to_the_servers() {
-    let call = call("bomb", "", options(100_000, GENEROUS)).await;
-    assert_eq!(call.limits.memory_pages, LIMITS.memory_pages, "clamped");
-    assert_eq!(
-        call.result.unwrap_err(),
-        SandboxError::MemoryLimit { cap_pages: 256 }
-    );
-}
-
-#[tokio::test]
-async fn a_call_may_tighten_the_memory_cap() {
-    let call = call("bomb", "", options(128, GENEROUS)).await;
-    assert_eq!(
-        call.result.unwrap_err(),
-        SandboxError::MemoryLimit { cap_pages: 128 }
-    );
-    assert!(call.peak_memory_pages <= 128, "{}", call.peak_memory_pages);
-}
-
-#[tokio::test]
-async fn a_call_may_tighten_the_deadline() {
-    let call = call("spin", "", options(256, Duration::from_millis(5))).await;
-    assert_eq!(
-        call.result.unwrap_err(),
-        SandboxError::Deadline { deadline_ms: 5 }
-    );
-}
-
-#[test]
-fn blocking_callers_get_the_same_outcomes() {
-    assert_eq!(SANDBOX.call_add_blocking("add", 2, 3), Ok(5));
-    assert_eq!(
-        SANDBOX
-            .invoke_blocking(&builtin("sleeper"), "t", b"30s")
-            .unwrap_err(),
-        SandboxError::Deadline { deadline_ms: 50 }
-    );
 }

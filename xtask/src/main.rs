@@ -4,7 +4,8 @@
 //! - `build`: Go modules + trunk build, assembled into `target/site`
 //! - `run`:   setup + build + start the server
 //! - `test`:  setup + build + fmt + clippy + every test stage, with counts
-//! - `bench`: setup + build + a side-by-side benchmark (`assets`, `sandbox`)
+//! - `bench`: setup + build + a side-by-side benchmark (`assets`, `sandbox`,
+//!   `fairness`, `browser`, `isolation`)
 
 mod bench;
 mod build;
@@ -20,6 +21,7 @@ mod run;
 mod setup;
 mod sizes;
 mod test;
+mod tidy;
 
 use clap::{Parser, Subcommand};
 
@@ -59,9 +61,13 @@ fn main() -> anyhow::Result<()> {
         Command::Test => test::run(),
         Command::Bench(args) => {
             setup::run()?;
-            build::run(&build::BuildArgs {
-                go: pins::GO_MAIN.to_owned(),
-            })?;
+            // The confinement checks need only the native program, which
+            // the isolation bench builds itself.
+            if !args.check {
+                build::run(&build::BuildArgs {
+                    go: pins::GO_MAIN.to_owned(),
+                })?;
+            }
             bench::run(&args)
         }
     }
