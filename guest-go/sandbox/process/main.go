@@ -3,46 +3,28 @@
 // Command process is a plugin someone would deploy: CSV in, JSON out.
 // The first row is the header; every following row becomes an object.
 // Malformed CSV is a guest error (code 2), reported through the ABI's
-// error channel, not a trap.
+// error channel, not a trap. The conversion itself lives in
+// internal/csvjson, shared with the native program the isolation bench runs.
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 
 	"wasminproduction/guest-go/sandbox/internal/abi"
+	"wasminproduction/guest-go/sandbox/internal/csvjson"
 )
 
 // version is shown in every output so two builds can be told apart; the
 // pipeline builds a second plugin version with -ldflags=-X main.version=csv2json/2.
 var version = "csv2json/1"
 
-type result struct {
-	Version string              `json:"version"`
-	Columns []string            `json:"columns"`
-	Rows    []map[string]string `json:"rows"`
-}
-
 func convert(input []byte) ([]byte, error) {
-	records, err := csv.NewReader(bytes.NewReader(input)).ReadAll()
-	if err != nil {
-		return nil, &abi.Error{Code: 2, Message: "invalid CSV: " + err.Error()}
+	out, rows, err := csvjson.Convert(input, version)
+	if rejected, ok := err.(*csvjson.Error); ok {
+		return nil, &abi.Error{Code: rejected.Code, Message: rejected.Message}
 	}
-	if len(records) == 0 {
-		return nil, &abi.Error{Code: 3, Message: "empty input: expected a header row"}
-	}
-	out := result{Version: version, Columns: records[0], Rows: []map[string]string{}}
-	for _, rec := range records[1:] {
-		row := make(map[string]string, len(rec))
-		for i, v := range rec {
-			row[out.Columns[i]] = v
-		}
-		out.Rows = append(out.Rows, row)
-	}
-	abi.Log(fmt.Sprintf("converted %d rows", len(out.Rows)))
-	return json.Marshal(out)
+	abi.Log(fmt.Sprintf("converted %d rows", rows))
+	return out, err
 }
 
 func init() { abi.Handle(convert) }

@@ -8,6 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// This process's directory of slots, removed (with its slots) on drop.
@@ -20,6 +21,9 @@ pub struct Cgroups {
 #[derive(Debug)]
 pub struct Slot {
     dir: PathBuf,
+    /// Usage when the current peak measurement started: page cache the
+    /// slot was charged for earlier stays charged after its process exits.
+    baseline: AtomicU64,
 }
 
 impl Cgroups {
@@ -63,7 +67,10 @@ impl Cgroups {
         std::fs::create_dir_all(&dir)?;
         let limit = limit.map_or_else(|| "-1".to_owned(), |l| l.to_string());
         std::fs::write(dir.join("memory.limit_in_bytes"), limit)?;
-        Ok(Slot { dir })
+        Ok(Slot {
+            dir,
+            baseline: AtomicU64::new(0),
+        })
     }
 }
 
@@ -84,14 +91,17 @@ impl Slot {
     /// Starts a new peak measurement.
     pub fn reset_peak(&self) {
         let _ = std::fs::write(self.dir.join("memory.max_usage_in_bytes"), "0");
+        let usage = read_u64(&self.dir.join("memory.usage_in_bytes"));
+        self.baseline.store(usage, Ordering::Relaxed);
     }
 
-    /// Largest memory charged since [`Self::reset_peak`], in bytes
-    /// (anonymous memory and kernel memory of the processes; file pages
-    /// they share with the host, such as the binary's text, are charged
-    /// to whoever read them first).
+    /// Largest memory charged since [`Self::reset_peak`] beyond what the
+    /// slot held then, in bytes: the processes' anonymous and kernel
+    /// memory (file pages such as the binary's text are charged once, to
+    /// whichever slot read them first, and are not counted).
     pub fn peak(&self) -> u64 {
         read_u64(&self.dir.join("memory.max_usage_in_bytes"))
+            .saturating_sub(self.baseline.load(Ordering::Relaxed))
     }
 
     /// Processes the kernel's OOM killer has killed in this slot so far.

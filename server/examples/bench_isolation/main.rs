@@ -48,7 +48,7 @@ const ROUNDS: usize = 3;
 /// Deadline samples per variant, per kind, per round.
 const LATE_SAMPLES: usize = 10;
 /// Sequential calls per variant and input size, per round.
-const SCALING_CALLS: usize = 15;
+const SCALING_CALLS: usize = 20;
 /// The sleeping plugin's input in the lateness rows.
 const SLEEP: &[u8] = b"200ms";
 
@@ -243,10 +243,7 @@ fn run_round(setup: &Setup, round: usize, budget: Duration, large: &[u8]) -> Rou
             sleep[i].samples
         );
     }
-    let scaling = Variant::ALL
-        .iter()
-        .map(|&v| (sequential(setup, v, CSV), sequential(setup, v, large)))
-        .collect();
+    let scaling = scaling(setup, large);
     Round {
         load,
         recycle_ms,
@@ -277,37 +274,40 @@ fn lateness(setup: &Setup, variant: Variant, handler: &str, input: &[u8]) -> Lat
     }
 }
 
-/// p50 ms of sequential `process` calls on `input` (a warm worker for the pool).
-fn sequential(setup: &Setup, variant: Variant, input: &[u8]) -> f64 {
-    let mut worker = (variant == Variant::Pool).then(|| {
-        Worker::spawn(&setup.binary, "process", &setup.pool_slots[0])
-            .expect("worker")
-            .0
-    });
-    let times: Vec<Duration> = (0..SCALING_CALLS)
-        .map(|_| {
-            let (ok, elapsed) = match (variant, worker.as_mut()) {
-                (Variant::Pool, Some(w)) => {
-                    let started = Instant::now();
-                    (
-                        matches!(w.call(input, DEADLINE), Ok((0, _))),
-                        started.elapsed(),
-                    )
-                }
-                (Variant::Native, _) => {
-                    let e = setup.native(Isolation::Plain, None, "process", input, DEADLINE);
-                    (matches!(e.outcome, Outcome::Ok(_)), e.elapsed)
-                }
-                (other, _) => {
-                    let e = setup.call(other, "process", input, DEADLINE);
-                    (matches!(e.outcome, Outcome::Ok(_)), e.elapsed)
-                }
-            };
-            assert!(ok, "{variant:?} failed on {} input bytes", input.len());
-            elapsed
-        })
-        .collect();
-    quantile_ms(&times, 0.5)
+/// p50 ms per variant of sequential `process` calls on the small and the
+/// large input, interleaved call by call so drift hits all alike (the pool
+/// answers from one warm worker).
+fn scaling(setup: &Setup, large: &[u8]) -> Vec<(f64, f64)> {
+    let (mut worker, _) =
+        Worker::spawn(&setup.binary, "process", &setup.pool_slots[0]).expect("worker");
+    let mut times = vec![[Vec::new(), Vec::new()]; Variant::ALL.len()];
+    for _ in 0..SCALING_CALLS {
+        for (v, &variant) in Variant::ALL.iter().enumerate() {
+            for (size, input) in [CSV, large].into_iter().enumerate() {
+                let (ok, elapsed) = match variant {
+                    Variant::Pool => {
+                        let started = Instant::now();
+                        let answer = worker.call(input, DEADLINE);
+                        (matches!(answer, Ok((0, _))), started.elapsed())
+                    }
+                    Variant::Native => {
+                        let e = setup.native(Isolation::Plain, None, "process", input, DEADLINE);
+                        (matches!(e.outcome, Outcome::Ok(_)), e.elapsed)
+                    }
+                    other => {
+                        let e = setup.call(other, "process", input, DEADLINE);
+                        (matches!(e.outcome, Outcome::Ok(_)), e.elapsed)
+                    }
+                };
+                assert!(ok, "{variant:?} failed on {} input bytes", input.len());
+                times[v][size].push(elapsed);
+            }
+        }
+    }
+    times
+        .iter()
+        .map(|[small, large]| (quantile_ms(small, 0.5), quantile_ms(large, 0.5)))
+        .collect()
 }
 
 /// Memory per concurrent call of each variant.

@@ -3,6 +3,7 @@
 
 mod assets;
 mod browser;
+mod isolation;
 mod sandbox;
 
 /// What to benchmark.
@@ -16,6 +17,8 @@ pub enum Target {
     Browser,
     /// Per-call latency of sandbox guests: naive vs compile-once vs InstancePre + pooling.
     Sandbox,
+    /// The plugin as a Wasm instance vs a native process, bubblewrap, a worker pool.
+    Isolation,
 }
 
 /// Options of `cargo xtask bench`.
@@ -23,20 +26,29 @@ pub enum Target {
 pub struct BenchArgs {
     /// Which benchmark to run.
     pub target: Target,
-    /// Seconds each measured configuration runs (assets, sandbox).
+    /// Seconds each measured configuration runs (assets, sandbox, fairness,
+    /// isolation: per load row and round).
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
     /// Cold loads per mode (browser).
     #[arg(long, default_value_t = 10)]
     pub loads: u32,
+    /// Isolation only: run the process sandbox's confinement checks (CI)
+    /// instead of measuring; skips the full build.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Runs the chosen benchmark.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.check && !matches!(args.target, Target::Isolation) {
+        anyhow::bail!("--check only applies to `bench isolation`");
+    }
     match args.target {
         Target::Assets => assets::run(args),
         Target::Sandbox => sandbox::run(args),
         Target::Browser => browser::run(args),
+        Target::Isolation => isolation::run(args),
         Target::Fairness => run_release(
             "server",
             "example",
