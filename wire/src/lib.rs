@@ -1,7 +1,14 @@
-//! The JSON the server serves and the frontend reads, defined once so the
-//! two cannot drift: `/api/assets` (the size report `cargo xtask build`
-//! writes), `/api/stats` and the error body. Plain serde types, no dependencies beyond
+//! The JSON one side writes and another reads, defined once so they cannot
+//! drift: `manifest.json` ([`manifest`], written by `cargo xtask build`), the
+//! registry API bodies ([`registry`]), `/api/assets` (the size report),
+//! `/api/stats` and the error body. Plain serde types, no dependencies beyond
 //! serde, so they build for the host and for `wasm32-unknown-unknown`.
+
+pub mod manifest;
+pub mod registry;
+
+pub use manifest::{GoInfo, Manifest, ManifestAsset};
+pub use registry::{ActivateRequest, Activation, PluginInfo, PluginList};
 
 use std::collections::BTreeMap;
 

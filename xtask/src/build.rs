@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::go::Toolchain;
-use crate::manifest::{self, Asset, GoInfo, Manifest};
+use crate::manifest::{self, GoInfo, Manifest};
 use crate::{cmd, compress, hash, paths, pins, sizes};
 
 /// Browser programs under `guest-go/cmd/`, built for `GOOS=js GOARCH=wasm`
@@ -56,12 +56,12 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
         );
         let pair = build_go_pair(&toolchain, program, &site.join("go"))?;
         served.push(Served {
-            logical: format!("{program}.wasm"),
+            logical: manifest::go_wasm_name(program),
             rel_path: format!("go/{}", pair.wasm_name),
             hashed: true,
         });
         served.push(Served {
-            logical: format!("{program}.wasm_exec.js"),
+            logical: manifest::go_shim_name(program),
             rel_path: format!("go/{}", pair.shim_name),
             hashed: true,
         });
@@ -84,7 +84,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
         let path = site.join(&file.rel_path);
         let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let compressed = compress::precompress_file(&path)?;
-        let asset = Asset::new(
+        let asset = manifest::describe(
             format!("/{}", file.rel_path),
             file.hashed,
             &raw,

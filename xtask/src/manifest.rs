@@ -1,66 +1,25 @@
-//! `manifest.json`: logical name → served file, for everything in the site.
-//!
-//! The server decides caching from it (only `hashed` entries are immutable)
-//! and the frontend finds the Go module through it; nothing hard-codes a
-//! hashed name.
+//! Writing `manifest.json` (its shape is [`wire::Manifest`], read by the
+//! server, the frontend and the assets bench): describing each served file,
+//! and the logical names of trunk's hashed outputs.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Serialize;
+
+pub use wire::manifest::{GoInfo, Manifest, ManifestAsset, go_shim_name, go_wasm_name};
 
 use crate::compress::Compressed;
 use crate::hash;
 
-/// The whole manifest.
-#[derive(Debug, Serialize)]
-pub struct Manifest {
-    /// Go toolchain that built the Go modules, and the sha256 of its shim.
-    pub go: GoInfo,
-    /// Logical name (`inspector.wasm`, `inspector.wasm_exec.js`, `frontend_bg.wasm`,
-    /// `index.html`) → served file.
-    pub assets: BTreeMap<String, Asset>,
-}
-
-/// The toolchain behind the Go modules.
-#[derive(Debug, Serialize)]
-pub struct GoInfo {
-    /// `go1.27.3`.
-    pub version: String,
-    /// sha256 of this GOROOT's `wasm_exec.js`.
-    pub shim_sha256: String,
-}
-
-/// One served file.
-#[derive(Debug, Clone, Serialize)]
-pub struct Asset {
-    /// URL path, e.g. `/go/inspector.1a2b3c4d.wasm`.
-    pub path: String,
-    /// True when the name changes whenever the content does, which is what
-    /// makes `Cache-Control: immutable` safe.
-    pub hashed: bool,
-    /// sha256 of the raw (identity) bytes.
-    pub sha256: String,
-    /// Raw size in bytes.
-    pub size: u64,
-    /// Size of the `.gz` variant, if one is served.
-    pub gzip_size: Option<u64>,
-    /// Size of the `.br` variant, if one is served.
-    pub brotli_size: Option<u64>,
-}
-
-impl Asset {
-    /// Describes `raw`, served at `path`, with its compressed variants.
-    pub fn new(path: String, hashed: bool, raw: &[u8], compressed: &Compressed) -> Self {
-        Self {
-            path,
-            hashed,
-            sha256: hash::sha256_hex(&[raw]),
-            size: raw.len() as u64,
-            gzip_size: compressed.gz.as_ref().map(|v| v.len() as u64),
-            brotli_size: compressed.br.as_ref().map(|v| v.len() as u64),
-        }
+/// Describes `raw`, served at `path`, with its compressed variants.
+pub fn describe(path: String, hashed: bool, raw: &[u8], compressed: &Compressed) -> ManifestAsset {
+    ManifestAsset {
+        path,
+        hashed,
+        sha256: hash::sha256_hex(&[raw]),
+        size: raw.len() as u64,
+        gzip_size: compressed.gz.as_ref().map(|v| v.len() as u64),
+        brotli_size: compressed.br.as_ref().map(|v| v.len() as u64),
     }
 }
 
@@ -78,6 +37,13 @@ pub fn trunk_logical_name(file_name: &str) -> (String, bool) {
     } else {
         (file_name.to_owned(), false)
     }
+}
+
+/// Reads `site/manifest.json`.
+pub fn read(site: &Path) -> anyhow::Result<Manifest> {
+    let path = site.join("manifest.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Writes `manifest` as `site/manifest.json`.

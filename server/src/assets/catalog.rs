@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use http::HeaderValue;
 use sha2::{Digest as _, Sha256};
+use wire::Manifest;
 
 use super::cache_control::cache_control_for;
 use super::content_type::content_type_for;
 use super::csp::csp_for_html;
-use super::manifest::Manifest;
 use super::negotiate::Encoding;
 
 /// Why the asset root could not be loaded.

@@ -6,13 +6,14 @@
 //! - [`negotiate`]: `Accept-Encoding` with q-values
 //! - [`respond`]: conditional requests, ranges, HEAD
 //! - [`cache_control`], [`content_type`], [`csp`]: the header policies
-//! - [`manifest`]: what the build says about each file
+//!
+//! What the build says about each file is `manifest.json`, read into a
+//! [`wire::Manifest`] by the catalog.
 
 pub mod cache_control;
 pub mod catalog;
 pub mod content_type;
 pub mod csp;
-pub mod manifest;
 pub mod negotiate;
 pub mod range;
 pub mod respond;

@@ -10,16 +10,18 @@
 //! Rounds are interleaved so drift on a noisy machine hits every server alike;
 //! the table reports the median round and ratios to nginx.
 
+mod nginx;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
 use super::BenchArgs;
-use crate::{cmd, paths, pins};
+use crate::build::BROWSER_PROGRAMS;
+use crate::{cmd, manifest, paths, pins};
 
 /// Concurrent connections, as the issue asks.
 const CONNECTIONS: u32 = 64;
@@ -28,8 +30,6 @@ const ROUNDS: usize = 3;
 /// Warm-up before the first round of each server (page cache, JIT-free but
 /// allocator and TCP state warm).
 const WARMUP_SECONDS: u64 = 2;
-/// nginx's brotli_static module from `libnginx-mod-http-brotli-static`.
-const NGINX_BROTLI_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
 
 /// One origin under test.
 struct Origin {
@@ -65,15 +65,15 @@ struct Sample {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     ensure_tools()?;
     let site = paths::site();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(site.join("manifest.json"))?)?;
-    let path = manifest["assets"]["inspector.wasm"]["path"]
-        .as_str()
-        .context("manifest has no inspector.wasm")?
-        .to_owned();
-    let brotli_size = manifest["assets"]["inspector.wasm"]["brotli_size"]
-        .as_u64()
-        .context("inspector.wasm has no brotli variant")?;
+    let manifest = manifest::read(&site)?;
+    let logical = manifest::go_wasm_name(BROWSER_PROGRAMS[0]);
+    let module = manifest
+        .asset(&logical)
+        .with_context(|| format!("the manifest has no {logical}"))?;
+    let path = module.path.clone();
+    let brotli_size = module
+        .brotli_size
+        .with_context(|| format!("{logical} has no brotli variant"))?;
 
     println!("[bench] building wip-server and the ServeDir baseline (release)");
     cmd::run(cmd::new("cargo").args([
@@ -156,7 +156,7 @@ fn ensure_tools() -> anyhow::Result<()> {
         );
         cmd::run(cmd::new("cargo").args(["install", "oha", "--locked", "--version", pins::OHA]))?;
     }
-    if !Path::new("/usr/sbin/nginx").is_file() || !Path::new(NGINX_BROTLI_MODULE).is_file() {
+    if !Path::new("/usr/sbin/nginx").is_file() || !Path::new(nginx::BROTLI_MODULE).is_file() {
         println!("[bench] installing nginx + brotli_static (apt)");
         cmd::run(cmd::new("apt-get").args([
             "install",
@@ -213,90 +213,13 @@ fn spawn_printing_addr(name: &'static str, mut command: Command) -> anyhow::Resu
 }
 
 fn start_nginx(site: &Path) -> anyhow::Result<Origin> {
-    let dir = tempfile::Builder::new()
-        .prefix("wip-bench-nginx")
-        .tempdir()?;
-    // A free loopback port: bind :0, read it, release it for nginx.
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let conf = dir.path().join("nginx.conf");
-    std::fs::write(&conf, nginx_conf(dir.path(), site, port))?;
-    let child = Command::new("/usr/sbin/nginx")
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting nginx")?;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        if Instant::now() > deadline {
-            bail!(
-                "nginx did not listen on {addr}; see {}",
-                dir.path().join("error.log").display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (child, addr, dir) = nginx::start(site)?;
     Ok(Origin {
         name: "nginx (sendfile)",
         child,
         addr,
         _dir: Some(dir),
     })
-}
-
-/// nginx as a CDN origin would be configured: precompressed siblings,
-/// sendfile, open_file_cache, the same cache and nosniff headers.
-fn nginx_conf(dir: &Path, site: &Path, port: u16) -> String {
-    let d = dir.display();
-    let site = site.display();
-    format!(
-        r#"daemon off;
-master_process on;
-worker_processes 2;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-load_module {NGINX_BROTLI_MODULE};
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_requests 100000;
-    open_file_cache max=1000 inactive=60s;
-    open_file_cache_valid 60s;
-    types {{
-        application/wasm wasm;
-        text/javascript js;
-        text/html html;
-        text/css css;
-        application/json json;
-    }}
-    default_type application/octet-stream;
-    server {{
-        listen 127.0.0.1:{port};
-        root {site};
-        brotli_static on;
-        gzip_static on;
-        gzip_vary on;
-        etag on;
-        location / {{
-            add_header Cache-Control "public, max-age=31536000, immutable";
-            add_header X-Content-Type-Options nosniff;
-        }}
-    }}
-}}
-"#
-    )
 }
 
 /// Fails unless `origin` answers the benchmark request as a correct origin
