@@ -6,7 +6,8 @@
 //! - `POST /api/invoke/{name-or-digest}` (tenant key): run it
 //! - `GET /metrics` (Prometheus text), `GET /api/stats` (percentiles)
 //!
-//! Credentials are checked before a body is read.
+//! Credentials are checked before a body is read. Bodies are the [`wire`]
+//! types; the registry's on-disk records are converted at the route.
 
 use axum::Json;
 use axum::Router;
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::json;
+use wire::{ActivateRequest, PluginInfo, PluginList};
 
 use crate::auth;
 use crate::error::ApiError;
@@ -76,12 +77,19 @@ async fn upload(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(meta)).into_response())
+    Ok((status, Json(PluginInfo::from(&meta))).into_response())
 }
 
-async fn list(State(state): State<AppState>) -> impl IntoResponse {
+async fn list(State(state): State<AppState>) -> Json<PluginList> {
     let registry = state.registry();
-    Json(json!({ "plugins": registry.plugins(), "active": registry.activations() }))
+    Json(PluginList {
+        plugins: registry.plugins().iter().map(PluginInfo::from).collect(),
+        active: registry
+            .activations()
+            .iter()
+            .map(|(name, activation)| (name.clone(), activation.into()))
+            .collect(),
+    })
 }
 
 fn parse_digest(text: &str) -> Result<PluginDigest, ApiError> {
@@ -93,29 +101,21 @@ fn parse_digest(text: &str) -> Result<PluginDigest, ApiError> {
 async fn show(
     State(state): State<AppState>,
     Path(digest): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<PluginInfo>, ApiError> {
     let parsed = parse_digest(&digest)?;
     state
         .registry()
         .plugin(&parsed)
-        .map(Json)
+        .map(|meta| Json(PluginInfo::from(&meta)))
         .ok_or(ApiError::Registry(RegistryError::UnknownDigest { digest }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActivateBody {
-    digest: Option<String>,
-    #[serde(default)]
-    rollback: bool,
 }
 
 async fn activate(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<ActivateBody>,
-) -> Result<impl IntoResponse, ApiError> {
+    JsonBody(body): JsonBody<ActivateRequest>,
+) -> Result<Json<wire::Activation>, ApiError> {
     auth::require_admin(&headers, state.config().admin_token.as_deref())?;
     let registry = state.registry();
     let activation = match (body.rollback, body.digest) {
@@ -128,7 +128,7 @@ async fn activate(
         }
     };
     tracing::info!(plugin = %name, active = %activation.active, "plugin activated");
-    Ok(Json(activation))
+    Ok(Json(wire::Activation::from(&activation)))
 }
 
 async fn run_plugin(

@@ -1,10 +1,13 @@
-//! What the registry stores and answers, and how it fails.
+//! What the registry stores, and how it fails. These are the on-disk
+//! records (`modules/<digest>.json`, `active.json`); the HTTP API answers
+//! with [`wire::PluginInfo`] and [`wire::Activation`], converted here, so
+//! storage can change without breaking clients.
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::PluginDigest;
 
-/// What is stored about a module.
+/// What is stored about a module (`modules/<digest>.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginMeta {
     /// Its identity.
@@ -36,13 +39,39 @@ pub struct ArtifactMeta {
     pub size: usize,
 }
 
-/// The active digest of a name and the ones active before it.
+/// The active digest of a name and the ones active before it (an entry of
+/// `active.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Activation {
     /// Serving now.
     pub active: PluginDigest,
     /// Previously active, oldest first; rollback pops the last.
     pub history: Vec<PluginDigest>,
+}
+
+impl From<&PluginMeta> for wire::PluginInfo {
+    /// The API's view of a stored module: the artifact record is storage
+    /// detail, shown only as whether there is one.
+    fn from(meta: &PluginMeta) -> Self {
+        Self {
+            digest: meta.digest.to_string(),
+            name: meta.name.clone(),
+            version: meta.version.clone(),
+            size: meta.size as u64,
+            exports: meta.exports.clone(),
+            uploaded_at: meta.uploaded_at,
+            precompiled: meta.artifact.is_some(),
+        }
+    }
+}
+
+impl From<&Activation> for wire::Activation {
+    fn from(activation: &Activation) -> Self {
+        Self {
+            active: activation.active.to_string(),
+            history: activation.history.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 /// Why a registry operation failed. None of these changes stored data.
@@ -139,5 +168,51 @@ pub(super) fn check_name(name: &str) -> Result<(), RegistryError> {
         Err(RegistryError::BadName {
             name: name.to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(artifact: Option<ArtifactMeta>) -> PluginMeta {
+        PluginMeta {
+            digest: PluginDigest::of(b"module"),
+            name: "csv".into(),
+            version: "1".into(),
+            size: 6,
+            exports: vec!["wip_process".into()],
+            uploaded_at: 1_700_000_000,
+            artifact,
+        }
+    }
+
+    #[test]
+    fn the_api_shows_whether_there_is_an_artifact_not_the_artifact_record() {
+        let artifact = ArtifactMeta {
+            engine: "engine-fingerprint".into(),
+            sha256: "ab".into(),
+            size: 100,
+        };
+        let info = wire::PluginInfo::from(&meta(Some(artifact)));
+        assert!(info.precompiled);
+        let json = serde_json::to_value(&info).unwrap();
+        assert!(json.get("artifact").is_none(), "{json}");
+        assert_eq!(json["digest"], PluginDigest::of(b"module").as_str());
+        assert_eq!(json["size"], 6);
+        assert_eq!(json["uploaded_at"], 1_700_000_000);
+        assert!(!wire::PluginInfo::from(&meta(None)).precompiled);
+    }
+
+    #[test]
+    fn the_on_disk_record_keeps_its_artifact() {
+        let stored = meta(Some(ArtifactMeta {
+            engine: "e".into(),
+            sha256: "ab".into(),
+            size: 1,
+        }));
+        let json = serde_json::to_value(&stored).unwrap();
+        assert_eq!(json["artifact"]["engine"], "e");
+        assert_eq!(serde_json::from_value::<PluginMeta>(json).unwrap(), stored);
     }
 }
