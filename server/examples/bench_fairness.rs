@@ -23,7 +23,7 @@ const HEAVY_CLIENTS: usize = 8;
 
 struct Server {
     url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _running: server::testing::RunningServer,
     _dir: tempfile::TempDir,
 }
 
@@ -55,16 +55,12 @@ async fn start(heavy: Heavy) -> Server {
     config.tenants_file = Some(dir.path().join("tenants.toml"));
     config.sandbox_slots = 64;
     config.sandbox_deadline_ms = 1000;
-    let state = AppState::new(config).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let running = server::testing::spawn(AppState::new(config).unwrap())
+        .await
+        .unwrap();
     Server {
-        url,
-        _stop: stop,
+        url: running.url(),
+        _running: running,
         _dir: dir,
     }
 }

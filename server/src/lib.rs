@@ -2,7 +2,8 @@
 //! (the asset origin) and hosts the Wasm sandbox and its plugin registry.
 //!
 //! [`app`] builds the whole router so tests can drive it without a socket;
-//! [`serve`] runs it on a listener until a shutdown signal.
+//! [`serve`] runs it on a listener until a shutdown signal;
+//! [`testing::spawn`] runs it in-process on a free loopback port.
 
 pub mod assets;
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod run;
 pub mod sandbox;
 pub mod state;
 pub mod tenants;
+pub mod testing;
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,11 +1,10 @@
-//! The real server, started in-process on `127.0.0.1:0` over the built site.
+//! The real server, started in-process on `127.0.0.1:0` over the built site
+//! (through [`server::testing::spawn`], like every other socket test).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use server::testing::RunningServer;
 use server::{AppState, Config};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The site `cargo xtask build` assembled.
 pub fn site_dir() -> PathBuf {
@@ -18,9 +17,7 @@ pub fn site_dir() -> PathBuf {
 /// A running server; shuts down gracefully when dropped or [`TestServer::stop`]ped.
 #[derive(Debug)]
 pub struct TestServer {
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    running: RunningServer,
 }
 
 impl TestServer {
@@ -38,46 +35,22 @@ impl TestServer {
             "no built site in {}: run `cargo xtask build` (or `cargo xtask test`) first",
             site.display()
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback port 0");
-        let addr = listener.local_addr().expect("local addr");
-        let (tx, rx) = oneshot::channel::<()>();
         let mut config = Config::with_assets_dir(site);
         configure(&mut config);
         let state = AppState::new(config).expect("load the built site");
-        let task = tokio::spawn(server::serve(listener, state, async {
-            let _ = rx.await;
-        }));
-        Self {
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-        }
+        let running = server::testing::spawn(state)
+            .await
+            .expect("bind loopback port 0");
+        Self { running }
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
     /// Stops accepting, drains in-flight requests, and waits for the server task.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await
-                .expect("server task panicked")
-                .expect("server returned an error");
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn stop(self) {
+        self.running.stop().await.expect("server returned an error");
     }
 }
