@@ -1,71 +1,53 @@
-//! The server's JSON documents the app reads: `manifest.json` (where the
-//! hashed files are; nothing in the app hard-codes a hashed name) and
-//! `/api/assets` (the size report of seed task 2).
-
-use std::collections::BTreeMap;
+//! The app's side of the server's JSON: fetches of `manifest.json` (where
+//! the hashed files are; nothing in the app hard-codes a hashed name),
+//! `/api/assets` (the size report), the registry (`/api/plugins`, activate,
+//! rollback), `/api/invoke` and `/api/stats`. Every body is a [`wire`] type,
+//! shared with the server and xtask; error answers are read as
+//! [`wire::ErrorBody`].
 
 use serde::Deserialize;
 
+pub use wire::manifest::{APP_WASM, Manifest, ManifestAsset};
+pub use wire::{
+    ActivateRequest, Activation, ErrorBody, PluginInfo, PluginList, SizeReport, SizeRow, StatRow,
+};
+
 use crate::go_wasm::GoAsset;
-
-/// `manifest.json`, as written by `cargo xtask build`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Manifest {
-    /// The toolchain behind the Go module.
-    pub go: GoInfo,
-    /// Logical name → served file.
-    pub assets: BTreeMap<String, ManifestAsset>,
-}
-
-/// The Go toolchain of the build.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct GoInfo {
-    /// `go1.27.3`.
-    pub version: String,
-    /// sha256 of its `wasm_exec.js`.
-    pub shim_sha256: String,
-}
-
-/// One served file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ManifestAsset {
-    /// URL path.
-    pub path: String,
-    /// Raw size in bytes.
-    pub size: u64,
-    /// Brotli size, if a variant is served.
-    pub brotli_size: Option<u64>,
-    /// Gzip size, if a variant is served.
-    pub gzip_size: Option<u64>,
-}
 
 /// Logical name of the Go browser module in the manifest.
 pub const GO_MODULE: &str = "inspector";
 
-impl Manifest {
-    /// Parses the manifest's JSON.
-    pub fn parse(json: &str) -> Result<Self, String> {
-        serde_json::from_str(json).map_err(|e| format!("invalid manifest: {e}"))
-    }
-
-    /// The Go module `program` and its shim.
-    pub fn go_asset(&self, program: &str) -> Option<GoAsset> {
-        let wasm = self.assets.get(&format!("{program}.wasm"))?;
-        let shim = self.assets.get(&format!("{program}.wasm_exec.js"))?;
-        Some(GoAsset {
-            wasm_url: wasm.path.clone(),
-            shim_url: shim.path.clone(),
-            decoded_size: Some(wasm.size),
-        })
-    }
-
-    /// URL of the Leptos app's own wasm.
-    pub fn app_wasm_url(&self) -> Option<&str> {
-        self.assets.get("frontend_bg.wasm").map(|a| a.path.as_str())
-    }
+/// Parses `manifest.json`.
+pub fn parse_manifest(json: &str) -> Result<Manifest, String> {
+    serde_json::from_str(json).map_err(|e| format!("invalid manifest: {e}"))
 }
 
-pub use wire::{SizeReport, SizeRow, StatRow};
+/// Where the manifest says Go program `program`'s module and shim are.
+pub fn go_asset(manifest: &Manifest, program: &str) -> Option<GoAsset> {
+    let wasm = manifest.asset(&wire::manifest::go_wasm_name(program))?;
+    let shim = manifest.asset(&wire::manifest::go_shim_name(program))?;
+    Some(GoAsset {
+        wasm_url: wasm.path.clone(),
+        shim_url: shim.path.clone(),
+        decoded_size: Some(wasm.size),
+    })
+}
+
+/// URL of the Leptos app's own wasm.
+pub fn app_wasm_url(manifest: &Manifest) -> Option<&str> {
+    manifest.path_of(APP_WASM)
+}
+
+/// What a failed answer says: the server's error code and message when the
+/// body is an [`ErrorBody`], else the status alone.
+pub fn failure_message(url: &str, status: u16, body: &str) -> String {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(ErrorBody { error }) => {
+            format!("{url}: HTTP {status} {}: {}", error.code, error.message)
+        }
+        Err(_) => format!("{url}: HTTP {status}"),
+    }
+}
 
 async fn get_json<T: for<'de> Deserialize<'de>>(url: &str) -> Result<T, String> {
     let response = gloo_net::http::Request::get(url)
@@ -73,7 +55,8 @@ async fn get_json<T: for<'de> Deserialize<'de>>(url: &str) -> Result<T, String> 
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
+        let body = response.text().await.unwrap_or_default();
+        return Err(failure_message(url, response.status(), &body));
     }
     response.json().await.map_err(|e| format!("{url}: {e}"))
 }
@@ -126,46 +109,14 @@ pub async fn invoke_plugin(target: &str, api_key: &str, input: &str) -> Result<R
 pub async fn set_active(
     name: &str,
     admin_token: &str,
-    body: serde_json::Value,
+    request: &ActivateRequest,
 ) -> Result<Reply, String> {
     send(
         gloo_net::http::Request::put(&format!("/api/plugins/{name}/active"))
             .header("authorization", &format!("Bearer {admin_token}"))
-            .header("content-type", "application/json")
-            .body(body.to_string()),
+            .json(request),
     )
     .await
-}
-
-/// `GET /api/plugins`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PluginList {
-    /// Stored modules.
-    pub plugins: Vec<PluginMeta>,
-    /// Name → activation.
-    pub active: BTreeMap<String, Activation>,
-}
-
-/// A stored module.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PluginMeta {
-    /// sha256.
-    pub digest: String,
-    /// Plugin name.
-    pub name: String,
-    /// Version label.
-    pub version: String,
-    /// Bytes.
-    pub size: u64,
-}
-
-/// A name's active digest and history.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Activation {
-    /// Serving now.
-    pub active: String,
-    /// Previously active.
-    pub history: Vec<String>,
 }
 
 /// Fetches `/api/plugins`.

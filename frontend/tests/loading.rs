@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use frontend::api::Manifest;
+use frontend::api::{app_wasm_url, failure_message, go_asset, parse_manifest};
 use frontend::components::inspector_view::ReportTable;
 use frontend::go_wasm::JsBytes;
 use frontend::inspection::Inspection;
@@ -122,23 +122,39 @@ async fn once_guard_allows_a_retry_after_a_failure() {
 
 #[wasm_bindgen_test]
 fn manifest_gives_the_hashed_go_pair_and_its_decoded_size() {
-    let manifest = Manifest::parse(
+    let manifest = parse_manifest(
         r#"{"go":{"version":"go1.27.3","shim_sha256":"ab"},"assets":{
             "inspector.wasm":{"path":"/go/inspector.1a2b3c4d.wasm","hashed":true,"sha256":"x","size":2500000,"gzip_size":700000,"brotli_size":540000},
             "inspector.wasm_exec.js":{"path":"/go/wasm_exec.1a2b3c4d.js","hashed":true,"sha256":"y","size":17000,"gzip_size":4000,"brotli_size":3700},
             "frontend_bg.wasm":{"path":"/frontend-0123456789abcdef_bg.wasm","hashed":true,"sha256":"z","size":70000,"gzip_size":null,"brotli_size":null}}}"#,
     )
     .unwrap();
-    let go = manifest.go_asset("inspector").unwrap();
+    let go = go_asset(&manifest, "inspector").unwrap();
     assert_eq!(go.wasm_url, "/go/inspector.1a2b3c4d.wasm");
     assert_eq!(go.shim_url, "/go/wasm_exec.1a2b3c4d.js");
     assert_eq!(go.decoded_size, Some(2_500_000));
     assert_eq!(
-        manifest.app_wasm_url(),
+        app_wasm_url(&manifest),
         Some("/frontend-0123456789abcdef_bg.wasm")
     );
-    assert!(manifest.go_asset("missing").is_none());
-    assert!(Manifest::parse("{not json").is_err());
+    assert!(go_asset(&manifest, "missing").is_none());
+    assert!(parse_manifest("{not json").is_err());
+}
+
+#[wasm_bindgen_test]
+fn a_failed_fetch_reports_the_servers_error_code_and_message() {
+    assert_eq!(
+        failure_message(
+            "/api/plugins",
+            404,
+            r#"{"error":{"code":"not_found","message":"no such path"}}"#
+        ),
+        "/api/plugins: HTTP 404 not_found: no such path"
+    );
+    assert_eq!(
+        failure_message("/api/stats", 502, "<html>bad gateway</html>"),
+        "/api/stats: HTTP 502"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{GO_MODULE, Manifest};
+use crate::api::{GO_MODULE, Manifest, go_asset};
 use crate::components::inspector_view::InspectorView;
 use crate::go_wasm::{LoadMode, LoadedGo, load_go_once};
 use crate::progress::Progress;
@@ -34,7 +34,7 @@ fn initial_mode() -> LoadMode {
 /// Load button, mode choice, spinner, progress bar, timing, inspector.
 #[component]
 pub fn GoModulePanel(manifest: Manifest) -> impl IntoView {
-    let asset = manifest.go_asset(GO_MODULE);
+    let asset = go_asset(&manifest, GO_MODULE);
     let (mode, set_mode) = signal(initial_mode());
     let (state, set_state) = signal(LoadState::Idle);
     let (progress, set_progress) = signal(None::<Progress>);

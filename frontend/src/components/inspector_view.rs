@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast as _;
 
-use crate::api::Manifest;
+use crate::api::{Manifest, app_wasm_url};
 use crate::go_wasm::{JsBytes, LoadedGo, fetch_bytes, inspect_wasm, read_file};
 use crate::inspection::{Inspection, ModuleReport};
 
@@ -32,11 +32,7 @@ pub fn InspectorView(go: LoadedGo) -> impl IntoView {
     }
 
     let inspect_app = move |_| {
-        let Some(url) = manifest
-            .as_ref()
-            .and_then(|m| m.app_wasm_url())
-            .map(str::to_owned)
-        else {
+        let Some(url) = manifest.as_ref().and_then(app_wasm_url).map(str::to_owned) else {
             set_result.set(Some(Err("the manifest lists no app wasm".into())));
             return;
         };

@@ -9,7 +9,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{
-    PluginList, Reply, StatRow, fetch_plugins, fetch_stats, invoke_plugin, set_active,
+    ActivateRequest, PluginList, Reply, StatRow, fetch_plugins, fetch_stats, invoke_plugin,
+    set_active,
 };
 
 /// Samples kept for the chart (one per second).
@@ -62,10 +63,10 @@ pub fn SandboxDashboard() -> impl IntoView {
             refresh();
         });
     };
-    let change = move |name: String, body: serde_json::Value| {
+    let change = move |name: String, request: ActivateRequest| {
         let token = admin_token.get_untracked();
         spawn_local(async move {
-            set_reply.set(Some(set_active(&name, &token, body).await));
+            set_reply.set(Some(set_active(&name, &token, &request).await));
             refresh();
         });
     };
@@ -114,13 +115,13 @@ pub fn SandboxDashboard() -> impl IntoView {
                                         <Show when=move || !is_active>
                                             <button class="activate" on:click={
                                                 let (name, digest) = (name.clone(), digest.clone());
-                                                move |_| change(name.clone(), serde_json::json!({ "digest": digest }))
+                                                move |_| change(name.clone(), ActivateRequest::digest(digest.clone()))
                                             }>"activate"</button>
                                         </Show>
                                         <Show when=move || can_roll_back>
                                             <button class="rollback" on:click={
                                                 let name = name2.clone();
-                                                move |_| change(name.clone(), serde_json::json!({ "rollback": true }))
+                                                move |_| change(name.clone(), ActivateRequest::rollback())
                                             }>"roll back"</button>
                                         </Show>
                                     </td>

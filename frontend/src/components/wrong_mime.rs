@@ -5,13 +5,13 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{GO_MODULE, Manifest};
+use crate::api::{GO_MODULE, Manifest, go_asset};
 use crate::go_wasm::try_instantiate_streaming;
 
 /// Two buttons and what the browser said.
 #[component]
 pub fn WrongMimeDemo(manifest: Manifest) -> impl IntoView {
-    let asset = manifest.go_asset(GO_MODULE);
+    let asset = go_asset(&manifest, GO_MODULE);
     let (right, set_right) = signal(None::<Result<String, String>>);
     let (wrong, set_wrong) = signal(None::<Result<String, String>>);
     let attempt =

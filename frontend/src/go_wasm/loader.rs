@@ -1,7 +1,5 @@
-//! Every piece of JavaScript interop behind a safe Rust API: the Go shim
-//! (`wasm_exec.js`), `WebAssembly.*`, streamed `fetch` bodies, performance
-//! marks, and the Go inspector's `syscall/js` entry point. Components never
-//! see a `JsValue`.
+//! Loading the Go module: the shim, the streamed fetch, compilation in one of
+//! three [`LoadMode`]s, and the Go runtime's start, once per page.
 
 use std::rc::Rc;
 
@@ -10,8 +8,8 @@ use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, WebAssembly}
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use send_wrapper::SendWrapper;
-
+use super::bytes::JsBytes;
+use super::js::{describe, get, header_u64, mark, measure, now};
 use crate::once::OnceGuard;
 use crate::progress::{Progress, decoded_total};
 
@@ -58,80 +56,6 @@ pub struct GoAsset {
     pub shim_url: String,
     /// Decoded size of the `.wasm` (the progress total).
     pub decoded_size: Option<u64>,
-}
-
-/// Bytes that stay in JavaScript: the chunks of a streamed body (or one
-/// buffer), never copied into this module's memory. Counting a download
-/// costs a length read per chunk; the chunks are joined only when the
-/// inspector asks for them.
-#[derive(Debug, Clone)]
-pub struct JsBytes {
-    // Browser-only and single-threaded; the wrapper lets Leptos signals hold it.
-    chunks: SendWrapper<Array>,
-    len: u64,
-}
-
-impl Default for JsBytes {
-    fn default() -> Self {
-        Self {
-            chunks: SendWrapper::new(Array::new()),
-            len: 0,
-        }
-    }
-}
-
-impl JsBytes {
-    fn from_buffer(buffer: &JsValue) -> Self {
-        let mut bytes = Self::default();
-        bytes.push(&Uint8Array::new(buffer));
-        bytes
-    }
-
-    fn push(&mut self, chunk: &Uint8Array) {
-        self.len += u64::from(chunk.length());
-        self.chunks.push(chunk);
-    }
-
-    /// Number of bytes.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Whether there are no bytes.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// One contiguous array (the single chunk itself when there is only one).
-    fn joined(&self) -> Uint8Array {
-        if self.chunks.length() == 1 {
-            return self.chunks.get(0).unchecked_into();
-        }
-        let joined = Uint8Array::new_with_length(self.len as u32);
-        let mut offset = 0;
-        for chunk in self.chunks.iter() {
-            let chunk: Uint8Array = chunk.unchecked_into();
-            joined.set(&chunk, offset);
-            offset += chunk.length();
-        }
-        joined
-    }
-
-    /// A copy in this module's memory (tests and small inputs).
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.joined().to_vec()
-    }
-}
-
-impl<'a> FromIterator<&'a [u8]> for JsBytes {
-    /// Copies each slice into its own JS chunk.
-    fn from_iter<I: IntoIterator<Item = &'a [u8]>>(chunks: I) -> Self {
-        let mut out = Self::default();
-        for chunk in chunks {
-            out.push(&Uint8Array::from(chunk));
-        }
-        out
-    }
 }
 
 /// A running Go module.
@@ -194,11 +118,6 @@ pub async fn load_go_once(
     guard
         .get_or_start(move || load_go(asset, mode, on_progress))
         .await
-}
-
-/// Whether the Go module has been (or is being) loaded in this page.
-pub fn go_load_started() -> bool {
-    GO.with(|g| g.is_started())
 }
 
 async fn load_go(
@@ -304,7 +223,7 @@ async fn run_until_ready(go: &JsValue, instance: &JsValue) -> Result<(), LoadErr
 }
 
 /// Injects `<script src=shim>` unless a `Go` class already exists.
-async fn ensure_shim(url: &str) -> Result<(), LoadError> {
+pub(super) async fn ensure_shim(url: &str) -> Result<(), LoadError> {
     if get(&js_sys::global(), "Go").is_function() {
         return Ok(());
     }
@@ -335,12 +254,12 @@ async fn ensure_shim(url: &str) -> Result<(), LoadError> {
     }
 }
 
-fn new_go() -> Result<JsValue, LoadError> {
+pub(super) fn new_go() -> Result<JsValue, LoadError> {
     let class: Function = get(&js_sys::global(), "Go").unchecked_into();
     Reflect::construct(&class, &Array::new()).map_err(|e| LoadError::Shim(describe(&e)))
 }
 
-async fn fetch(url: &str) -> Result<web_sys::Response, LoadError> {
+pub(super) async fn fetch(url: &str) -> Result<web_sys::Response, LoadError> {
     let window = web_sys::window().ok_or_else(|| LoadError::Fetch {
         url: url.into(),
         message: "no window".into(),
@@ -397,41 +316,6 @@ async fn read_body(
     Ok(bytes)
 }
 
-/// Runs the Go inspector (loaded by [`load_go_once`]) on `bytes`; returns its JSON.
-pub fn inspect_wasm(bytes: &JsBytes) -> Result<String, String> {
-    let inspector = get(&js_sys::global(), "wipInspector");
-    let inspect = get(&inspector, "inspect");
-    let inspect: &Function = inspect.dyn_ref().ok_or("the Go inspector is not loaded")?;
-    let out = inspect
-        .call1(&inspector, &bytes.joined())
-        .map_err(|e| describe(&e))?;
-    out.as_string()
-        .ok_or_else(|| "the inspector returned no string".to_owned())
-}
-
-/// Fetches any URL's bytes (for inspecting another module).
-pub async fn fetch_bytes(url: &str) -> Result<JsBytes, LoadError> {
-    let response = fetch(url).await?;
-    let buffer = JsFuture::from(response.array_buffer().map_err(|e| LoadError::Fetch {
-        url: url.into(),
-        message: describe(&e),
-    })?)
-    .await
-    .map_err(|e| LoadError::Fetch {
-        url: url.into(),
-        message: describe(&e),
-    })?;
-    Ok(JsBytes::from_buffer(&buffer))
-}
-
-/// Reads a user-chosen file.
-pub async fn read_file(file: &web_sys::File) -> Result<JsBytes, String> {
-    let buffer = JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|e| describe(&e))?;
-    Ok(JsBytes::from_buffer(&buffer))
-}
-
 /// Seed task 1: `WebAssembly.instantiateStreaming(fetch(url), goImports)`.
 /// `Ok` with a summary when the browser accepts the response, `Err` with the
 /// browser's own message when it rejects it (e.g. a wrong MIME type).
@@ -452,41 +336,4 @@ pub async fn try_instantiate_streaming(url: &str, shim_url: &str) -> Result<Stri
         "instantiated: {} exports, content-type accepted",
         exports.length()
     ))
-}
-
-fn get(target: &JsValue, key: &str) -> JsValue {
-    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn header_u64(response: &web_sys::Response, name: &str) -> Option<u64> {
-    response.headers().get(name).ok().flatten()?.parse().ok()
-}
-
-/// A JS error's message (`TypeError: …`), or its string form.
-fn describe(error: &JsValue) -> String {
-    if let Some(e) = error.dyn_ref::<js_sys::Error>() {
-        return format!("{}: {}", e.name(), e.message());
-    }
-    error.as_string().unwrap_or_else(|| format!("{error:?}"))
-}
-
-fn performance() -> Option<web_sys::Performance> {
-    web_sys::window()?.performance()
-}
-
-/// `performance.now()` in milliseconds.
-pub fn now() -> f64 {
-    performance().map(|p| p.now()).unwrap_or_default()
-}
-
-fn mark(name: &str) {
-    if let Some(p) = performance() {
-        let _ = p.mark(name);
-    }
-}
-
-fn measure(name: &str, start: &str, end: &str) {
-    if let Some(p) = performance() {
-        let _ = p.measure_with_start_mark_and_end_mark(name, start, end);
-    }
 }
