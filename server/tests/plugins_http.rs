@@ -246,3 +246,53 @@ async fn a_tenant_over_its_limit_gets_429_with_retry_after() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn the_api_answers_with_wire_bodies_never_the_stored_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&dir);
+    let v1 = upload(&state, "csv", "process").await;
+    let v2 = upload(&state, "csv", "process_v2").await;
+
+    let (status, _, body) = call(&state, "GET", &format!("/api/plugins/{v2}"), None, vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        json(&body).get("artifact").is_none(),
+        "storage detail stays on disk"
+    );
+    let info: wire::PluginInfo = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (info.digest.as_str(), info.name.as_str()),
+        (v2.as_str(), "csv")
+    );
+    assert!(info.precompiled, "an upload stores its artifact");
+    assert!(info.exports.iter().any(|e| e == "wip_process"));
+
+    let (_, _, body) = call(&state, "GET", "/api/plugins", None, vec![]).await;
+    let list: wire::PluginList = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.plugins.len(), 2);
+    assert_eq!(list.active["csv"].active, v1);
+
+    let request = serde_json::to_vec(&wire::ActivateRequest::digest(&v2)).unwrap();
+    let (status, _, body) = call(
+        &state,
+        "PUT",
+        "/api/plugins/csv/active",
+        Some(ADMIN),
+        request,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let activation: wire::Activation = serde_json::from_slice(&body).unwrap();
+    assert_eq!((activation.active, activation.history), (v2, vec![v1]));
+
+    let both = serde_json::to_vec(&wire::ActivateRequest {
+        digest: Some("0".repeat(64)),
+        rollback: true,
+    })
+    .unwrap();
+    let (status, _, body) = call(&state, "PUT", "/api/plugins/csv/active", Some(ADMIN), both).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let error: wire::ErrorBody = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error.error.code, "bad_request");
+}
