@@ -113,6 +113,11 @@ impl Slot {
             .unwrap_or(0)
     }
 
+    /// SIGKILLs every process in this slot, until none is left.
+    pub fn kill_all(&self) {
+        kill_all(&self.procs());
+    }
+
     /// Processes still in this slot.
     pub fn live_processes(&self) -> usize {
         std::fs::read_to_string(self.procs())
@@ -127,6 +132,30 @@ impl Drop for Slot {
         if let Err(e) = remove(&self.dir) {
             eprintln!("[bench] could not remove {}: {e}", self.dir.display());
         }
+    }
+}
+
+/// SIGKILLs every process listed in the cgroup file `procs`, again and
+/// again until it lists none (a process forked meanwhile joins the same
+/// cgroup) or a second has passed. Killing bwrap alone is not enough: if it
+/// dies before its child has set `PR_SET_PDEATHSIG`, the sandbox survives
+/// as an orphan holding the call's pipes (seen on a loaded machine). The
+/// pids are this bench's own sandboxed processes, read from its own slot.
+pub fn kill_all(procs: &Path) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        let pids: Vec<i32> = std::fs::read_to_string(procs)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids.into_iter().filter_map(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+        std::thread::sleep(Duration::from_micros(200));
     }
 }
 
@@ -156,7 +185,7 @@ pub fn smallest_address_space(binary: &Path, input: &[u8]) -> Option<u64> {
     let starts = |mib: u64| {
         let mut cmd = Command::new("prlimit");
         cmd.arg(format!("--as={}", mib << 20)).arg("--").arg(binary);
-        crate::native::run(cmd, input, Duration::from_secs(5))
+        crate::native::run(cmd, None, input, Duration::from_secs(5))
             .is_ok_and(|f| f.status.success() && !f.stdout.is_empty())
     };
     Command::new("prlimit").arg("--version").output().ok()?;

@@ -98,5 +98,26 @@ fn checks(setup: &Setup, listener: &Listener) -> Vec<Check> {
             ),
         ),
     ));
+    // Killed while bwrap is still setting up (where `--die-with-parent`
+    // alone can leave an orphan): nothing of the sandbox may survive.
+    let mut survivors = 0;
+    for _ in 0..20 {
+        let early = setup.native(Isolation::Bwrap, Some(slot), "spin", b"", EARLY_KILL);
+        let killed = Instant::now();
+        while slot.live_processes() > 0 && killed.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        survivors += usize::from(early.outcome != Outcome::Deadline || slot.live_processes() > 0);
+    }
+    checks.push((
+        "bwrap per call: killed during start-up (20 times), nothing survives".to_owned(),
+        must(
+            survivors == 0,
+            format!("{survivors} of 20 left a process or answered"),
+        ),
+    ));
     checks
 }
+
+/// A deadline that fires while bwrap is still starting.
+const EARLY_KILL: Duration = Duration::from_micros(500);

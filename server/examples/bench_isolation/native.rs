@@ -92,10 +92,20 @@ pub struct Finished {
     pub elapsed: Duration,
 }
 
+/// How long after the kill the pipes may take to close before the call
+/// is given up on (it never took this long once every process was killed).
+const PIPES_CLOSE: Duration = Duration::from_secs(2);
+
 /// Spawns `cmd`, writes `input` to its stdin and reads its output; at
-/// `deadline` (counted from spawn) SIGKILLs it and waits until its pipes
-/// close, so nothing it started outlives the call.
-pub fn run(mut cmd: Command, input: &[u8], deadline: Duration) -> io::Result<Finished> {
+/// `deadline` (counted from spawn) SIGKILLs it and, when it runs in a
+/// cgroup slot, every process there, then waits until its pipes close, so
+/// nothing it started outlives the call.
+pub fn run(
+    mut cmd: Command,
+    slot: Option<&Slot>,
+    input: &[u8],
+    deadline: Duration,
+) -> io::Result<Finished> {
     let started = Instant::now();
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -124,7 +134,10 @@ pub fn run(mut cmd: Command, input: &[u8], deadline: Duration) -> io::Result<Fin
             Ok(output) => (false, output),
             Err(_) => {
                 let _ = child.kill();
-                (true, rx.recv().unwrap_or_default())
+                if let Some(slot) = slot {
+                    slot.kill_all();
+                }
+                (true, rx.recv_timeout(PIPES_CLOSE).unwrap_or_default())
             }
         };
     let status = child.wait()?;

@@ -4,13 +4,13 @@
 //! `guest-go/sandbox/native/process`).
 
 use std::io::{self, Read as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cgroup::Slot;
+use crate::cgroup::{self, Slot};
 use crate::native::{self, Isolation};
 
 /// How long a new worker may take to say it is ready.
@@ -26,6 +26,8 @@ pub struct Worker {
     stdin: ChildStdin,
     frames: Receiver<io::Result<Response>>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Its cgroup slot's process list: everything in the sandbox.
+    procs: PathBuf,
 }
 
 /// Why a call got no response: the worker is gone (killed at the deadline,
@@ -74,6 +76,7 @@ impl Worker {
             stdin,
             frames,
             stderr,
+            procs: slot.procs(),
         };
         match worker.frames.recv_timeout(READY_TIMEOUT) {
             Ok(Ok((0, body))) if body.is_empty() => Ok((worker, started.elapsed())),
@@ -113,8 +116,8 @@ impl Worker {
         }
     }
 
-    /// Kills the worker (SIGKILL to bwrap: the sandbox dies with it) and
-    /// returns how long until it was reaped and its pipes closed.
+    /// Kills the worker (SIGKILL to bwrap and every process of its slot)
+    /// and returns how long until it was reaped and its pipes closed.
     pub fn retire(mut self) -> Duration {
         let started = Instant::now();
         self.stop(started);
@@ -123,9 +126,14 @@ impl Worker {
 
     fn stop(&mut self, started: Instant) -> Lost {
         let _ = self.child.kill();
+        cgroup::kill_all(&self.procs);
         // Wait for the reader to see the pipe close: every process of the
         // sandbox is gone then, not only bwrap.
-        while let Ok(Ok(_)) = self.frames.recv() {}
+        let closing = Instant::now() + Duration::from_secs(2);
+        while let Ok(Ok(_)) = self
+            .frames
+            .recv_timeout(closing.saturating_duration_since(Instant::now()))
+        {}
         let status = self.child.wait().ok();
         let elapsed = started.elapsed();
         // The stderr reader finishes once the pipe closes; give it a moment.
@@ -149,6 +157,7 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.child.kill();
+        cgroup::kill_all(&self.procs);
         let _ = self.child.wait();
     }
 }

@@ -39,6 +39,8 @@ pub struct Round {
     pub sleep: Vec<Lateness>,
     /// Per [`Variant::ALL`]: sequential p50 ms of the small and the large input.
     pub scaling: Vec<(f64, f64)>,
+    /// Scaling calls that did not succeed (counted in the p50s anyway).
+    pub scaling_failed: usize,
 }
 
 /// Memory per concurrent call.
@@ -59,6 +61,8 @@ pub struct Results {
     pub smallest_rlimit_as_mib: Option<u64>,
     pub small_rows: usize,
     pub large_rows: usize,
+    /// 1-minute load average when the run started and ended.
+    pub load: (String, String),
 }
 
 impl Results {
@@ -98,12 +102,15 @@ pub fn render(r: &Results) -> String {
          Produced by `cargo xtask bench isolation --seconds {}`: {} interleaved rounds, \
          medians of the rounds; {CONCURRENCY} callers on {} cores; the `process` plugin \
          (CSV -> JSON, the same Go code in every variant, {} data rows); deadline {deadline} ms; \
-         memory cap {WASM_PAGES} pages for Wasm, {} MiB cgroup for native.\n",
+         memory cap {WASM_PAGES} pages for Wasm, {} MiB cgroup for native. \
+         Load average {} at the start, {} at the end.\n",
         r.seconds,
         r.rounds.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         r.small_rows,
-        MEMORY_CAP >> 20
+        MEMORY_CAP >> 20,
+        r.load.0,
+        r.load.1
     );
     let m = &r.memory;
     let memory = [
@@ -180,8 +187,9 @@ pub fn render(r: &Results) -> String {
          no network (own empty loopback), own PID namespace, no /etc, /proc, /dev or /tmp, read-only root. \
          Memory cap: a cgroup v1 memory controller slot per concurrent call \
          (`memory.limit_in_bytes`, no swap), joined by a `sh` prologue before `exec bwrap`. \
-         At the deadline the caller SIGKILLs bwrap; `--die-with-parent` takes the sandbox's PID 1 \
-         and so its whole PID namespace with it; the call ends when the pipes close.\n\
+         At the deadline the caller SIGKILLs bwrap and every process in the slot's cgroup \
+         (`--die-with-parent` alone leaves an orphaned sandbox if bwrap dies before its child has \
+         set `PR_SET_PDEATHSIG`: seen under load); the call ends when the pipes close.\n\
          - (d) one long-lived worker per concurrent call of a tenant, same confinement and cap, \
          length-prefixed requests on stdin; a worker that misses the deadline is killed and replaced.\n\
          - Memory: cgroup peak charge (`memory.max_usage_in_bytes`: anonymous + kernel memory; the \
@@ -210,6 +218,13 @@ fn crossover(r: &Results) -> String {
             median(r.rounds.iter().map(|x| x.scaling[v].0)),
             median(r.rounds.iter().map(|x| x.scaling[v].1)),
             r.per_row(v) * 1000.0
+        );
+    }
+    let failed: usize = r.rounds.iter().map(|x| x.scaling_failed).sum();
+    if failed > 0 {
+        let _ = writeln!(
+            md,
+            "\n{failed} of these calls failed (their time is included)."
         );
     }
     let small = |v: usize| median(r.rounds.iter().map(|x| x.scaling[v].0));

@@ -163,7 +163,7 @@ impl Setup {
             s.oom_kills()
         });
         let cmd = native::command(&self.binary, isolation, slot, &[handler]);
-        let finished = match native::run(cmd, input, deadline) {
+        let finished = match native::run(cmd, slot, input, deadline) {
             Ok(f) => f,
             Err(e) => return failed(format!("spawn failed: {e}")),
         };
@@ -172,7 +172,7 @@ impl Setup {
         let status = native::status_text(finished.status);
         let killed = match isolation {
             Isolation::Plain => "the process",
-            Isolation::Bwrap => "bwrap, and with it the sandbox's PID namespace",
+            Isolation::Bwrap => "bwrap and every process in its cgroup",
         };
         let how = match &outcome {
             Outcome::Ok(_) => format!("{status}, output on stdout"),
@@ -223,7 +223,7 @@ impl Setup {
                     (Outcome::MemoryLimit, how)
                 } else if lost.timed_out {
                     let how = format!(
-                        "no response by the deadline: caller SIGKILLs the worker's bwrap ({status}); worker replaced"
+                        "no response by the deadline: caller SIGKILLs the worker's cgroup ({status}); worker replaced"
                     );
                     (Outcome::Deadline, how)
                 } else {

@@ -1,9 +1,10 @@
 //! `cargo xtask bench isolation`: the `process` plugin as a Wasm instance
 //! per call vs the same Go code as a native process (plain, under
-//! bubblewrap, as a pre-forked bubblewrap worker pool). Builds the native
-//! program, installs Debian's bubblewrap if missing, and runs the server
-//! crate's `bench_isolation` example: in release for the measurements, or
-//! in debug with `--check` for the confinement checks CI runs.
+//! bubblewrap, as a pre-forked bubblewrap worker pool). Builds only what it
+//! runs (the sandbox guests for a measurement, the native program always),
+//! installs Debian's bubblewrap if missing, and runs the server crate's
+//! `bench_isolation` example: in release for the measurements, or in debug
+//! with `--check` for the confinement checks CI runs.
 
 use std::path::PathBuf;
 
@@ -13,7 +14,8 @@ use crate::{cmd, paths, pins};
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     ensure_bubblewrap()?;
-    let native = build_native(&Toolchain::find(pins::GO_MAIN)?)?;
+    let toolchain = Toolchain::find(pins::GO_MAIN)?;
+    let native = build_native(&toolchain)?;
     if args.check {
         return cmd::run(
             cmd::new("cargo")
@@ -22,6 +24,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 .arg(&native),
         );
     }
+    crate::guests::build_all(&toolchain)?;
     let report = paths::target().join("bench").join("isolation.md");
     super::run_release(
         "server",
