@@ -1,11 +1,17 @@
-//! `cargo xtask bench fairness` (run in release): three tenants on loopback
-//! against the real server: two well-behaved (small CSV inputs) and one heavy
-//! (large inputs, many concurrent calls). Same load with per-tenant gates
-//! off (everyone may run as much as the pool allows, first come first
-//! served), on (heavy tenant: one call at a time, no queue), and on with the
-//! heavy tenant in the `background` CPU class (its calls run on nice-19
-//! threads). Prints the well-behaved tenants' p50/p99 per phase and ratios
-//! to running alone.
+//! `cargo xtask bench fairness` (run in release): well-behaved tenants and
+//! heavy ones on loopback against the real server. Two well-behaved tenants
+//! (small CSV inputs) beside one or three heavy tenants (large inputs, many
+//! concurrent calls), under:
+//!
+//! - FIFO scheduling (whoever the executor polls) with per-tenant gates off,
+//!   on, and on with the heavy tenant in the `background` CPU class;
+//! - fair time slices (start-time fair queuing at every 1 ms epoch tick),
+//!   equal weights, no gate on the heavy tenant, no background class;
+//! - the same with three heavy tenants at once.
+//!
+//! Three interleaved rounds; the table shows each phase's median round:
+//! the well-behaved p50/p99 and their ratio to running alone (same round),
+//! the heavy tenants' throughput and the host's total throughput.
 //!
 //! Usage: `bench_fairness <guests-dir> <seconds-per-phase>`.
 
@@ -27,26 +33,72 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
-/// How the heavy tenant is configured.
+/// How a phase configures the server and its heavy tenants.
 #[derive(Clone, Copy)]
-enum Heavy {
-    Ungated,
-    Gated,
-    GatedBackground,
+struct Phase {
+    label: &'static str,
+    scheduler: &'static str,
+    heavy_limit: &'static str,
+    heavies: usize,
 }
 
-async fn start(heavy: Heavy) -> Server {
+const UNGATED: &str = "max_concurrency = 64\nqueue_depth = 64";
+const GATED: &str = "max_concurrency = 1\nqueue_depth = 0";
+const GATED_BACKGROUND: &str = "max_concurrency = 1\nqueue_depth = 0\ncpu = \"background\"";
+
+const PHASES: [Phase; 6] = [
+    Phase {
+        label: "well-behaved alone",
+        scheduler: "fair",
+        heavy_limit: UNGATED,
+        heavies: 0,
+    },
+    Phase {
+        label: "+ heavy, FIFO, gates off",
+        scheduler: "fifo",
+        heavy_limit: UNGATED,
+        heavies: 1,
+    },
+    Phase {
+        label: "+ heavy, FIFO, gates on",
+        scheduler: "fifo",
+        heavy_limit: GATED,
+        heavies: 1,
+    },
+    Phase {
+        label: "+ heavy, FIFO, gates + background",
+        scheduler: "fifo",
+        heavy_limit: GATED_BACKGROUND,
+        heavies: 1,
+    },
+    Phase {
+        label: "+ heavy, fair slices, equal weights",
+        scheduler: "fair",
+        heavy_limit: UNGATED,
+        heavies: 1,
+    },
+    Phase {
+        label: "+ 3 heavy, fair slices, equal weights",
+        scheduler: "fair",
+        heavy_limit: UNGATED,
+        heavies: 3,
+    },
+];
+
+const HEAVY: [&str; 3] = ["heavy1", "heavy2", "heavy3"];
+
+async fn start(phase: Phase) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let heavy_limit = match heavy {
-        Heavy::Ungated => "max_concurrency = 64\nqueue_depth = 64",
-        Heavy::Gated => "max_concurrency = 1\nqueue_depth = 0",
-        Heavy::GatedBackground => "max_concurrency = 1\nqueue_depth = 0\ncpu = \"background\"",
-    };
-    let tenants = format!(
+    let mut tenants = String::from(
         "[[tenant]]\nid = \"good1\"\napi_key = \"good1-key-0123456789\"\nmax_concurrency = 4\n\n\
-         [[tenant]]\nid = \"good2\"\napi_key = \"good2-key-0123456789\"\nmax_concurrency = 4\n\n\
-         [[tenant]]\nid = \"heavy\"\napi_key = \"heavy-key-0123456789\"\n{heavy_limit}\n"
+         [[tenant]]\nid = \"good2\"\napi_key = \"good2-key-0123456789\"\nmax_concurrency = 4\n",
     );
+    for heavy in HEAVY {
+        let limit = phase.heavy_limit;
+        tenants.push_str(&format!(
+            "\n[[tenant]]\nid = \"{heavy}\"\napi_key = \"{heavy}-key-0123456789\"\n{limit}\n"
+        ));
+    }
     std::fs::write(dir.path().join("tenants.toml"), tenants).unwrap();
     let mut config = Config::with_assets_dir(dir.path().join("no-site"));
     config.guests_dir = dir.path().join("no-guests");
@@ -55,6 +107,7 @@ async fn start(heavy: Heavy) -> Server {
     config.tenants_file = Some(dir.path().join("tenants.toml"));
     config.sandbox_slots = 64;
     config.sandbox_deadline_ms = 1000;
+    config.cpu_scheduler = phase.scheduler.into();
     let running = server::testing::spawn(AppState::new(config).unwrap())
         .await
         .unwrap();
@@ -119,42 +172,43 @@ fn load(
         .collect()
 }
 
-async fn phase(server: &Server, with_heavy: bool, seconds: u64) -> (Histogram<u64>, u64, u64) {
+/// One run of a phase: the well-behaved latencies, heavy calls done,
+/// heavy calls refused.
+struct Run {
+    good: Histogram<u64>,
+    heavy_ok: u64,
+    heavy_rejected: u64,
+}
+
+async fn run_phase(server: &Server, heavies: usize, seconds: u64) -> Run {
     let client = reqwest::Client::new();
     let stop = Arc::new(AtomicBool::new(false));
     let rejected_good = Arc::new(AtomicU64::new(0));
     let rejected_heavy = Arc::new(AtomicU64::new(0));
-    let mut good = load(
-        &client,
-        &server.url,
-        "good1",
-        GOOD_CLIENTS,
-        csv(5),
-        Arc::clone(&stop),
-        Arc::clone(&rejected_good),
-    );
-    good.extend(load(
-        &client,
-        &server.url,
-        "good2",
-        GOOD_CLIENTS,
-        csv(5),
-        Arc::clone(&stop),
-        Arc::clone(&rejected_good),
-    ));
-    let heavy = if with_heavy {
-        load(
+    let mut good = Vec::new();
+    for tenant in ["good1", "good2"] {
+        good.extend(load(
             &client,
             &server.url,
-            "heavy",
+            tenant,
+            GOOD_CLIENTS,
+            csv(5),
+            Arc::clone(&stop),
+            Arc::clone(&rejected_good),
+        ));
+    }
+    let mut heavy = Vec::new();
+    for tenant in &HEAVY[..heavies] {
+        heavy.extend(load(
+            &client,
+            &server.url,
+            tenant,
             HEAVY_CLIENTS,
             csv(3000),
             Arc::clone(&stop),
             Arc::clone(&rejected_heavy),
-        )
-    } else {
-        Vec::new()
-    };
+        ));
+    }
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let mut merged = Histogram::<u64>::new(3).unwrap();
@@ -165,8 +219,20 @@ async fn phase(server: &Server, with_heavy: bool, seconds: u64) -> (Histogram<u6
     for h in heavy {
         heavy_ok += h.await.unwrap().len();
     }
-    (merged, heavy_ok, rejected_heavy.load(Ordering::Relaxed))
+    Run {
+        good: merged,
+        heavy_ok,
+        heavy_rejected: rejected_heavy.load(Ordering::Relaxed),
+    }
 }
+
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+const ROUNDS: usize = 3;
 
 #[tokio::main]
 async fn main() {
@@ -176,67 +242,82 @@ async fn main() {
     let module =
         std::fs::read(guests.join("process.wasm")).expect("process.wasm (run `cargo xtask build`)");
 
-    let mut rows = Vec::new();
-    for (label, heavy, with_heavy) in [
-        ("well-behaved alone", Heavy::Gated, false),
-        ("+ heavy, gates off", Heavy::Ungated, true),
-        ("+ heavy, gates on", Heavy::Gated, true),
-        (
-            "+ heavy, gates on + background",
-            Heavy::GatedBackground,
-            true,
-        ),
-    ] {
-        let server = start(heavy).await;
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/plugins?name=csv&version=1", server.url))
-            .bearer_auth(ADMIN)
-            .body(module.clone())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "upload failed: {}", r.status());
-        let (hist, heavy_ok, heavy_rejected) = phase(&server, with_heavy, seconds).await;
-        println!(
-            "[bench] {label}: {} well-behaved calls, heavy ok {heavy_ok}, heavy 429 {heavy_rejected}",
-            hist.len()
-        );
-        rows.push((label, hist, heavy_ok, heavy_rejected));
+    // runs[phase][round]
+    let mut runs: Vec<Vec<Run>> = PHASES.iter().map(|_| Vec::new()).collect();
+    for round in 0..ROUNDS {
+        for (i, phase) in PHASES.iter().enumerate() {
+            let server = start(*phase).await;
+            let r = reqwest::Client::new()
+                .post(format!("{}/api/plugins?name=csv&version=1", server.url))
+                .bearer_auth(ADMIN)
+                .body(module.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "upload failed: {}", r.status());
+            let run = run_phase(&server, phase.heavies, seconds).await;
+            println!(
+                "[bench] round {} {}: {} well-behaved calls, p99 {:.2} ms, heavy ok {}, heavy 429 {}",
+                round + 1,
+                phase.label,
+                run.good.len(),
+                run.good.value_at_quantile(0.99) as f64 / 1e3,
+                run.heavy_ok,
+                run.heavy_rejected
+            );
+            runs[i].push(run);
+        }
     }
 
-    let alone_p50 = rows[0].1.value_at_quantile(0.5) as f64;
-    let alone_p99 = rows[0].1.value_at_quantile(0.99) as f64;
+    let secs = seconds as f64;
     println!(
-        "\nwell-behaved tenants (2 x {GOOD_CLIENTS} clients, 5-row CSV) vs a heavy tenant ({HEAVY_CLIENTS} clients, 3000-row CSV), {seconds}s per phase:"
+        "\nwell-behaved tenants (2 x {GOOD_CLIENTS} clients, 5-row CSV) vs heavy tenants ({HEAVY_CLIENTS} clients each, 3000-row CSV), {seconds}s per phase, median of {ROUNDS} interleaved rounds:"
     );
     println!(
-        "{:<30} {:>9} {:>9} {:>9} {:>11} {:>11} {:>9} {:>9}",
-        "phase", "calls", "p50 ms", "p99 ms", "p50/alone", "p99/alone", "heavy ok", "heavy 429"
+        "{:<40} {:>8} {:>8} {:>10} {:>10} {:>11} {:>11} {:>9}",
+        "phase",
+        "p50 ms",
+        "p99 ms",
+        "p50/alone",
+        "p99/alone",
+        "heavy ok/s",
+        "total ok/s",
+        "heavy 429"
     );
-    for (label, hist, heavy_ok, heavy_rejected) in &rows {
-        let (p50, p99) = (
-            hist.value_at_quantile(0.5) as f64,
-            hist.value_at_quantile(0.99) as f64,
+    let mut fair_ratio = 0.0;
+    for (i, phase) in PHASES.iter().enumerate() {
+        let q = |r: &Run, q: f64| r.good.value_at_quantile(q) as f64;
+        let ratio = |q_: f64| {
+            median(
+                runs[i]
+                    .iter()
+                    .zip(&runs[0])
+                    .map(|(r, alone)| q(r, q_) / q(alone, q_))
+                    .collect(),
+            )
+        };
+        let p50 = median(runs[i].iter().map(|r| q(r, 0.5) / 1e3).collect());
+        let p99 = median(runs[i].iter().map(|r| q(r, 0.99) / 1e3).collect());
+        let heavy = median(runs[i].iter().map(|r| r.heavy_ok as f64 / secs).collect());
+        let total = median(
+            runs[i]
+                .iter()
+                .map(|r| (r.heavy_ok + r.good.len()) as f64 / secs)
+                .collect(),
         );
+        let refused = median(runs[i].iter().map(|r| r.heavy_rejected as f64).collect());
         println!(
-            "{label:<30} {:>9} {:>9.2} {:>9.2} {:>10.2}x {:>10.2}x {heavy_ok:>9} {heavy_rejected:>9}",
-            hist.len(),
-            p50 / 1e3,
-            p99 / 1e3,
-            p50 / alone_p50,
-            p99 / alone_p99
+            "{:<40} {p50:>8.2} {p99:>8.2} {:>9.2}x {:>9.2}x {heavy:>11.1} {total:>11.1} {refused:>9.0}",
+            phase.label,
+            ratio(0.5),
+            ratio(0.99),
         );
+        if i == 4 {
+            fair_ratio = ratio(0.99);
+        }
     }
-    let gated = rows[2].1.value_at_quantile(0.99) as f64 / alone_p99;
-    let background = rows[3].1.value_at_quantile(0.99) as f64 / alone_p99;
     println!(
-        "target (well-behaved p99 with gated neighbour <= 1.25x alone): gates only {} ({gated:.2}x); \
-         gates + background CPU class {} ({background:.2}x)",
-        verdict(gated),
-        verdict(background)
+        "target (well-behaved p99 <= 1.15x alone, heavy tenant at an equal weight, no background class): {} ({fair_ratio:.2}x)",
+        if fair_ratio <= 1.15 { "met" } else { "NOT met" }
     );
-}
-
-fn verdict(ratio: f64) -> &'static str {
-    if ratio <= 1.25 { "met" } else { "NOT met" }
 }

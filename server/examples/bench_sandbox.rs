@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use server::sandbox::{GuestKey, Output, Sandbox, SandboxError, SandboxLimits};
+use server::sandbox::{GuestKey, Output, Sandbox, SandboxError, SandboxLimits, Scheduling};
 
 const CSV: &[u8] = b"name,qty,price\nbolt,4,0.10\nnut,10,0.05\nwasher,25,0.02\n";
 
@@ -232,6 +232,38 @@ fn main() {
                 naive_p50 / p50
             );
         }
+    }
+
+    // What fair time slicing costs a lone tenant: the same calls with the
+    // scheduler on and off, interleaved rounds, median p50.
+    let fifo = Sandbox::with_scheduling(limits(true, 256), Scheduling::Fifo).expect("engine");
+    for g in ["add", "process"] {
+        fifo.load(
+            key(g),
+            &std::fs::read(dir.join(format!("{g}.wasm"))).unwrap(),
+        )
+        .unwrap();
+    }
+    println!("\nfair scheduler overhead, lone tenant (median p50 of 5 interleaved rounds):");
+    for guest in ["add", "process"] {
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        let round = (budget / 3).max(Duration::from_millis(500));
+        for _ in 0..5 {
+            for (s, out) in [(&*pooled, &mut on), (&fifo, &mut off)] {
+                let row = measure(guest, "", round, u64::MAX, || match guest {
+                    "add" => assert_eq!(rt.block_on(s.call_add("add", 2, 3)), Ok(5)),
+                    _ => assert!(invoke(rt, s, "process", CSV).is_ok()),
+                });
+                out.push(ms(&row.hist, 0.5));
+            }
+        }
+        on.sort_by(f64::total_cmp);
+        off.sort_by(f64::total_cmp);
+        let (on, off) = (on[2], off[2]);
+        println!(
+            "  {guest:<8} fair {on:.3} ms, fifo {off:.3} ms: {:+.1}% (target <= +5%)",
+            (on / off - 1.0) * 100.0
+        );
     }
 
     // Smallest cap (pages) at which `process` still starts and answers.

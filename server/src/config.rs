@@ -113,6 +113,11 @@ pub struct Config {
     #[arg(long, env = "WIP_TENANTS_FILE")]
     pub tenants_file: Option<PathBuf>,
 
+    /// How guest calls share the CPU: `fair` (time slices by weighted fair
+    /// queuing across tenants) or `fifo` (whoever the executor polls).
+    #[arg(long, env = "WIP_CPU_SCHEDULER", default_value = "fair", value_parser = ["fair", "fifo"])]
+    pub cpu_scheduler: String,
+
     /// Log format: `pretty` for a terminal, `json` for production log shipping.
     #[arg(long, env = "WIP_LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
     pub log_format: String,
@@ -140,6 +145,7 @@ impl Config {
             admin_token: None,
             tenants_file: None,
             log_format: "pretty".to_owned(),
+            cpu_scheduler: "fair".to_owned(),
         }
     }
 }
@@ -153,6 +159,14 @@ impl Config {
             slots: self.sandbox_slots,
             max_input_bytes: self.sandbox_max_input,
             pooling: true,
+        }
+    }
+
+    /// How guest calls share the CPU.
+    pub fn scheduling(&self) -> crate::sandbox::Scheduling {
+        match self.cpu_scheduler.as_str() {
+            "fifo" => crate::sandbox::Scheduling::Fifo,
+            _ => crate::sandbox::Scheduling::Fair,
         }
     }
 

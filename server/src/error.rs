@@ -181,7 +181,8 @@ fn sandbox_status(error: &crate::sandbox::SandboxError) -> StatusCode {
         E::InvalidInput { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         E::GuestError { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         E::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        E::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
+        // Like a deadline, the guest did not answer within what it may use.
+        E::Deadline { .. } | E::CpuBudget { .. } => StatusCode::GATEWAY_TIMEOUT,
         E::MemoryLimit { .. } => StatusCode::INSUFFICIENT_STORAGE,
         E::Trap { .. } | E::Exit { .. } | E::AbiViolation { .. } => StatusCode::BAD_GATEWAY,
     }

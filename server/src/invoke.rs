@@ -92,7 +92,8 @@ pub async fn invoke(
     let permit = match state.tenants().admit(&tenant).await {
         Ok(permit) => permit,
         Err(e) => {
-            record.finish(state, Outcome::Rejected, started.elapsed(), 0, Some(&e));
+            let usage = Usage::default();
+            record.finish(state, Outcome::Rejected, started.elapsed(), usage, Some(&e));
             return Err(e);
         }
     };
@@ -106,13 +107,11 @@ pub async fn invoke(
     drop(permit);
     let outcome = Outcome::of(&invocation.result);
     let error = invocation.result.as_ref().err().map(|e| e.to_string());
-    record.finish(
-        state,
-        outcome,
-        started.elapsed(),
-        invocation.peak_memory_pages,
-        error.as_ref(),
-    );
+    let usage = Usage {
+        memory_pages: invocation.peak_memory_pages,
+        cpu: crate::sandbox::engine::EPOCH_TICK * invocation.cpu_ticks as u32,
+    };
+    record.finish(state, outcome, started.elapsed(), usage, error.as_ref());
     let output = invocation.result?;
     Ok(respond(output, &resolved.digest, request_id))
 }
@@ -142,6 +141,13 @@ fn respond(output: Output, digest: &str, request_id: u64) -> Response {
     response
 }
 
+/// What a call used.
+#[derive(Debug, Default, Clone, Copy)]
+struct Usage {
+    memory_pages: u64,
+    cpu: Duration,
+}
+
 /// Who called what: one metrics record and one log line per call, the
 /// same shape whichever route it came by.
 struct CallRecord<'a> {
@@ -158,12 +164,17 @@ impl CallRecord<'_> {
         state: &AppState,
         outcome: Outcome,
         duration: Duration,
-        memory_pages: u64,
+        usage: Usage,
         error: Option<&impl std::fmt::Display>,
     ) {
-        state
-            .metrics()
-            .record(self.digest, self.tenant.as_str(), outcome, duration);
+        let (memory_pages, cpu_ms) = (usage.memory_pages, usage.cpu.as_secs_f64() * 1e3);
+        state.metrics().record(
+            self.digest,
+            self.tenant.as_str(),
+            outcome,
+            duration,
+            usage.cpu,
+        );
         let error = error.map(ToString::to_string);
         macro_rules! line {
             ($level:ident) => {
@@ -176,6 +187,7 @@ impl CallRecord<'_> {
                     outcome = outcome.as_str(),
                     duration_ms = duration.as_secs_f64() * 1e3,
                     memory_pages,
+                    cpu_ms,
                     error,
                     "invocation"
                 )

@@ -16,22 +16,26 @@ pub enum Outcome {
     Deadline,
     /// Hit its memory cap.
     MemoryLimit,
+    /// Used its CPU budget.
+    CpuBudget,
     /// Never ran: over the tenant's limits, or no free instance slot.
     Rejected,
 }
 
 impl Outcome {
     /// Every outcome, in label order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Ok,
         Self::GuestError,
         Self::Trap,
         Self::Deadline,
         Self::MemoryLimit,
+        Self::CpuBudget,
         Self::Rejected,
     ];
 
-    /// The label: `ok`, `guest_error`, `trap`, `deadline`, `memory_limit`, `rejected`.
+    /// The label: `ok`, `guest_error`, `trap`, `deadline`, `memory_limit`,
+    /// `cpu_budget`, `rejected`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -39,6 +43,7 @@ impl Outcome {
             Self::Trap => "trap",
             Self::Deadline => "deadline",
             Self::MemoryLimit => "memory_limit",
+            Self::CpuBudget => "cpu_budget",
             Self::Rejected => "rejected",
         }
     }
@@ -51,6 +56,7 @@ impl Outcome {
                 SandboxError::GuestError { .. } => Self::GuestError,
                 SandboxError::Deadline { .. } => Self::Deadline,
                 SandboxError::MemoryLimit { .. } => Self::MemoryLimit,
+                SandboxError::CpuBudget { .. } => Self::CpuBudget,
                 SandboxError::Trap { .. }
                 | SandboxError::Exit { .. }
                 | SandboxError::AbiViolation { .. } => Self::Trap,
@@ -69,7 +75,10 @@ impl Outcome {
     /// Whether it is the guest's failure worth a warning in the log (never
     /// an error: a client must not be able to flood the error log).
     pub fn is_guest_failure(self) -> bool {
-        matches!(self, Self::Trap | Self::Deadline | Self::MemoryLimit)
+        matches!(
+            self,
+            Self::Trap | Self::Deadline | Self::MemoryLimit | Self::CpuBudget
+        )
     }
 }
 

@@ -41,7 +41,10 @@ impl AppState {
         };
         let tenants = Tenants::new(&tenants, config.run_concurrency);
         let catalog = Arc::new(Catalog::load(&config.assets_dir)?);
-        let sandbox = Arc::new(Sandbox::new(config.sandbox_limits())?);
+        let sandbox = Arc::new(Sandbox::with_scheduling(
+            config.sandbox_limits(),
+            config.scheduling(),
+        )?);
         sandbox.load_dir(&config.guests_dir)?;
         let registry = Arc::new(Registry::open(
             &config.data_dir,

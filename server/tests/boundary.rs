@@ -255,27 +255,22 @@ fn absurd_start_up_values_are_typed_errors_not_panics() {
 }
 
 /// A real server on port 0 with short read timeouts.
-async fn real_server(
-    dir: &tempfile::TempDir,
-) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+async fn real_server(dir: &tempfile::TempDir) -> server::testing::RunningServer {
     let mut config = state(dir).config().clone();
     config.header_read_timeout_ms = 300;
     config.body_read_timeout_ms = 300;
-    let state = AppState::new(config).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
+    server::testing::spawn(AppState::new(config).unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, _stop) = real_server(&dir).await;
-    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let running = real_server(&dir).await;
+    let mut socket = tokio::net::TcpStream::connect(running.addr())
+        .await
+        .unwrap();
     socket
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -288,8 +283,10 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
 #[tokio::test]
 async fn a_client_that_trickles_its_body_gets_a_typed_408() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, _stop) = real_server(&dir).await;
-    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let running = real_server(&dir).await;
+    let mut socket = tokio::net::TcpStream::connect(running.addr())
+        .await
+        .unwrap();
     let head = format!(
         "POST /api/invoke/csv HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ACME}\r\nContent-Length: 100\r\n\r\nabc"
     );

@@ -164,3 +164,24 @@ fn blocking_callers_get_the_same_outcomes() {
         SandboxError::Deadline { deadline_ms: 50 }
     );
 }
+
+#[tokio::test]
+async fn a_cpu_budget_ends_a_spinning_call_with_its_own_outcome() {
+    let mut budgeted = options(256, GENEROUS);
+    budgeted.cpu_budget = Some(Duration::from_millis(20));
+    let call = call("spin", "", budgeted).await;
+    assert_eq!(
+        call.result.unwrap_err(),
+        SandboxError::CpuBudget { budget_ms: 20 }
+    );
+    assert!(call.cpu_ticks > 20, "{}", call.cpu_ticks);
+}
+
+#[tokio::test]
+async fn sleeping_spends_no_cpu_budget() {
+    let mut budgeted = options(256, GENEROUS);
+    budgeted.cpu_budget = Some(Duration::from_millis(20));
+    let call = call("sleeper", "200ms", budgeted).await;
+    assert_eq!(call.result.unwrap().bytes, b"slept 200ms");
+    assert!(call.cpu_ticks < 20, "{} ticks", call.cpu_ticks);
+}

@@ -110,13 +110,10 @@ async fn a_busy_pool_makes_an_upload_retryable_not_invalid() {
     // compile, however busy the machine).
     let holder = Arc::clone(&one_slot);
     tokio::spawn(async move {
-        let options = server::sandbox::CallOptions {
-            limits: server::sandbox::CallLimits {
-                memory_pages: 256,
-                deadline: Duration::from_secs(20),
-            },
-            cpu: server::sandbox::CpuClass::Normal,
-        };
+        let options = server::sandbox::CallOptions::with_limits(server::sandbox::CallLimits {
+            memory_pages: 256,
+            deadline: Duration::from_secs(20),
+        });
         // Our knocks below may hold the slot for an instant: retry until in.
         loop {
             let input = Bytes::from_static(b"20s");

@@ -57,7 +57,7 @@ pub struct StatRow {
     /// Calls, all outcomes.
     pub invocations: u64,
     /// Calls per outcome (`ok`, `guest_error`, `trap`, `deadline`,
-    /// `memory_limit`, `rejected`).
+    /// `memory_limit`, `cpu_budget`, `rejected`).
     pub outcomes: BTreeMap<String, u64>,
     /// Median latency of the calls that ran, ms.
     pub p50_ms: f64,
@@ -67,6 +67,12 @@ pub struct StatRow {
     pub deadline_rate: f64,
     /// Share of calls stopped by the memory cap.
     pub memory_cap_rate: f64,
+    /// CPU time its calls ran wasm, seconds (epoch ticks of 1 ms).
+    #[serde(default)]
+    pub cpu_seconds: f64,
+    /// Its share of the host's CPU (all cores) over the last minute.
+    #[serde(default)]
+    pub cpu_share_1m: f64,
 }
 
 /// The body of every error response: `{"error": {"code", "message"}}`,
@@ -104,6 +110,8 @@ mod tests {
             p99_ms: 1.2,
             deadline_rate: 0.0,
             memory_cap_rate: 0.0,
+            cpu_seconds: 0.0,
+            cpu_share_1m: 0.0,
         };
         let json = serde_json::to_string(&row).unwrap();
         assert_eq!(serde_json::from_str::<StatRow>(&json).unwrap(), row);

@@ -8,9 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::types::RegistryError;
-use crate::sandbox::{
-    CallLimits, CallOptions, Compiled, CpuClass, LoadError, Sandbox, SandboxError,
-};
+use crate::sandbox::{CallLimits, CallOptions, Compiled, LoadError, Sandbox, SandboxError};
 
 /// Input of the smoke call when the uploader gives none: a CSV for the
 /// CSV-to-JSON plugins this project ships.
@@ -78,13 +76,10 @@ pub(super) async fn smoke(
     input: Bytes,
     limits: ValidationLimits,
 ) -> Result<(), RegistryError> {
-    let options = CallOptions {
-        limits: CallLimits {
-            memory_pages: sandbox.limits().memory_pages,
-            deadline: limits.smoke_budget,
-        },
-        cpu: CpuClass::Normal,
-    };
+    let options = CallOptions::with_limits(CallLimits {
+        memory_pages: sandbox.limits().memory_pages,
+        deadline: limits.smoke_budget,
+    });
     let call = sandbox
         .invoke_compiled(compiled, "registry-smoke", input, options)
         .await;

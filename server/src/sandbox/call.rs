@@ -13,12 +13,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::abi::{self, Entry, Failure, Returned};
-use super::error::{self, Observed};
+use super::engine::EPOCH_TICK;
+use super::error::{self, CpuBudgetExceeded, Observed};
 use super::host::{CallTags, HostState};
-use super::{CallLimits, Guest, Output, SandboxError};
+use super::scheduler::{Resume, Turn};
+use super::{CallOptions, Guest, Output, SandboxError};
 
 /// Runs `entry` in a fresh instance of `guest`; returns its typed outcome
 /// and what the call used (logs, peak memory, duration) either way.
@@ -27,8 +29,10 @@ pub(super) async fn run(
     guest: Arc<Guest>,
     tenant: String,
     entry: Entry,
-    limits: CallLimits,
+    options: CallOptions,
+    turn: Option<Arc<Turn>>,
 ) -> (Result<Returned, SandboxError>, Output) {
+    let limits = options.limits;
     let started = Instant::now();
     let tags = CallTags {
         tenant,
@@ -37,13 +41,38 @@ pub(super) async fn run(
     };
     let mut store = Store::new(engine, HostState::new(tags, limits.memory_pages));
     store.limiter(|state| &mut state.limits);
-    // Hand the thread back at every tick: the deadline below is checked at
-    // each yield, and other calls get their turn on the executor's threads.
+    // Every tick: count it, enforce the CPU budget, and yield (handing the
+    // slice on when another call waits for one). The deadline below is
+    // checked at each yield.
+    let budget_ticks = options
+        .cpu_budget
+        .map(|b| b.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64);
     store.set_epoch_deadline(1);
+    // Marks every entry point async (a tick may yield); the callback below
+    // replaces its behaviour.
     store.epoch_deadline_async_yield_and_update(1);
+    store.epoch_deadline_callback(move |mut ctx| {
+        let state = ctx.data_mut();
+        state.cpu_ticks += 1;
+        if budget_ticks.is_some_and(|budget| state.cpu_ticks > budget) {
+            return Err(wasmtime::Error::new(CpuBudgetExceeded));
+        }
+        let resume: Resume = match &state.turn {
+            Some(turn) => turn.tick(),
+            None => Box::pin(super::scheduler::yield_once()),
+        };
+        Ok(UpdateDeadline::YieldCustom(1, resume))
+    });
+    store.data_mut().turn = turn.clone();
 
     let deadline = tokio::time::Instant::from_std(started + limits.deadline);
-    let result = tokio::time::timeout_at(deadline, abi::run(&mut store, &guest.pre, entry))
+    let call = async {
+        if let Some(turn) = &turn {
+            turn.begin().await;
+        }
+        abi::run(&mut store, &guest.pre, entry).await
+    };
+    let result = tokio::time::timeout_at(deadline, call)
         .await
         .unwrap_or(Err(Failure::Deadline));
 
@@ -52,12 +81,14 @@ pub(super) async fn run(
         memory_cap_hit: state.limits.was_hit(),
         cap_pages: limits.memory_pages,
         deadline_ms: limits.deadline.as_millis() as u64,
+        cpu_budget_ms: options.cpu_budget.map_or(0, |b| b.as_millis() as u64),
     };
     let output = Output {
         bytes: Vec::new(),
         logs: state.logs.clone(),
         logs_dropped: state.logs_dropped,
         peak_memory_pages: state.limits.peak_pages(),
+        cpu_ticks: state.cpu_ticks,
         duration: started.elapsed(),
     };
     let result = result.map_err(|failure| match failure {

@@ -43,6 +43,12 @@ pub enum SandboxError {
         /// The exit code.
         code: i32,
     },
+    /// The call used its CPU budget (time running wasm, not wall time).
+    #[error("guest used its {budget_ms} ms CPU budget")]
+    CpuBudget {
+        /// The budget.
+        budget_ms: u64,
+    },
     /// The guest rejected the input through the ABI's error channel.
     #[error("guest error {code}: {message}")]
     GuestError {
@@ -78,6 +84,7 @@ impl SandboxError {
             Self::UnknownGuest { .. } => "unknown_guest",
             Self::MemoryLimit { .. } => "memory_limit",
             Self::Deadline { .. } => "deadline",
+            Self::CpuBudget { .. } => "cpu_budget",
             Self::Trap { .. } => "trap",
             Self::Exit { .. } => "exit",
             Self::GuestError { .. } => "guest_error",
@@ -94,7 +101,13 @@ pub(super) struct Observed {
     pub memory_cap_hit: bool,
     pub cap_pages: u64,
     pub deadline_ms: u64,
+    pub cpu_budget_ms: u64,
 }
+
+/// Raised by the epoch callback when a call has used its CPU budget.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("CPU budget exhausted")]
+pub(super) struct CpuBudgetExceeded;
 
 /// Turns a wasmtime error (plus what the host saw) into a [`SandboxError`].
 ///
@@ -104,6 +117,11 @@ pub(super) fn classify(error: &wasmtime::Error, observed: Observed, stderr: &str
     if observed.memory_cap_hit {
         return SandboxError::MemoryLimit {
             cap_pages: observed.cap_pages,
+        };
+    }
+    if error.downcast_ref::<CpuBudgetExceeded>().is_some() {
+        return SandboxError::CpuBudget {
+            budget_ms: observed.cpu_budget_ms,
         };
     }
     // A Go panic inside an exported function prints to stderr and then

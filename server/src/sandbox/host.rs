@@ -52,6 +52,10 @@ pub struct HostState {
     pub(super) tags: CallTags,
     pub(super) logs: Vec<LogLine>,
     pub(super) logs_dropped: u64,
+    /// Epoch ticks the guest ran in: its CPU time, in [`super::engine::EPOCH_TICK`]s.
+    pub(super) cpu_ticks: u64,
+    /// Its fair share of the CPU, when the scheduler is on.
+    pub(super) turn: Option<std::sync::Arc<super::scheduler::Turn>>,
 }
 
 impl std::fmt::Debug for HostState {
@@ -84,6 +88,8 @@ impl HostState {
             tags,
             logs: Vec::new(),
             logs_dropped: 0,
+            cpu_ticks: 0,
+            turn: None,
         }
     }
 

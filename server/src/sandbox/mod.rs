@@ -11,6 +11,7 @@
 //! - `call`: one call, its deadline and its classification
 //! - `executor`: the threads guest calls run on
 //! - `load`: compile, preflight, install
+//! - [`scheduler`]: fair CPU slices between tenants
 //! - [`error`] has the typed outcomes and their classification
 //! - `types`: keys, limits, outputs
 //!
@@ -26,6 +27,7 @@ mod executor;
 pub mod host;
 pub mod limits;
 mod load;
+pub mod scheduler;
 mod types;
 
 use std::collections::BTreeMap;
@@ -44,6 +46,7 @@ pub use executor::{BACKGROUND_NICE, CpuClass, current_thread_nice};
 pub use host::LogLine;
 pub use types::{
     CallLimits, CallOptions, GuestInfo, GuestKey, Invocation, LoadError, Output, SandboxLimits,
+    Scheduling,
 };
 
 use abi::{Entry, Returned};
@@ -96,6 +99,9 @@ pub struct Sandbox {
     slots: Arc<Semaphore>,
     fingerprint: String,
     executor: executor::Executor,
+    /// Slices of the normal threads, shared fairly between tenants (`None`:
+    /// first come, first served).
+    scheduler: Option<Arc<scheduler::FairScheduler>>,
     _ticker: engine::EpochTicker,
 }
 
@@ -109,8 +115,16 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// An engine with no guests.
+    /// An engine with no guests, its threads shared by fair scheduling.
     pub fn new(limits: SandboxLimits) -> Result<Self, LoadError> {
+        Self::with_scheduling(limits, Scheduling::Fair)
+    }
+
+    /// An engine with no guests, its threads shared as `scheduling` says.
+    pub fn with_scheduling(
+        limits: SandboxLimits,
+        scheduling: Scheduling,
+    ) -> Result<Self, LoadError> {
         let engine = engine::build(limits.slots, limits.memory_pages, limits.pooling)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
@@ -126,6 +140,8 @@ impl Sandbox {
             guests: RwLock::new(BTreeMap::new()),
             slots: Arc::new(Semaphore::new(limits.slots as usize)),
             executor,
+            scheduler: (scheduling == Scheduling::Fair)
+                .then(|| scheduler::FairScheduler::new(threads)),
             limits,
         })
     }
@@ -166,10 +182,7 @@ impl Sandbox {
 
     /// The server's limits on the normal threads.
     pub fn default_options(&self) -> CallOptions {
-        CallOptions {
-            limits: self.limits.per_call(),
-            cpu: CpuClass::Normal,
-        }
+        CallOptions::with_limits(self.limits.per_call())
     }
 
     /// Runs `key`'s `wip_process` on `input` in a fresh instance (see the
@@ -245,6 +258,7 @@ impl Sandbox {
         Invocation {
             result: Err(error),
             peak_memory_pages: 0,
+            cpu_ticks: 0,
             limits: self.clamp(options.limits),
         }
     }
@@ -279,6 +293,7 @@ impl Sandbox {
             .await;
         Invocation {
             peak_memory_pages: output.peak_memory_pages,
+            cpu_ticks: output.cpu_ticks,
             result: result.map(|returned| match returned {
                 Returned::Bytes(bytes) => Output { bytes, ..output },
                 Returned::I32(_) => output,
@@ -301,9 +316,18 @@ impl Sandbox {
             return (Err(SandboxError::Busy { slots }), Output::default());
         };
         let engine = self.engine.clone();
+        let turn = match (&self.scheduler, options.cpu) {
+            (Some(scheduler), CpuClass::Normal) => Some(scheduler::Turn::new(
+                Arc::clone(scheduler),
+                tenant,
+                options.weight,
+            )),
+            // Background calls have their own (nice-19) threads.
+            _ => None,
+        };
         let tenant = tenant.to_owned();
         let call = async move {
-            let outcome = call::run(&engine, guest, tenant, entry, options.limits).await;
+            let outcome = call::run(&engine, guest, tenant, entry, options, turn).await;
             drop(slot);
             outcome
         };

@@ -74,6 +74,34 @@ pub struct CallOptions {
     pub limits: CallLimits,
     /// The threads it runs on.
     pub cpu: CpuClass,
+    /// Its tenant's weight in the fair scheduler (a tick costs `1 / weight`).
+    pub weight: u32,
+    /// CPU time it may use (in epoch ticks, ~1 ms each) before it ends with
+    /// `CpuBudget`, whatever the wall clock says.
+    pub cpu_budget: Option<Duration>,
+}
+
+impl CallOptions {
+    /// `limits` on the normal threads, weight 1, no CPU budget.
+    pub fn with_limits(limits: CallLimits) -> Self {
+        Self {
+            limits,
+            cpu: CpuClass::Normal,
+            weight: 1,
+            cpu_budget: None,
+        }
+    }
+}
+
+/// How the normal threads are shared between concurrent calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scheduling {
+    /// Time slices by start-time fair queuing across tenants
+    /// (see [`super::scheduler`]).
+    #[default]
+    Fair,
+    /// Whoever the executor polls: first come, first served.
+    Fifo,
 }
 
 /// A loaded guest.
@@ -100,6 +128,8 @@ pub struct Output {
     pub logs_dropped: u64,
     /// Largest memory the instance had, in pages.
     pub peak_memory_pages: u64,
+    /// Epoch ticks (~1 ms each) the guest ran wasm in: its CPU time.
+    pub cpu_ticks: u64,
     /// Wall time of the call.
     pub duration: Duration,
 }
@@ -111,6 +141,8 @@ pub struct Invocation {
     pub result: Result<Output, SandboxError>,
     /// Largest memory the instance had, in pages (also on failure).
     pub peak_memory_pages: u64,
+    /// Epoch ticks (~1 ms each) it ran wasm in (also on failure).
+    pub cpu_ticks: u64,
     /// The limits the call ran under.
     pub limits: CallLimits,
 }

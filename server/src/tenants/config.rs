@@ -21,6 +21,10 @@ pub const QUEUE_WAIT_RANGE: RangeInclusive<u64> = 0..=60_000;
 pub const DEADLINE_RANGE: RangeInclusive<u64> = 1..=3_600_000;
 /// Range of `memory_pages` (4 GiB, wasm32's limit).
 pub const MEMORY_PAGES_RANGE: RangeInclusive<u64> = 1..=65_536;
+/// Range of `weight` (its share of the CPU against the others').
+pub const WEIGHT_RANGE: RangeInclusive<u64> = 1..=1000;
+/// Range of `cpu_ms` (an hour).
+pub const CPU_MS_RANGE: RangeInclusive<u64> = 1..=3_600_000;
 /// Length of `api_key` in bytes.
 pub const KEY_LENGTH_RANGE: RangeInclusive<u64> = 16..=256;
 
@@ -52,6 +56,14 @@ pub struct TenantConfig {
     /// CPU class of its calls.
     #[serde(default)]
     pub cpu: CpuClass,
+    /// Share of the CPU against the other tenants' (time slices by fair
+    /// queuing; equal by default).
+    #[serde(default = "default_weight")]
+    pub weight: u64,
+    /// CPU time each call may use, in milliseconds (ticks of the epoch);
+    /// past it the call ends with `cpu_budget`. Unlimited when absent.
+    #[serde(default)]
+    pub cpu_ms: Option<u64>,
 }
 
 /// Default `max_concurrency`.
@@ -61,6 +73,12 @@ pub const DEFAULT_QUEUE_DEPTH: u64 = 16;
 /// Default `queue_wait_ms`.
 pub const DEFAULT_QUEUE_WAIT_MS: u64 = 1000;
 
+/// Default `weight`.
+pub const DEFAULT_WEIGHT: u32 = 1;
+
+fn default_weight() -> u64 {
+    u64::from(DEFAULT_WEIGHT)
+}
 fn default_concurrency() -> u64 {
     DEFAULT_CONCURRENCY
 }
@@ -140,6 +158,10 @@ pub fn check(tenants: &[TenantConfig]) -> Result<(), String> {
         }
         if let Some(pages) = t.memory_pages {
             field("memory_pages", pages, MEMORY_PAGES_RANGE)?;
+        }
+        field("weight", t.weight, WEIGHT_RANGE)?;
+        if let Some(ms) = t.cpu_ms {
+            field("cpu_ms", ms, CPU_MS_RANGE)?;
         }
         if !ids.insert(t.id.as_str()) {
             return Err(format!("tenant id {:?} appears twice", t.id));

@@ -29,6 +29,8 @@ struct Tenant {
     deadline_ms: Option<u64>,
     memory_pages: Option<u64>,
     cpu: CpuClass,
+    weight: u32,
+    cpu_ms: Option<u64>,
 }
 
 impl Tenant {
@@ -42,6 +44,8 @@ impl Tenant {
             deadline_ms: config.deadline_ms,
             memory_pages: config.memory_pages,
             cpu: config.cpu,
+            weight: config.weight as u32,
+            cpu_ms: config.cpu_ms,
         }
     }
 }
@@ -66,6 +70,8 @@ impl Tenants {
             deadline_ms: None,
             memory_pages: None,
             cpu: CpuClass::Normal,
+            weight: config::DEFAULT_WEIGHT.into(),
+            cpu_ms: None,
         };
         let mut keys = BTreeMap::new();
         let mut tenants = BTreeMap::from([(TenantId::demo(), Tenant::new(&demo))]);
@@ -111,6 +117,8 @@ impl Tenants {
                 deadline: deadline.min(server.deadline),
             },
             cpu: tenant.map_or(CpuClass::Normal, |t| t.cpu),
+            weight: tenant.map_or(1, |t| t.weight),
+            cpu_budget: tenant.and_then(|t| t.cpu_ms).map(Duration::from_millis),
         }
     }
 }
@@ -146,6 +154,19 @@ mod tests {
         assert_eq!(options("b").limits.memory_pages, 64);
         assert_eq!(options("c").limits, SERVER, "clamped to the server's");
         assert_eq!(options("c").cpu, CpuClass::Background);
+        assert_eq!((options("a").weight, options("a").cpu_budget), (1, None));
+        let d = Tenants::new(
+            &parse(
+                "[[tenant]]\nid = \"d\"\napi_key = \"0123456789abcdef\"\nweight = 3\ncpu_ms = 40\n",
+            )
+            .unwrap(),
+            4,
+        );
+        let d = d.call_options(&TenantId::parse("d").unwrap(), SERVER);
+        assert_eq!(
+            (d.weight, d.cpu_budget),
+            (3, Some(Duration::from_millis(40)))
+        );
         assert_eq!(options("demo").limits, SERVER);
         assert_eq!(options("unknown").limits, SERVER);
     }
@@ -160,6 +181,9 @@ mod tests {
             ("max_concurrency", "max_concurrency = 4611686018427387904"),
             ("queue_depth", "queue_depth = 100000000"),
             ("queue_wait_ms", "queue_wait_ms = 99999999"),
+            ("weight", "weight = 0"),
+            ("weight", "weight = 1001"),
+            ("cpu_ms", "cpu_ms = 0"),
         ] {
             let err = parse(&format!(
                 "[[tenant]]\nid = \"z\"\napi_key = \"0123456789abcdef\"\n{line}\n"

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use server::sandbox::{
-    CallLimits, CallOptions, CpuClass, GuestKey, Invocation, Output, Sandbox, SandboxError,
-    SandboxLimits,
+    CallLimits, CallOptions, GuestKey, Invocation, Output, Sandbox, SandboxError, SandboxLimits,
 };
 
 use crate::common::guests_dir;
@@ -41,13 +40,10 @@ pub fn builtin(name: &str) -> GuestKey {
 }
 
 pub fn options(memory_pages: u64, deadline: Duration) -> CallOptions {
-    CallOptions {
-        limits: CallLimits {
-            memory_pages,
-            deadline,
-        },
-        cpu: CpuClass::Normal,
-    }
+    CallOptions::with_limits(CallLimits {
+        memory_pages,
+        deadline,
+    })
 }
 
 pub async fn call(guest: &str, input: &str, options: CallOptions) -> Invocation {

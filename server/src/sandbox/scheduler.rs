@@ -1,0 +1,373 @@
+//! Fair CPU between tenants, in time slices (seed task 13, done properly).
+//!
+//! A guest call holds a *slice* while it runs; at every epoch tick it
+//! gives its slice back and asks for the next one. At most `capacity`
+//! slices run at once (the executor's threads). A free slice goes to the
+//! waiting request with the smallest virtual start time, start-time fair
+//! queuing: each tenant's virtual time advances by `ticks / weight` as it
+//! is charged, so a tenant that used more CPU waits longer between its
+//! slices, and a well-behaved tenant's request overtakes a heavy one's at
+//! the heavy one's next tick. A tenant with nothing queued is not in the
+//! queue: its share goes to the others. A returning tenant starts at the
+//! current virtual time, so idleness earns no credit.
+//!
+//! A guest blocked in a host call (a sleep) runs no wasm and so never
+//! ticks: it would keep its slice. A waiter that has seen no slice change
+//! hands for [`STALL`] therefore takes one beyond the capacity: spinning
+//! holders hand theirs on at every tick when someone waits, so a silent
+//! scheduler means the holders are all blocked.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+/// How long slices may go without changing hands, while someone waits,
+/// before the holders count as blocked (two epoch ticks).
+pub const STALL: Duration = Duration::from_millis(2);
+
+/// Slices granted by [`FairScheduler`].
+#[derive(Debug)]
+pub struct FairScheduler {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    running: usize,
+    seq: u64,
+    /// When a slice last changed hands (granted or passed on).
+    handoff: Instant,
+    /// Virtual time: the start tag of the slice last granted.
+    clock: f64,
+    waiting: BinaryHeap<Waiter>,
+    tenants: HashMap<String, f64>,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    tag: f64,
+    seq: u64,
+    wake: oneshot::Sender<()>,
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Waiter {}
+impl PartialOrd for Waiter {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Waiter {
+    /// Reversed: the heap's top is the smallest tag, then the oldest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .tag
+            .total_cmp(&self.tag)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// A running slice; dropping it hands the slice to the next waiter.
+#[derive(Debug)]
+pub struct Slice {
+    scheduler: Arc<FairScheduler>,
+}
+
+impl Drop for Slice {
+    fn drop(&mut self) {
+        self.scheduler.release();
+    }
+}
+
+impl FairScheduler {
+    /// `capacity` slices at once (at least one).
+    pub fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            capacity: capacity.max(1),
+            inner: Mutex::new(Inner {
+                running: 0,
+                seq: 0,
+                handoff: Instant::now(),
+                clock: 0.0,
+                waiting: BinaryHeap::new(),
+                tenants: HashMap::new(),
+            }),
+        })
+    }
+
+    /// Waits for a slice for `tenant`.
+    pub async fn acquire(self: &Arc<Self>, tenant: &str) -> Slice {
+        let wait = {
+            let mut inner = self.inner.lock().expect("scheduler lock");
+            let clock = inner.clock;
+            let tag = inner
+                .tenants
+                .get(tenant)
+                .copied()
+                .unwrap_or(clock)
+                .max(clock);
+            if inner.running < self.capacity && inner.waiting.is_empty() {
+                inner.running += 1;
+                inner.clock = tag;
+                inner.handoff = Instant::now();
+                None
+            } else {
+                let (wake, woken) = oneshot::channel();
+                inner.seq += 1;
+                let seq = inner.seq;
+                inner.waiting.push(Waiter { tag, seq, wake });
+                Some((seq, woken))
+            }
+        };
+        if let Some((seq, mut woken)) = wait {
+            // The releaser counts us as running before waking us. If we are
+            // dropped while waiting (the call's deadline), its send fails
+            // and it moves on to the next waiter.
+            loop {
+                match tokio::time::timeout(STALL, &mut woken).await {
+                    Ok(_) => break,
+                    Err(_) if self.take_stalled(seq) => break,
+                    Err(_) => continue,
+                }
+            }
+        }
+        Slice {
+            scheduler: Arc::clone(self),
+        }
+    }
+
+    /// Takes a slice beyond the capacity for waiter `seq` when none has
+    /// changed hands for [`STALL`] (every holder is blocked in the host).
+    fn take_stalled(&self, seq: u64) -> bool {
+        let mut inner = self.inner.lock().expect("scheduler lock");
+        if inner.handoff.elapsed() < STALL {
+            return false;
+        }
+        let Some(tag) = inner.waiting.iter().find(|w| w.seq == seq).map(|w| w.tag) else {
+            return false; // granted meanwhile: the wake-up is on its way
+        };
+        inner.waiting.retain(|w| w.seq != seq);
+        inner.running += 1;
+        inner.clock = inner.clock.max(tag);
+        inner.handoff = Instant::now();
+        true
+    }
+
+    /// Charges `tenant` for `ticks` of CPU at `weight`.
+    pub fn charge(&self, tenant: &str, ticks: u64, weight: u32) {
+        let mut inner = self.inner.lock().expect("scheduler lock");
+        let clock = inner.clock;
+        let vtime = inner.tenants.entry(tenant.to_owned()).or_insert(clock);
+        *vtime = vtime.max(clock) + ticks as f64 / f64::from(weight.max(1));
+    }
+
+    /// Whether anyone waits for a slice.
+    pub fn contended(&self) -> bool {
+        !self
+            .inner
+            .lock()
+            .expect("scheduler lock")
+            .waiting
+            .is_empty()
+    }
+
+    fn release(&self) {
+        let mut inner = self.inner.lock().expect("scheduler lock");
+        while let Some(next) = inner.waiting.pop() {
+            let tag = next.tag;
+            if next.wake.send(()).is_ok() {
+                inner.clock = inner.clock.max(tag);
+                inner.handoff = Instant::now();
+                return; // the slice passes on: `running` is unchanged
+            }
+        }
+        inner.running -= 1;
+    }
+}
+
+/// One call's turns at the CPU: the slice it holds, handed on at every
+/// tick when someone else waits.
+#[derive(Debug)]
+pub(super) struct Turn {
+    scheduler: Arc<FairScheduler>,
+    tenant: String,
+    weight: u32,
+    slice: Mutex<Option<Slice>>,
+}
+
+/// What the epoch callback awaits before the guest runs on.
+pub(super) type Resume = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Turn {
+    pub(super) fn new(scheduler: Arc<FairScheduler>, tenant: &str, weight: u32) -> Arc<Self> {
+        Arc::new(Self {
+            scheduler,
+            tenant: tenant.to_owned(),
+            weight,
+            slice: Mutex::new(None),
+        })
+    }
+
+    /// Waits for a slice.
+    pub(super) async fn begin(&self) {
+        let slice = self.scheduler.acquire(&self.tenant).await;
+        *self.slice.lock().expect("slice lock") = Some(slice);
+    }
+
+    /// Gives the slice to the next waiter.
+    fn pause(&self) {
+        self.slice.lock().expect("slice lock").take();
+    }
+
+    /// At a tick: charges it, then keeps the slice when nobody waits, or
+    /// hands it on and queues for the next one.
+    pub(super) fn tick(self: &Arc<Self>) -> Resume {
+        self.scheduler.charge(&self.tenant, 1, self.weight);
+        let held = self.slice.lock().expect("slice lock").is_some();
+        if held && !self.scheduler.contended() {
+            return Box::pin(yield_once());
+        }
+        self.pause();
+        let turn = Arc::clone(self);
+        Box::pin(async move { turn.begin().await })
+    }
+}
+
+/// Pending once, woken at once: hands the thread back to the executor
+/// (which then polls the call's deadline) and resumes at its next turn.
+/// (`tokio::task::yield_now` defers its wake-up to the worker's park,
+/// which a guest running on a wasmtime fiber may never reach.)
+pub(super) async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which of `tenants` gets the next free slice when all wait at once.
+    async fn order_of_grants(scheduler: &Arc<FairScheduler>, tenants: &[&str]) -> Vec<String> {
+        let (done, mut grants) = tokio::sync::mpsc::unbounded_channel();
+        let blocker = scheduler.acquire("blocker").await;
+        let mut tasks = Vec::new();
+        for tenant in tenants {
+            let (scheduler, done, tenant) =
+                (Arc::clone(scheduler), done.clone(), tenant.to_string());
+            tasks.push(tokio::spawn(async move {
+                let slice = scheduler.acquire(&tenant).await;
+                done.send(tenant).unwrap();
+                drop(slice);
+            }));
+            tokio::task::yield_now().await; // enqueue in this order
+        }
+        drop(blocker);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        drop(done);
+        let mut order = Vec::new();
+        while let Some(t) = grants.recv().await {
+            order.push(t);
+        }
+        order
+    }
+
+    #[tokio::test]
+    async fn the_tenant_that_used_less_cpu_goes_first() {
+        let scheduler = FairScheduler::new(1);
+        scheduler.charge("heavy", 30, 1);
+        scheduler.charge("light", 1, 1);
+        let order = order_of_grants(&scheduler, &["heavy", "light"]).await;
+        assert_eq!(order, ["light", "heavy"]);
+    }
+
+    #[tokio::test]
+    async fn a_weight_divides_what_a_tick_costs() {
+        let scheduler = FairScheduler::new(1);
+        scheduler.charge("gold", 30, 4); // 7.5 virtual ticks
+        scheduler.charge("plain", 10, 1); // 10
+        let order = order_of_grants(&scheduler, &["plain", "gold"]).await;
+        assert_eq!(order, ["gold", "plain"]);
+    }
+
+    #[tokio::test]
+    async fn a_tenant_with_nothing_queued_lends_its_share() {
+        let scheduler = FairScheduler::new(1);
+        // Only one tenant waits: it gets every slice, however much it used.
+        scheduler.charge("heavy", 1_000, 1);
+        let order = order_of_grants(&scheduler, &["heavy", "heavy", "heavy"]).await;
+        assert_eq!(order.len(), 3);
+        assert!(!scheduler.contended());
+    }
+
+    #[tokio::test]
+    async fn an_idle_tenant_earns_no_credit_while_away() {
+        let scheduler = FairScheduler::new(1);
+        scheduler.charge("busy", 100, 1);
+        // The clock moves to busy's time as its slices are granted.
+        drop(scheduler.acquire("busy").await);
+        let blocker = scheduler.acquire("busy").await;
+        drop(blocker);
+        // A newcomer starts at the clock, not at zero: it ties with busy's
+        // next request instead of owning the next 100 slices.
+        scheduler.charge("newcomer", 0, 1);
+        let order = order_of_grants(&scheduler, &["busy", "newcomer"]).await;
+        assert_eq!(order, ["busy", "newcomer"], "FIFO among equal tags");
+    }
+
+    #[tokio::test]
+    async fn a_waiter_takes_a_slice_when_every_holder_is_blocked() {
+        let scheduler = FairScheduler::new(1);
+        // A holder that never ticks again (a guest asleep in the host).
+        let _asleep = scheduler.acquire("sleeper").await;
+        let got = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            scheduler.acquire("other"),
+        )
+        .await;
+        assert!(
+            got.is_ok(),
+            "a stalled scheduler lends a slice beyond its capacity"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_waiter_dropped_at_its_deadline_does_not_leak_a_slice() {
+        let scheduler = FairScheduler::new(1);
+        let held = scheduler.acquire("a").await;
+        let mut waiting = Box::pin(scheduler.acquire("b"));
+        tokio::select! {
+            _ = &mut waiting => panic!("the only slice is held"),
+            () = tokio::task::yield_now() => {}
+        }
+        drop(waiting); // the call's deadline dropped it while queued
+        drop(held); // the hand-off to the vanished waiter fails over
+        let again = scheduler.acquire("c").await;
+        drop(again);
+        assert_eq!(
+            scheduler.inner.lock().unwrap().running,
+            0,
+            "no slice leaked"
+        );
+    }
+}
