@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// How long slices may go without changing hands, while someone waits,
-/// before the holders count as blocked (two epoch ticks).
-pub const STALL: Duration = Duration::from_millis(2);
+/// before the holders count as blocked (four epoch ticks: a loaded host
+/// delays ticks by a tick or two).
+pub const STALL: Duration = Duration::from_millis(4);
 
 /// Slices granted by [`FairScheduler`].
 #[derive(Debug)]
@@ -181,6 +182,21 @@ impl FairScheduler {
             .is_empty()
     }
 
+    /// Whether a waiter should run before `tenant`'s next slice: one has a
+    /// smaller virtual start time than `tenant` would get now. (Handing the
+    /// slice on and queueing again would give it to the best *other*
+    /// waiter, even one that used far more CPU.)
+    pub fn preempts(&self, tenant: &str) -> bool {
+        let inner = self.inner.lock().expect("scheduler lock");
+        let mine = inner
+            .tenants
+            .get(tenant)
+            .copied()
+            .unwrap_or(inner.clock)
+            .max(inner.clock);
+        inner.waiting.peek().is_some_and(|best| best.tag < mine)
+    }
+
     fn release(&self) {
         let mut inner = self.inner.lock().expect("scheduler lock");
         while let Some(next) = inner.waiting.pop() {
@@ -229,12 +245,12 @@ impl Turn {
         self.slice.lock().expect("slice lock").take();
     }
 
-    /// At a tick: charges it, then keeps the slice when nobody waits, or
-    /// hands it on and queues for the next one.
+    /// At a tick: charges it, then keeps the slice unless a waiter comes
+    /// first, else hands it on and queues for the next one.
     pub(super) fn tick(self: &Arc<Self>) -> Resume {
         self.scheduler.charge(&self.tenant, 1, self.weight);
         let held = self.slice.lock().expect("slice lock").is_some();
-        if held && !self.scheduler.contended() {
+        if held && !self.scheduler.preempts(&self.tenant) {
             return Box::pin(yield_once());
         }
         self.pause();
@@ -299,6 +315,28 @@ mod tests {
         scheduler.charge("light", 1, 1);
         let order = order_of_grants(&scheduler, &["heavy", "light"]).await;
         assert_eq!(order, ["light", "heavy"]);
+    }
+
+    #[tokio::test]
+    async fn a_holder_keeps_its_slice_unless_a_waiter_comes_first() {
+        let scheduler = FairScheduler::new(1);
+        let _held = scheduler.acquire("light").await;
+        scheduler.charge("heavy", 30, 1);
+        let waiting = tokio::spawn({
+            let scheduler = Arc::clone(&scheduler);
+            async move { drop(scheduler.acquire("heavy").await) }
+        });
+        while !scheduler.contended() {
+            tokio::task::yield_now().await;
+        }
+        scheduler.charge("light", 1, 1);
+        assert!(
+            !scheduler.preempts("light"),
+            "light used less: it keeps the slice"
+        );
+        scheduler.charge("light", 100, 1);
+        assert!(scheduler.preempts("light"), "now heavy comes first");
+        waiting.abort();
     }
 
     #[tokio::test]
