@@ -17,6 +17,12 @@ use tokio::task::JoinHandle;
 /// Nice value of the background runtime's threads (the lowest priority).
 pub const BACKGROUND_NICE: i32 = 19;
 
+/// Nice value of the normal guest threads: below the HTTP workers, so the
+/// short, latency-bound work of answering requests (parsing, auth, writing
+/// responses) is never queued behind guest slices at the kernel; guests
+/// still get every cycle the request path leaves.
+pub const GUEST_NICE: i32 = 10;
+
 /// Which threads run a call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,10 +60,14 @@ impl Executor {
             builder
         };
         Ok(Self {
-            normal: Some(build("wip-guest").build()?),
+            normal: Some(
+                build("wip-guest")
+                    .on_thread_start(|| set_this_threads_nice(GUEST_NICE))
+                    .build()?,
+            ),
             background: Some(
                 build("wip-guest-bg")
-                    .on_thread_start(lower_this_threads_priority)
+                    .on_thread_start(|| set_this_threads_nice(BACKGROUND_NICE))
                     .build()?,
             ),
         })
@@ -92,13 +102,15 @@ impl Drop for Executor {
     }
 }
 
-/// Sets the calling thread's nice value to [`BACKGROUND_NICE`] (on Linux
-/// `setpriority(PRIO_PROCESS, 0, …)` affects only the calling thread).
-fn lower_this_threads_priority() {
+/// Sets the calling thread's nice value (on Linux `setpriority(PRIO_PROCESS,
+/// 0, …)` affects only the calling thread).
+fn set_this_threads_nice(nice: i32) {
     #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::process::setpriority_process(None, BACKGROUND_NICE) {
-        tracing::warn!(error = %e, "could not lower a background guest thread's priority");
+    if let Err(e) = rustix::process::setpriority_process(None, nice) {
+        tracing::warn!(error = %e, nice, "could not lower a guest thread's priority");
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// The calling thread's nice value (Linux), for tests and diagnostics.
@@ -114,14 +126,14 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn background_calls_run_at_the_lowest_priority_and_normal_ones_do_not() {
+    async fn background_calls_run_at_the_lowest_priority_and_normal_ones_below_http() {
         let executor = Executor::new(1).unwrap();
         let nice = |cpu| executor.spawn(cpu, async { current_thread_nice() });
         assert_eq!(
             nice(CpuClass::Background).await.unwrap(),
             Some(BACKGROUND_NICE)
         );
-        assert_ne!(nice(CpuClass::Normal).await.unwrap(), Some(BACKGROUND_NICE));
+        assert_eq!(nice(CpuClass::Normal).await.unwrap(), Some(GUEST_NICE));
         // Dropped here, inside an async context, without panicking.
     }
 }
