@@ -41,6 +41,8 @@ pub struct Round {
     pub scaling: Vec<(f64, f64)>,
     /// Scaling calls that did not succeed (counted in the p50s anyway).
     pub scaling_failed: usize,
+    /// p50 ms of a (c) call after 50 ms without a cgroup join.
+    pub bwrap_after_idle_ms: f64,
 }
 
 /// Memory per concurrent call.
@@ -206,7 +208,7 @@ pub fn render(r: &Results) -> String {
 /// The compute-scaling table and where the process variants overtake Wasm.
 fn crossover(r: &Results) -> String {
     let mut md = format!(
-        "### Compute scaling (sequential calls, interleaved, p50 ms)\n\n\
+        "### Compute scaling (back-to-back sequential calls, p50 ms)\n\n\
          | variant | {} rows | {} rows | per 1000 rows (two-point fit) |\n|---|---:|---:|---:|\n",
         r.small_rows, r.large_rows
     );
@@ -220,6 +222,15 @@ fn crossover(r: &Results) -> String {
             r.per_row(v) * 1000.0
         );
     }
+    let _ = writeln!(
+        md,
+        "\nA (c) call after 50 ms in which no process joined a cgroup: p50 {:.2} ms, vs {:.2} ms \
+         back to back: moving the process into its memory cgroup (the write to `cgroup.procs`) \
+         is what costs more after an idle spell, so a lightly loaded process sandbox pays it on \
+         most calls.",
+        median(r.rounds.iter().map(|x| x.bwrap_after_idle_ms)),
+        median(r.rounds.iter().map(|x| x.scaling[2].0))
+    );
     let failed: usize = r.rounds.iter().map(|x| x.scaling_failed).sum();
     if failed > 0 {
         let _ = writeln!(
