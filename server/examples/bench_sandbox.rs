@@ -236,9 +236,9 @@ fn main() {
 
     // What fair time slicing costs a lone tenant: the same calls with the
     // scheduler on and off, interleaved rounds, median p50.
-    let fifo = Sandbox::with_scheduling(limits(true, 256), Scheduling::Fifo).expect("engine");
+    let fair = Sandbox::with_scheduling(limits(true, 256), Scheduling::Fair).expect("engine");
     for g in ["add", "process"] {
-        fifo.load(
+        fair.load(
             key(g),
             &std::fs::read(dir.join(format!("{g}.wasm"))).unwrap(),
         )
@@ -249,7 +249,7 @@ fn main() {
         let (mut on, mut off) = (Vec::new(), Vec::new());
         let round = (budget / 3).max(Duration::from_millis(500));
         for _ in 0..5 {
-            for (s, out) in [(&*pooled, &mut on), (&fifo, &mut off)] {
+            for (s, out) in [(&fair, &mut on), (&*pooled, &mut off)] {
                 let row = measure(guest, "", round, u64::MAX, || match guest {
                     "add" => assert_eq!(rt.block_on(s.call_add("add", 2, 3)), Ok(5)),
                     _ => assert!(invoke(rt, s, "process", CSV).is_ok()),

@@ -113,9 +113,11 @@ pub struct Config {
     #[arg(long, env = "WIP_TENANTS_FILE")]
     pub tenants_file: Option<PathBuf>,
 
-    /// How guest calls share the CPU: `fair` (time slices by weighted fair
-    /// queuing across tenants) or `fifo` (whoever the executor polls).
-    #[arg(long, env = "WIP_CPU_SCHEDULER", default_value = "fair", value_parser = ["fair", "fifo"])]
+    /// How guest calls share the CPU: `fifo` (whoever the executor polls)
+    /// or `fair` (experimental: time slices by weighted fair queuing across
+    /// tenants; a guest asleep in a host call holds its slice until the
+    /// stall rule lends one).
+    #[arg(long, env = "WIP_CPU_SCHEDULER", default_value = "fifo", value_parser = ["fair", "fifo"])]
     pub cpu_scheduler: String,
 
     /// Log format: `pretty` for a terminal, `json` for production log shipping.
@@ -145,7 +147,7 @@ impl Config {
             admin_token: None,
             tenants_file: None,
             log_format: "pretty".to_owned(),
-            cpu_scheduler: "fair".to_owned(),
+            cpu_scheduler: "fifo".to_owned(),
         }
     }
 }

@@ -100,9 +100,23 @@ pub fn run() -> anyhow::Result<()> {
             .env("GOARCH", "wasm")
             .args(["vet", "./..."]),
     ));
+    results.push(check(
+        "go vet (native twin, linux)",
+        go.go()
+            .current_dir(paths::guest_go().join("sandbox"))
+            .env("GOOS", "linux")
+            .env_remove("GOARCH")
+            .args(["vet", "./native/...", "./internal/csvjson/"]),
+    ));
     results.push(tests(
         "go test (guest-go packages)",
         go.go().args(["test", "-v", "-count=1", "./internal/..."]),
+    ));
+    results.push(tests(
+        "process sandbox confinement (bubblewrap)",
+        // The isolation bench's process sandbox really confines: no host
+        // file, no loopback listener, memory cap, deadline kill, no orphans.
+        cmd::new("cargo").args(["xtask", "bench", "isolation", "--check"]),
     ));
     results.push(tests(
         "frontend (wasm-pack, headless Chromium)",

@@ -115,9 +115,9 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// An engine with no guests, its threads shared by fair scheduling.
+    /// An engine with no guests, its threads shared first come, first served.
     pub fn new(limits: SandboxLimits) -> Result<Self, LoadError> {
-        Self::with_scheduling(limits, Scheduling::Fair)
+        Self::with_scheduling(limits, Scheduling::default())
     }
 
     /// An engine with no guests, its threads shared as `scheduling` says.

@@ -97,10 +97,11 @@ impl CallOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Scheduling {
     /// Time slices by start-time fair queuing across tenants
-    /// (see [`super::scheduler`]).
-    #[default]
+    /// (see [`super::scheduler`]). Opt-in: a guest blocked in a host call
+    /// keeps its slice until the stall rule lends one (see there).
     Fair,
     /// Whoever the executor polls: first come, first served.
+    #[default]
     Fifo,
 }
 
