@@ -154,12 +154,7 @@ async fn a_damaged_artifact_is_never_loaded_the_module_is_recompiled_and_the_art
     );
     assert_eq!(reopened.version_of("csv").await, "csv2json/1");
     let repaired = std::fs::read(&path).unwrap();
-    let recorded = reopened
-        .registry
-        .plugin(&meta.digest)
-        .unwrap()
-        .artifact
-        .unwrap();
+    let recorded = reopened.artifact_of(&meta.digest);
     assert_eq!(
         recorded.sha256,
         server::sandbox::artifact::digest(&repaired)
@@ -188,12 +183,7 @@ async fn an_artifact_of_another_engine_is_recompiled_for_this_one() {
 
     let reopened = open(dir.path());
     assert_eq!(reopened.registry.opened().compiled, 1);
-    let recorded = reopened
-        .registry
-        .plugin(&meta.digest)
-        .unwrap()
-        .artifact
-        .unwrap();
+    let recorded = reopened.artifact_of(&meta.digest);
     assert_eq!(recorded.engine, fingerprint);
     assert_eq!(reopened.version_of("csv").await, "csv2json/1");
 }

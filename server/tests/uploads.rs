@@ -53,14 +53,19 @@ async fn invalid_uploads_are_rejected_with_a_typed_reason_and_store_nothing() {
     assert!(f.registry.activations().is_empty());
 }
 
-#[tokio::test]
-async fn the_uploader_chooses_the_smoke_input() {
-    let dir = tempfile::tempdir().unwrap();
+/// A registry whose smoke calls get 300 ms.
+fn quick(dir: &tempfile::TempDir) -> Fixture {
     let quick = ValidationLimits {
         smoke_budget: Duration::from_millis(300),
         ..VALIDATION
     };
-    let f = open_with(dir.path(), sandbox(), quick);
+    open_with(dir.path(), sandbox(), quick)
+}
+
+#[tokio::test]
+async fn the_uploader_chooses_the_smoke_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = quick(&dir);
     // The sleeper reads its input as a duration; CSV makes it sleep 30 s.
     let started = Instant::now();
     let refused = f.upload("sleepy", "sleeper").await.unwrap_err();
@@ -80,11 +85,7 @@ async fn the_uploader_chooses_the_smoke_input() {
 #[tokio::test]
 async fn a_module_that_sleeps_while_starting_is_refused_at_the_validation_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let quick = ValidationLimits {
-        smoke_budget: Duration::from_millis(300),
-        ..VALIDATION
-    };
-    let f = open_with(dir.path(), sandbox(), quick);
+    let f = quick(&dir);
     let started = Instant::now();
     let refused = f.upload("slow", "sleepinit").await.unwrap_err();
     assert_eq!(refused.reason(), Some("smoke_failed"), "{refused:?}");

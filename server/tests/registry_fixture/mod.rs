@@ -73,6 +73,15 @@ impl Fixture {
         self.upload_bytes(name, guest(module), None).await
     }
 
+    /// The stored artifact record of `digest`.
+    pub fn artifact_of(
+        &self,
+        digest: &server::registry::PluginDigest,
+    ) -> server::registry::ArtifactMeta {
+        let meta = self.registry.plugin(digest).expect("stored");
+        meta.artifact.expect("an artifact is recorded")
+    }
+
     pub async fn version_of(&self, name_or_digest: &str) -> String {
         let digest = self.registry.resolve(name_or_digest).unwrap();
         let call = self
