@@ -106,7 +106,12 @@ pub fn run() -> anyhow::Result<()> {
             .current_dir(paths::guest_go().join("sandbox"))
             .env("GOOS", "linux")
             .env_remove("GOARCH")
-            .args(["vet", "./native/...", "./internal/csvjson/"]),
+            .args([
+                "vet",
+                "./native/...",
+                "./internal/csvjson/",
+                "./internal/probe/",
+            ]),
     ));
     results.push(tests(
         "go test (guest-go packages)",

@@ -8,28 +8,10 @@
 package main
 
 import (
-	"encoding/json"
-	"net"
-	"time"
-
 	"wasminproduction/guest-go/sandbox/internal/abi"
+	"wasminproduction/guest-go/sandbox/internal/probe"
 )
 
-func init() {
-	abi.Handle(func(input []byte) ([]byte, error) {
-		conn, dialErr := net.DialTimeout("tcp", string(input), time.Second)
-		if conn != nil {
-			conn.Close()
-		}
-		ln, listenErr := net.Listen("tcp", "127.0.0.1:0")
-		if ln != nil {
-			ln.Close()
-		}
-		return json.Marshal(map[string]string{
-			"dial tcp":   abi.ErrString(dialErr),
-			"listen tcp": abi.ErrString(listenErr),
-		})
-	})
-}
+func init() { abi.Handle(probe.Net) }
 
 func main() {}

@@ -34,11 +34,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"time"
 
 	"wasminproduction/guest-go/sandbox/internal/csvjson"
+	"wasminproduction/guest-go/sandbox/internal/probe"
 )
 
 // version matches the wasip1 guest's, so both outputs are byte-identical.
@@ -55,7 +55,7 @@ var handlers = map[string]handler{
 	"spin":     spin,
 	"sleep":    sleep,
 	"fsprobe":  fsprobe,
-	"netprobe": netprobe,
+	"netprobe": probe.Net,
 }
 
 func main() {
@@ -195,20 +195,5 @@ func fsprobe([]byte) ([]byte, error) {
 		"list /":           errString(listErr),
 		"write /tmp":       errString(writeErr),
 		"list .":           errString(cwdErr),
-	})
-}
-
-func netprobe(input []byte) ([]byte, error) {
-	conn, dialErr := net.DialTimeout("tcp", string(input), time.Second)
-	if conn != nil {
-		conn.Close()
-	}
-	ln, listenErr := net.Listen("tcp", "127.0.0.1:0")
-	if ln != nil {
-		ln.Close()
-	}
-	return json.Marshal(map[string]string{
-		"dial tcp":   errString(dialErr),
-		"listen tcp": errString(listenErr),
 	})
 }
