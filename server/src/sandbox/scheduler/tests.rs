@@ -1,0 +1,130 @@
+//! The scheduler's rules, without wasm.
+
+use super::*;
+
+/// Which of `tenants` gets the next free slice when all wait at once.
+async fn order_of_grants(scheduler: &Arc<FairScheduler>, tenants: &[&str]) -> Vec<String> {
+    let (done, mut grants) = tokio::sync::mpsc::unbounded_channel();
+    let blocker = scheduler.acquire("blocker").await;
+    let mut tasks = Vec::new();
+    for tenant in tenants {
+        let (scheduler, done, tenant) = (Arc::clone(scheduler), done.clone(), tenant.to_string());
+        tasks.push(tokio::spawn(async move {
+            let slice = scheduler.acquire(&tenant).await;
+            done.send(tenant).unwrap();
+            drop(slice);
+        }));
+        tokio::task::yield_now().await; // enqueue in this order
+    }
+    drop(blocker);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    drop(done);
+    let mut order = Vec::new();
+    while let Some(t) = grants.recv().await {
+        order.push(t);
+    }
+    order
+}
+
+#[tokio::test]
+async fn the_tenant_that_used_less_cpu_goes_first() {
+    let scheduler = FairScheduler::new(1);
+    scheduler.charge("heavy", 30, 1);
+    scheduler.charge("light", 1, 1);
+    let order = order_of_grants(&scheduler, &["heavy", "light"]).await;
+    assert_eq!(order, ["light", "heavy"]);
+}
+
+#[tokio::test]
+async fn a_holder_keeps_its_slice_unless_a_waiter_comes_first() {
+    let scheduler = FairScheduler::new(1);
+    let _held = scheduler.acquire("light").await;
+    scheduler.charge("heavy", 30, 1);
+    let waiting = tokio::spawn({
+        let scheduler = Arc::clone(&scheduler);
+        async move { drop(scheduler.acquire("heavy").await) }
+    });
+    while !scheduler.contended() {
+        tokio::task::yield_now().await;
+    }
+    scheduler.charge("light", 1, 1);
+    assert!(
+        !scheduler.preempts("light"),
+        "light used less: it keeps the slice"
+    );
+    scheduler.charge("light", 100, 1);
+    assert!(scheduler.preempts("light"), "now heavy comes first");
+    waiting.abort();
+}
+
+#[tokio::test]
+async fn a_weight_divides_what_a_tick_costs() {
+    let scheduler = FairScheduler::new(1);
+    scheduler.charge("gold", 30, 4); // 7.5 virtual ticks
+    scheduler.charge("plain", 10, 1); // 10
+    let order = order_of_grants(&scheduler, &["plain", "gold"]).await;
+    assert_eq!(order, ["gold", "plain"]);
+}
+
+#[tokio::test]
+async fn a_tenant_with_nothing_queued_lends_its_share() {
+    let scheduler = FairScheduler::new(1);
+    // Only one tenant waits: it gets every slice, however much it used.
+    scheduler.charge("heavy", 1_000, 1);
+    let order = order_of_grants(&scheduler, &["heavy", "heavy", "heavy"]).await;
+    assert_eq!(order.len(), 3);
+    assert!(!scheduler.contended());
+}
+
+#[tokio::test]
+async fn an_idle_tenant_earns_no_credit_while_away() {
+    let scheduler = FairScheduler::new(1);
+    scheduler.charge("busy", 100, 1);
+    // The clock moves to busy's time as its slices are granted.
+    drop(scheduler.acquire("busy").await);
+    let blocker = scheduler.acquire("busy").await;
+    drop(blocker);
+    // A newcomer starts at the clock, not at zero: it ties with busy's
+    // next request instead of owning the next 100 slices.
+    scheduler.charge("newcomer", 0, 1);
+    let order = order_of_grants(&scheduler, &["busy", "newcomer"]).await;
+    assert_eq!(order, ["busy", "newcomer"], "FIFO among equal tags");
+}
+
+#[tokio::test]
+async fn a_waiter_takes_a_slice_when_every_holder_is_blocked() {
+    let scheduler = FairScheduler::new(1);
+    // A holder that never ticks again (a guest asleep in the host).
+    let _asleep = scheduler.acquire("sleeper").await;
+    let got = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        scheduler.acquire("other"),
+    )
+    .await;
+    assert!(
+        got.is_ok(),
+        "a stalled scheduler lends a slice beyond its capacity"
+    );
+}
+
+#[tokio::test]
+async fn a_waiter_dropped_at_its_deadline_does_not_leak_a_slice() {
+    let scheduler = FairScheduler::new(1);
+    let held = scheduler.acquire("a").await;
+    let mut waiting = Box::pin(scheduler.acquire("b"));
+    tokio::select! {
+        _ = &mut waiting => panic!("the only slice is held"),
+        () = tokio::task::yield_now() => {}
+    }
+    drop(waiting); // the call's deadline dropped it while queued
+    drop(held); // the hand-off to the vanished waiter fails over
+    let again = scheduler.acquire("c").await;
+    drop(again);
+    assert_eq!(
+        scheduler.inner.lock().unwrap().running,
+        0,
+        "no slice leaked"
+    );
+}
