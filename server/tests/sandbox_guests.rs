@@ -1,13 +1,11 @@
 //! The sandbox library API against every guest `cargo xtask build` made
 //! (seed tasks 4, 10, 11): one behaviour per test. Limits, deadlines and
-//! slots: `sandbox_limits.rs`.
+//! slots: `sandbox_limits.rs`; the guest's log lines: `guest_log_lines.rs`.
 
 mod common;
 mod guest_calls;
-use common::*;
 use guest_calls::*;
 
-use bytes::Bytes;
 use server::sandbox::SandboxError;
 
 #[tokio::test]
@@ -168,30 +166,4 @@ async fn a_guest_without_the_abi_is_an_abi_violation() {
         invoke("add", "").await,
         Err(SandboxError::AbiViolation { .. })
     ));
-}
-
-#[tokio::test]
-async fn log_lines_are_emitted_tagged_with_tenant_guest_and_digest() {
-    let capture = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(capture.subscriber());
-    let input = Bytes::from_static(b"a\n1\n");
-    let call = SANDBOX
-        .invoke(
-            &builtin("process"),
-            "tenant-42",
-            input,
-            options(256, GENEROUS),
-        )
-        .await;
-    call.result.unwrap();
-    let lines = capture.lines();
-    let line = lines
-        .iter()
-        .find(|v| v["target"] == "guest")
-        .unwrap_or_else(|| panic!("no guest log line in {lines:?}"));
-    let digest = SANDBOX.guest_info(&builtin("process")).unwrap().digest;
-    assert_eq!(line["fields"]["message"], "converted 1 rows");
-    assert_eq!(line["fields"]["tenant"], "tenant-42");
-    assert_eq!(line["fields"]["guest"], "process");
-    assert_eq!(line["fields"]["digest"], digest.as_str());
 }
