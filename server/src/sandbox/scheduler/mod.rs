@@ -172,7 +172,8 @@ impl FairScheduler {
         *vtime = vtime.max(clock) + ticks as f64 / f64::from(weight.max(1));
     }
 
-    /// Whether anyone waits for a slice.
+    /// Whether anyone waits for a slice (the tests' view of the queue).
+    #[cfg(test)]
     pub fn contended(&self) -> bool {
         !self
             .inner
