@@ -6,9 +6,13 @@
 
 pub mod manifest;
 pub mod registry;
+pub mod rollout;
 
 pub use manifest::{GoInfo, Manifest, ManifestAsset};
 pub use registry::{ActivateRequest, Activation, PluginInfo, PluginList};
+pub use rollout::{
+    Decision, DecisionKind, PluginStatus, Rollout, RolloutRequest, SideStats, Thresholds,
+};
 
 use std::collections::BTreeMap;
 
