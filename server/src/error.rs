@@ -200,6 +200,9 @@ fn registry_code(error: &crate::registry::RegistryError) -> &'static str {
         E::WrongName { .. } => "wrong_plugin_name",
         E::NoPrevious { .. } => "no_previous_version",
         E::BadName { .. } => "bad_plugin_name",
+        E::RolloutInProgress { .. } => "rollout_in_progress",
+        E::NoRollout { .. } => "no_rollout",
+        E::BadRollout { .. } => "bad_request",
         E::Storage(_) => "storage",
     }
 }
@@ -211,8 +214,11 @@ fn registry_status(error: &crate::registry::RegistryError) -> StatusCode {
         E::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::NotWasm | E::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         E::UnknownDigest { .. } | E::UnknownName { .. } => StatusCode::NOT_FOUND,
-        E::WrongName { .. } | E::NoPrevious { .. } => StatusCode::CONFLICT,
-        E::BadName { .. } => StatusCode::BAD_REQUEST,
+        E::WrongName { .. }
+        | E::NoPrevious { .. }
+        | E::RolloutInProgress { .. }
+        | E::NoRollout { .. } => StatusCode::CONFLICT,
+        E::BadName { .. } | E::BadRollout { .. } => StatusCode::BAD_REQUEST,
         E::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

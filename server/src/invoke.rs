@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use crate::error::ApiError;
 use crate::outcome::Outcome;
+use crate::registry::RolloutCall;
 use crate::sandbox::{GuestKey, Output};
 use crate::state::AppState;
 use crate::tenants::TenantId;
@@ -41,13 +42,36 @@ impl Target {
     }
 }
 
-/// A call that resolved: which guest, under which digest it is counted.
+/// A call that resolved: which guest, under which digest it is counted,
+/// and the rollout that routed it, if one did.
 struct Resolved {
     key: GuestKey,
     digest: String,
+    rollout: Option<RolloutCall>,
 }
 
-fn resolve(state: &AppState, target: &Target) -> Result<Resolved, ApiError> {
+/// The caller's `x-request-id` (1 to 64 characters of `A-Z a-z 0-9 . _ : -`),
+/// or a new one: a rollout routes by it, so a retry lands on the same digest.
+pub fn request_id(headers: &HeaderMap) -> Result<String, ApiError> {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let Some(value) = headers.get("x-request-id") else {
+        return Ok(format!("wip-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    };
+    let valid = (1..=64).contains(&value.len())
+        && value
+            .as_bytes()
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(b));
+    if valid {
+        Ok(value.to_str().expect("checked ASCII").to_owned())
+    } else {
+        Err(ApiError::BadRequest {
+            reason: "x-request-id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -".into(),
+        })
+    }
+}
+
+fn resolve(state: &AppState, target: &Target, request_id: &str) -> Result<Resolved, ApiError> {
     match target {
         Target::Builtin(name) => {
             let key = GuestKey::Builtin(name.clone());
@@ -58,13 +82,15 @@ fn resolve(state: &AppState, target: &Target) -> Result<Resolved, ApiError> {
             Ok(Resolved {
                 key,
                 digest: info.digest,
+                rollout: None,
             })
         }
         Target::Plugin(name_or_digest) => {
-            let digest = state.registry().resolve(name_or_digest)?;
+            let routed = state.registry().route(name_or_digest, request_id)?;
             Ok(Resolved {
-                digest: digest.to_string(),
-                key: GuestKey::Plugin(digest),
+                digest: routed.digest.to_string(),
+                key: GuestKey::Plugin(routed.digest),
+                rollout: routed.rollout,
             })
         }
     }
@@ -77,12 +103,11 @@ pub async fn invoke(
     target: Target,
     tenant: TenantId,
     input: Bytes,
+    request_id: String,
 ) -> Result<Response, ApiError> {
-    static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
-    let request_id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
-    let resolved = resolve(state, &target)?;
+    let resolved = resolve(state, &target, &request_id)?;
     let record = CallRecord {
-        request_id,
+        request_id: &request_id,
         route: target.route(),
         tenant: &tenant,
         requested: target.requested(),
@@ -111,12 +136,23 @@ pub async fn invoke(
         memory_pages: invocation.peak_memory_pages,
         cpu: crate::sandbox::engine::EPOCH_TICK * invocation.cpu_ticks as u32,
     };
-    record.finish(state, outcome, started.elapsed(), usage, error.as_ref());
+    let elapsed = started.elapsed();
+    record.finish(state, outcome, elapsed, usage, error.as_ref());
+    if let Some(call) = &resolved.rollout {
+        crate::rollouts::count(state, call, &resolved.digest, outcome, elapsed);
+    }
     let output = invocation.result?;
-    Ok(respond(output, &resolved.digest, request_id))
+    let mut response = respond(output, &resolved.digest, &request_id);
+    if let Some(call) = &resolved.rollout {
+        response.headers_mut().insert(
+            "x-rollout-role",
+            HeaderValue::from_static(call.role.as_str()),
+        );
+    }
+    Ok(response)
 }
 
-fn respond(output: Output, digest: &str, request_id: u64) -> Response {
+fn respond(output: Output, digest: &str, request_id: &str) -> Response {
     let logs = output.logs.len();
     let mut response = output.bytes.into_response();
     let headers: &mut HeaderMap = response.headers_mut();
@@ -128,7 +164,10 @@ fn respond(output: Output, digest: &str, request_id: u64) -> Response {
         "x-guest-digest",
         HeaderValue::from_str(digest).expect("hex digest"),
     );
-    headers.insert("x-request-id", HeaderValue::from(request_id));
+    headers.insert(
+        "x-request-id",
+        HeaderValue::from_str(request_id).expect("checked request id"),
+    );
     headers.insert("x-guest-log-lines", HeaderValue::from(logs));
     headers.insert(
         "x-guest-logs-dropped",
@@ -151,7 +190,7 @@ struct Usage {
 /// Who called what: one metrics record and one log line per call, the
 /// same shape whichever route it came by.
 struct CallRecord<'a> {
-    request_id: u64,
+    request_id: &'a str,
     route: &'static str,
     tenant: &'a TenantId,
     requested: &'a str,

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod plugins;
 pub mod registry;
+pub mod rollouts;
 pub mod run;
 pub mod sandbox;
 pub mod state;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(run::router())
         .merge(plugins::router())
+        .merge(rollouts::router())
         // A known path with another method: the JSON error, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

@@ -2,6 +2,7 @@
 //!
 //! - `POST /api/plugins?name=&version=[&smoke_input=]` (admin): upload module bytes
 //! - `GET /api/plugins`, `GET /api/plugins/{digest}`: what is stored and active
+//! - `GET /api/plugins/{name}`: its activation, rollout and decisions
 //! - `PUT /api/plugins/{name}/active` (admin): `{"digest": "…"}` or `{"rollback": true}`
 //! - `POST /api/invoke/{name-or-digest}` (tenant key): run it
 //! - `GET /metrics` (Prometheus text), `GET /api/stats` (percentiles)
@@ -98,16 +99,22 @@ fn parse_digest(text: &str) -> Result<PluginDigest, ApiError> {
     })
 }
 
+/// A digest answers its module's [`PluginInfo`]; a name its
+/// [`wire::PluginStatus`] (activation, rollout, decisions).
 async fn show(
     State(state): State<AppState>,
-    Path(digest): Path<String>,
-) -> Result<Json<PluginInfo>, ApiError> {
-    let parsed = parse_digest(&digest)?;
-    state
-        .registry()
-        .plugin(&parsed)
-        .map(|meta| Json(PluginInfo::from(&meta)))
-        .ok_or(ApiError::Registry(RegistryError::UnknownDigest { digest }))
+    Path(name_or_digest): Path<String>,
+) -> Result<Response, ApiError> {
+    let registry = state.registry();
+    let Some(digest) = PluginDigest::parse(&name_or_digest) else {
+        return Ok(Json(registry.status(&name_or_digest)?).into_response());
+    };
+    registry
+        .plugin(&digest)
+        .map(|meta| Json(PluginInfo::from(&meta)).into_response())
+        .ok_or(ApiError::Registry(RegistryError::UnknownDigest {
+            digest: name_or_digest,
+        }))
 }
 
 async fn activate(
@@ -138,8 +145,9 @@ async fn run_plugin(
     body: Body,
 ) -> Result<Response, ApiError> {
     let tenant = state.tenants().authenticate(&headers)?;
+    let request_id = invoke::request_id(&headers)?;
     let input = state.read_guest_input(&headers, body).await?;
-    invoke::invoke(&state, Target::Plugin(target), tenant, input).await
+    invoke::invoke(&state, Target::Plugin(target), tenant, input, request_id).await
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -29,8 +29,16 @@ async fn run(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let request_id = invoke::request_id(&headers)?;
     let input = state.read_guest_input(&headers, body).await?;
-    invoke::invoke(&state, Target::Builtin(guest), TenantId::demo(), input).await
+    invoke::invoke(
+        &state,
+        Target::Builtin(guest),
+        TenantId::demo(),
+        input,
+        request_id,
+    )
+    .await
 }
 
 async fn guests(State(state): State<AppState>) -> impl IntoResponse {

@@ -52,6 +52,9 @@ pub struct Thresholds {
     pub guest_error: f64,
     /// Candidate p99 / stable p99.
     pub p99_ratio: f64,
+    /// A candidate p99 under this many milliseconds is never a latency
+    /// regression: p99s that small are scheduler noise, not the plugin.
+    pub p99_floor_ms: f64,
 }
 
 impl Default for Thresholds {
@@ -62,6 +65,7 @@ impl Default for Thresholds {
             memory_limit: 1.0,
             guest_error: 5.0,
             p99_ratio: 2.0,
+            p99_floor_ms: 5.0,
         }
     }
 }

@@ -17,13 +17,7 @@ pub fn after_first_upload(names: &Names, name: &str, digest: &PluginDigest) -> O
         return None;
     }
     let mut next = names.clone();
-    next.insert(
-        name.to_owned(),
-        Activation {
-            active: digest.clone(),
-            history: Vec::new(),
-        },
-    );
+    next.insert(name.to_owned(), Activation::new(digest.clone()));
     Some(next)
 }
 
@@ -43,19 +37,19 @@ pub fn activate(
         });
     }
     let activation = match names.get(name) {
+        Some(current) if current.rollout.is_some() => {
+            return Err(RegistryError::RolloutInProgress {
+                name: name.to_owned(),
+            });
+        }
         Some(current) if current.active == meta.digest => current.clone(),
         Some(current) => {
-            let mut history = current.history.clone();
-            history.push(current.active.clone());
-            Activation {
-                active: meta.digest.clone(),
-                history,
-            }
+            let mut next = current.clone();
+            next.history.push(current.active.clone());
+            next.active = meta.digest.clone();
+            next
         }
-        None => Activation {
-            active: meta.digest.clone(),
-            history: Vec::new(),
-        },
+        None => Activation::new(meta.digest.clone()),
     };
     let mut next = names.clone();
     next.insert(name.to_owned(), activation.clone());
@@ -67,14 +61,18 @@ pub fn rollback(names: &Names, name: &str) -> Result<(Names, Activation), Regist
     let current = names.get(name).ok_or_else(|| RegistryError::UnknownName {
         name: name.to_owned(),
     })?;
-    let mut history = current.history.clone();
-    let previous = history.pop().ok_or_else(|| RegistryError::NoPrevious {
-        name: name.to_owned(),
-    })?;
-    let activation = Activation {
-        active: previous,
-        history,
-    };
+    if current.rollout.is_some() {
+        return Err(RegistryError::RolloutInProgress {
+            name: name.to_owned(),
+        });
+    }
+    let mut activation = current.clone();
+    activation.active = activation
+        .history
+        .pop()
+        .ok_or_else(|| RegistryError::NoPrevious {
+            name: name.to_owned(),
+        })?;
     let mut next = names.clone();
     next.insert(name.to_owned(), activation.clone());
     Ok((next, activation))

@@ -5,6 +5,7 @@
 //!
 //! - [`types`]: the stored record, activations, errors
 //! - [`activation`]: the activation rules, pure
+//! - [`rollout`]: the canary rules, pure; `rollouts`: the running ones
 //! - [`validate`]: what an upload must pass
 //! - `artifacts`: module files and the precompiled-artifact cache
 //! - [`store`]: atomic writes
@@ -14,6 +15,8 @@
 
 pub mod activation;
 mod artifacts;
+pub mod rollout;
+mod rollouts;
 pub mod store;
 pub mod types;
 pub mod validate;
@@ -27,6 +30,8 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 pub use crate::digest::PluginDigest;
+pub use rollout::Role;
+pub use rollouts::{RolloutCall, Routed};
 pub use types::{Activation, ArtifactMeta, PluginMeta, RegistryError};
 pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 
@@ -77,6 +82,8 @@ pub struct Registry {
     uploads: Mutex<BTreeMap<PluginDigest, Arc<tokio::sync::Mutex<()>>>>,
     /// Compiles at once (each takes a core and tens of MiB for seconds).
     compiles: Semaphore,
+    /// The counts of running rollouts (in memory: a restart starts them over).
+    windows: Mutex<rollouts::Windows>,
 }
 
 impl Registry {
@@ -129,6 +136,7 @@ impl Registry {
             validation,
             uploads: Mutex::new(BTreeMap::new()),
             compiles: Semaphore::new(cores),
+            windows: Mutex::default(),
         })
     }
 

@@ -39,14 +39,34 @@ pub struct ArtifactMeta {
     pub size: usize,
 }
 
-/// The active digest of a name and the ones active before it (an entry of
-/// `active.json`).
+/// The active digest of a name and the ones active before it, its rollout
+/// in progress and its past rollout decisions (an entry of `active.json`:
+/// every change to a name is one atomic write).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Activation {
     /// Serving now.
     pub active: PluginDigest,
     /// Previously active, oldest first; rollback pops the last.
     pub history: Vec<PluginDigest>,
+    /// A canary of another digest, when one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<super::rollout::Plan>,
+    /// How past rollouts ended, oldest first (the last
+    /// [`super::rollout::MAX_DECISIONS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<wire::Decision>,
+}
+
+impl Activation {
+    /// A name's first activation.
+    pub fn new(active: PluginDigest) -> Self {
+        Self {
+            active,
+            history: Vec::new(),
+            rollout: None,
+            decisions: Vec::new(),
+        }
+    }
 }
 
 impl From<&PluginMeta> for wire::PluginInfo {
@@ -130,6 +150,24 @@ pub enum RegistryError {
     NoPrevious {
         /// The name.
         name: String,
+    },
+    /// A rollout of this name is running: abort or promote it first.
+    #[error("a rollout of {name} is in progress")]
+    RolloutInProgress {
+        /// The name.
+        name: String,
+    },
+    /// Promote or abort with no rollout running.
+    #[error("no rollout of {name} is in progress")]
+    NoRollout {
+        /// The name.
+        name: String,
+    },
+    /// A rollout request out of range.
+    #[error("bad rollout: {message}")]
+    BadRollout {
+        /// What is wrong.
+        message: String,
     },
     /// A plugin name outside `[a-z0-9_-]{1,64}`.
     #[error("invalid plugin name {name:?}")]

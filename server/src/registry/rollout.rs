@@ -1,0 +1,347 @@
+//! Canary rollouts as pure functions, like [`super::activation`]: starting
+//! one, routing a call, counting a side's outcomes, judging the candidate
+//! against the stable digest, and concluding. The registry persists what
+//! they return and swaps it in; see `docs/rollouts.md` for the rules.
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use wire::{Decision, DecisionKind, RolloutRequest, SideStats, Thresholds};
+
+use super::activation::Names;
+use super::types::{Activation, PluginMeta, RegistryError};
+use crate::digest::PluginDigest;
+use crate::outcome::Outcome;
+
+/// Decisions kept per name.
+pub const MAX_DECISIONS: usize = 50;
+/// Largest `min_calls`.
+pub const MAX_MIN_CALLS: u64 = 1_000_000;
+
+/// A rollout in progress, as stored with its name's activation. The
+/// stable digest is the name's active one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The digest on trial.
+    pub candidate: PluginDigest,
+    /// Its share of calls, 1 to 99.
+    pub percent: u8,
+    /// Calls each side needs.
+    pub min_calls: u64,
+    /// Regression limits.
+    pub thresholds: Thresholds,
+    /// Unix milliseconds; with the candidate, tells rollouts apart.
+    pub started_at_ms: u64,
+}
+
+/// Which side of a rollout a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The active digest.
+    Stable,
+    /// The digest on trial.
+    Candidate,
+}
+
+impl Role {
+    /// The label in headers and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stable => "stable",
+            Self::Candidate => "candidate",
+        }
+    }
+}
+
+/// The table with a rollout of `candidate` started for `name`.
+pub fn start(
+    names: &Names,
+    name: &str,
+    candidate: &PluginMeta,
+    request: &RolloutRequest,
+    now_ms: u64,
+) -> Result<(Names, Plan), RegistryError> {
+    let current = names.get(name).ok_or_else(|| RegistryError::UnknownName {
+        name: name.to_owned(),
+    })?;
+    if candidate.name != name {
+        return Err(RegistryError::WrongName {
+            digest: candidate.digest.to_string(),
+            owner: candidate.name.clone(),
+            name: name.to_owned(),
+        });
+    }
+    if current.rollout.is_some() {
+        return Err(RegistryError::RolloutInProgress {
+            name: name.to_owned(),
+        });
+    }
+    if current.active == candidate.digest {
+        return Err(bad(format!("{} is already active", candidate.digest)));
+    }
+    check_request(request)?;
+    let plan = Plan {
+        candidate: candidate.digest.clone(),
+        percent: request.percent,
+        min_calls: request.min_calls,
+        thresholds: request.thresholds,
+        started_at_ms: now_ms,
+    };
+    let mut next = names.clone();
+    next.get_mut(name).expect("checked above").rollout = Some(plan.clone());
+    Ok((next, plan))
+}
+
+fn bad(message: String) -> RegistryError {
+    RegistryError::BadRollout { message }
+}
+
+fn check_request(request: &RolloutRequest) -> Result<(), RegistryError> {
+    if !(1..=99).contains(&request.percent) {
+        return Err(bad(format!("percent {} is not 1 to 99", request.percent)));
+    }
+    if !(1..=MAX_MIN_CALLS).contains(&request.min_calls) {
+        return Err(bad(format!(
+            "min_calls {} is not 1 to {MAX_MIN_CALLS}",
+            request.min_calls
+        )));
+    }
+    let t = request.thresholds;
+    let limits = [
+        ("trap", t.trap),
+        ("deadline", t.deadline),
+        ("memory_limit", t.memory_limit),
+        ("guest_error", t.guest_error),
+        ("p99_ratio", t.p99_ratio),
+        ("p99_floor_ms", t.p99_floor_ms),
+    ];
+    for (name, value) in limits {
+        if !value.is_finite() || value < 0.0 {
+            return Err(bad(format!(
+                "threshold {name} = {value} is not a finite number ≥ 0"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The side a call with `request_id` goes to: the first `percent` of a
+/// hash of (name, candidate, request id), so a retry lands on the same side.
+pub fn route(name: &str, plan: &Plan, request_id: &str) -> Role {
+    let hash = Sha256::new()
+        .chain_update(name)
+        .chain_update([0])
+        .chain_update(plan.candidate.as_str())
+        .chain_update([0])
+        .chain_update(request_id)
+        .finalize();
+    let point = u64::from_be_bytes(hash[..8].try_into().expect("8 bytes")) % 10_000;
+    if point < u64::from(plan.percent) * 100 {
+        Role::Candidate
+    } else {
+        Role::Stable
+    }
+}
+
+/// One side's outcomes since the rollout started (or the server restarted).
+#[derive(Debug, Clone)]
+pub struct Tally {
+    calls: u64,
+    trap: u64,
+    deadline: u64,
+    memory_limit: u64,
+    guest_error: u64,
+    latency_us: Histogram<u64>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            calls: 0,
+            trap: 0,
+            deadline: 0,
+            memory_limit: 0,
+            guest_error: 0,
+            // 1 µs to an hour: saturating_record clamps to the bounds.
+            latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+        }
+    }
+}
+
+impl Tally {
+    /// Counts a call that ran; a call a gate rejected never reached a digest.
+    pub fn record(&mut self, outcome: Outcome, latency: std::time::Duration) {
+        let counter = match outcome {
+            Outcome::Rejected => return,
+            Outcome::Trap => Some(&mut self.trap),
+            Outcome::Deadline => Some(&mut self.deadline),
+            Outcome::MemoryLimit => Some(&mut self.memory_limit),
+            Outcome::GuestError => Some(&mut self.guest_error),
+            Outcome::Ok | Outcome::CpuBudget => None,
+        };
+        if let Some(counter) = counter {
+            *counter += 1;
+        }
+        self.calls += 1;
+        self.latency_us
+            .saturating_record(latency.as_micros().try_into().unwrap_or(u64::MAX));
+    }
+
+    /// Rates in percent of the calls, and the p99.
+    pub fn stats(&self) -> SideStats {
+        let percent = |n: u64| {
+            if self.calls == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / self.calls as f64
+            }
+        };
+        SideStats {
+            calls: self.calls,
+            trap: percent(self.trap),
+            deadline: percent(self.deadline),
+            memory_limit: percent(self.memory_limit),
+            guest_error: percent(self.guest_error),
+            p99_ms: self.latency_us.value_at_quantile(0.99) as f64 / 1e3,
+        }
+    }
+
+    fn failures(&self) -> [(&'static str, u64); 4] {
+        [
+            ("trap", self.trap),
+            ("deadline", self.deadline),
+            ("memory_limit", self.memory_limit),
+            ("guest_error", self.guest_error),
+        ]
+    }
+}
+
+/// What the numbers say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// No threshold broken with enough calls on both sides.
+    Promote,
+    /// These thresholds were broken.
+    RollBack(Vec<String>),
+}
+
+/// Judges the candidate, or `None` while there are too few calls to.
+pub fn judge(plan: &Plan, stable: &Tally, candidate: &Tally) -> Option<Verdict> {
+    if stable.calls < plan.min_calls {
+        return None;
+    }
+    let t = &plan.thresholds;
+    let limit = |kind: &str| match kind {
+        "trap" => t.trap,
+        "deadline" => t.deadline,
+        "memory_limit" => t.memory_limit,
+        _ => t.guest_error,
+    };
+    let (s, c) = (stable.stats(), candidate.stats());
+    let stable_rate = |kind: &str| match kind {
+        "trap" => s.trap,
+        "deadline" => s.deadline,
+        "memory_limit" => s.memory_limit,
+        _ => s.guest_error,
+    };
+    let decided = candidate.calls >= plan.min_calls;
+    // Before min_calls, a rate over at least min_calls calls: failures alone
+    // that already break the limit cannot be saved by more successes.
+    let denominator = candidate.calls.max(plan.min_calls) as f64;
+    let mut reasons = Vec::new();
+    for (kind, failures) in candidate.failures() {
+        let rate = 100.0 * failures as f64 / denominator;
+        if rate > stable_rate(kind) + limit(kind) {
+            reasons.push(format!(
+                "{kind}: {rate:.2}% vs {:.2}% (limit +{:.2} points)",
+                stable_rate(kind),
+                limit(kind)
+            ));
+        }
+    }
+    if decided && c.p99_ms > t.p99_floor_ms && c.p99_ms > s.p99_ms * t.p99_ratio {
+        reasons.push(format!(
+            "p99: {:.2} ms vs {:.2} ms (limit {:.2}x)",
+            c.p99_ms, s.p99_ms, t.p99_ratio
+        ));
+    }
+    match (reasons.is_empty(), decided) {
+        (false, _) => Some(Verdict::RollBack(reasons)),
+        (true, true) => Some(Verdict::Promote),
+        (true, false) => None,
+    }
+}
+
+/// What a conclusion records beside the kind.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// The stable side's numbers.
+    pub stable: SideStats,
+    /// The candidate's.
+    pub candidate: SideStats,
+    /// Broken thresholds.
+    pub reasons: Vec<String>,
+}
+
+/// The table with `name`'s rollout (the one started at `started_at_ms`)
+/// ended as `kind`: promoting activates the candidate, anything else keeps
+/// the stable digest; the decision goes onto the name's record.
+pub fn conclude(
+    names: &Names,
+    name: &str,
+    started_at_ms: Option<u64>,
+    kind: DecisionKind,
+    evidence: Evidence,
+    now_ms: u64,
+) -> Result<(Names, Decision), RegistryError> {
+    let no_rollout = || RegistryError::NoRollout {
+        name: name.to_owned(),
+    };
+    let current = names.get(name).ok_or_else(|| RegistryError::UnknownName {
+        name: name.to_owned(),
+    })?;
+    let plan = current.rollout.as_ref().ok_or_else(no_rollout)?;
+    if started_at_ms.is_some_and(|at| at != plan.started_at_ms) {
+        return Err(no_rollout());
+    }
+    let promote = matches!(
+        kind,
+        DecisionKind::Promoted | DecisionKind::PromotedManually
+    );
+    let mut next_activation = Activation {
+        active: current.active.clone(),
+        history: current.history.clone(),
+        rollout: None,
+        decisions: current.decisions.clone(),
+    };
+    if promote {
+        next_activation.history.push(current.active.clone());
+        next_activation.active = plan.candidate.clone();
+    }
+    let decision = Decision {
+        kind,
+        at_ms: now_ms,
+        after_ms: now_ms.saturating_sub(plan.started_at_ms),
+        stable: current.active.to_string(),
+        candidate: plan.candidate.to_string(),
+        active: next_activation.active.to_string(),
+        percent: plan.percent,
+        thresholds: plan.thresholds,
+        stable_stats: evidence.stable,
+        candidate_stats: evidence.candidate,
+        reasons: evidence.reasons,
+    };
+    next_activation.decisions.push(decision.clone());
+    let excess = next_activation
+        .decisions
+        .len()
+        .saturating_sub(MAX_DECISIONS);
+    next_activation.decisions.drain(..excess);
+    let mut next = names.clone();
+    next.insert(name.to_owned(), next_activation);
+    Ok((next, decision))
+}
+
+#[cfg(test)]
+#[path = "rollout_tests.rs"]
+mod tests;

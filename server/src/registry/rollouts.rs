@@ -1,0 +1,255 @@
+//! The registry's running rollouts: start one, route each call of the name,
+//! count what each side's calls did, and conclude (by the numbers, or by
+//! hand). The rules are the pure functions of [`super::rollout`]; this file
+//! persists what they return and keeps the in-memory windows.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use wire::{Decision, DecisionKind, RolloutRequest};
+
+use super::rollout::{self, Evidence, Plan, Role, Tally, Verdict};
+use super::{PluginDigest, Registry, RegistryError};
+use crate::outcome::Outcome;
+
+/// The counts of a running rollout since it started or the server restarted.
+#[derive(Debug)]
+pub(super) struct Window {
+    started_at_ms: u64,
+    stable: Tally,
+    candidate: Tally,
+}
+
+impl Window {
+    fn new(started_at_ms: u64) -> Self {
+        Self {
+            started_at_ms,
+            stable: Tally::default(),
+            candidate: Tally::default(),
+        }
+    }
+
+    fn evidence(&self, reasons: Vec<String>) -> Evidence {
+        Evidence {
+            stable: self.stable.stats(),
+            candidate: self.candidate.stats(),
+            reasons,
+        }
+    }
+}
+
+/// Name → the window of its running rollout.
+pub(super) type Windows = BTreeMap<String, Window>;
+
+/// Where a call goes.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    /// The digest that runs it.
+    pub digest: PluginDigest,
+    /// Set when a rollout chose the digest.
+    pub rollout: Option<RolloutCall>,
+}
+
+/// A call a rollout routed, to be counted when it ends.
+#[derive(Debug, Clone)]
+pub struct RolloutCall {
+    /// The plugin name.
+    pub name: String,
+    /// The side it went to.
+    pub role: Role,
+    /// The share of calls that side receives.
+    pub share: u8,
+    /// The rollout.
+    pub plan: Plan,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Registry {
+    /// Starts a canary of `request.candidate` for `name`.
+    pub fn start_rollout(
+        &self,
+        name: &str,
+        request: &RolloutRequest,
+    ) -> Result<wire::Rollout, RegistryError> {
+        let candidate =
+            PluginDigest::parse(&request.candidate).ok_or_else(|| RegistryError::BadRollout {
+                message: format!("{:?} is not a sha256 digest", request.candidate),
+            })?;
+        let mut state = self.write();
+        let meta = state
+            .plugins
+            .get(&candidate)
+            .ok_or_else(|| RegistryError::UnknownDigest {
+                digest: candidate.to_string(),
+            })?;
+        let (names, plan) = rollout::start(&state.names, name, meta, request, now_ms())?;
+        self.persist_names(&names)?;
+        state.names = names;
+        let stable = state.names[name].active.clone();
+        drop(state);
+        let window = Window::new(plan.started_at_ms);
+        let view = view(&stable, &plan, &window);
+        self.windows().insert(name.to_owned(), window);
+        Ok(view)
+    }
+
+    /// The digest a call of `name_or_digest` runs on: a digest runs itself;
+    /// a name its active digest, or during a rollout the side its request
+    /// id falls on.
+    pub fn route(&self, name_or_digest: &str, request_id: &str) -> Result<Routed, RegistryError> {
+        if PluginDigest::parse(name_or_digest).is_some() {
+            return Ok(Routed {
+                digest: self.resolve(name_or_digest)?,
+                rollout: None,
+            });
+        }
+        let state = self.read();
+        let activation =
+            state
+                .names
+                .get(name_or_digest)
+                .ok_or_else(|| RegistryError::UnknownName {
+                    name: name_or_digest.to_owned(),
+                })?;
+        let Some(plan) = &activation.rollout else {
+            return Ok(Routed {
+                digest: activation.active.clone(),
+                rollout: None,
+            });
+        };
+        let role = rollout::route(name_or_digest, plan, request_id);
+        let (digest, share) = match role {
+            Role::Stable => (activation.active.clone(), 100 - plan.percent),
+            Role::Candidate => (plan.candidate.clone(), plan.percent),
+        };
+        Ok(Routed {
+            digest,
+            rollout: Some(RolloutCall {
+                name: name_or_digest.to_owned(),
+                role,
+                share,
+                plan: plan.clone(),
+            }),
+        })
+    }
+
+    /// Counts a routed call's outcome; returns the decision when this call
+    /// settled the rollout (promoted or rolled back, already persisted).
+    pub fn observe(
+        &self,
+        call: &RolloutCall,
+        outcome: Outcome,
+        latency: Duration,
+    ) -> Option<Decision> {
+        let started = call.plan.started_at_ms;
+        let (kind, evidence) = {
+            let mut windows = self.windows();
+            let window = windows
+                .entry(call.name.clone())
+                .or_insert_with(|| Window::new(started));
+            if window.started_at_ms < started {
+                *window = Window::new(started);
+            } else if window.started_at_ms > started {
+                return None; // a call of a rollout that has ended
+            }
+            match call.role {
+                Role::Stable => window.stable.record(outcome, latency),
+                Role::Candidate => window.candidate.record(outcome, latency),
+            }
+            match rollout::judge(&call.plan, &window.stable, &window.candidate)? {
+                Verdict::Promote => (DecisionKind::Promoted, window.evidence(Vec::new())),
+                Verdict::RollBack(reasons) => (DecisionKind::RolledBack, window.evidence(reasons)),
+            }
+        };
+        match self.conclude(&call.name, Some(started), kind, evidence) {
+            Ok(decision) => Some(decision),
+            // Another call settled it first.
+            Err(RegistryError::NoRollout { .. }) => None,
+            Err(e) => {
+                tracing::error!(plugin = %call.name, error = %e, "rollout decision not stored; retried on the next call");
+                None
+            }
+        }
+    }
+
+    /// An operator's decision: `PromotedManually` or `Aborted`.
+    pub fn decide(&self, name: &str, kind: DecisionKind) -> Result<Decision, RegistryError> {
+        let evidence = self.windows().get(name).map_or_else(
+            || Window::new(0).evidence(Vec::new()),
+            |w| w.evidence(Vec::new()),
+        );
+        self.conclude(name, None, kind, evidence)
+    }
+
+    fn conclude(
+        &self,
+        name: &str,
+        started_at_ms: Option<u64>,
+        kind: DecisionKind,
+        evidence: Evidence,
+    ) -> Result<Decision, RegistryError> {
+        let mut state = self.write();
+        let (names, decision) =
+            rollout::conclude(&state.names, name, started_at_ms, kind, evidence, now_ms())?;
+        self.persist_names(&names)?;
+        state.names = names;
+        drop(state);
+        let mut windows = self.windows();
+        if windows
+            .get(name)
+            .is_some_and(|w| w.started_at_ms <= started_at_ms.unwrap_or(u64::MAX))
+        {
+            windows.remove(name);
+        }
+        Ok(decision)
+    }
+
+    /// A name's activation, its rollout with live numbers, its decisions.
+    pub fn status(&self, name: &str) -> Result<wire::PluginStatus, RegistryError> {
+        let activation =
+            self.read()
+                .names
+                .get(name)
+                .cloned()
+                .ok_or_else(|| RegistryError::UnknownName {
+                    name: name.to_owned(),
+                })?;
+        let rollout = activation.rollout.as_ref().map(|plan| {
+            let windows = self.windows();
+            match windows.get(name) {
+                Some(window) if window.started_at_ms == plan.started_at_ms => {
+                    view(&activation.active, plan, window)
+                }
+                _ => view(&activation.active, plan, &Window::new(plan.started_at_ms)),
+            }
+        });
+        Ok(wire::PluginStatus {
+            name: name.to_owned(),
+            activation: wire::Activation::from(&activation),
+            rollout,
+            decisions: activation.decisions,
+        })
+    }
+
+    fn windows(&self) -> std::sync::MutexGuard<'_, Windows> {
+        self.windows.lock().expect("rollout windows lock")
+    }
+}
+
+fn view(stable: &PluginDigest, plan: &Plan, window: &Window) -> wire::Rollout {
+    wire::Rollout {
+        stable: stable.to_string(),
+        candidate: plan.candidate.to_string(),
+        percent: plan.percent,
+        min_calls: plan.min_calls,
+        thresholds: plan.thresholds,
+        started_at_ms: plan.started_at_ms,
+        stable_stats: window.stable.stats(),
+        candidate_stats: window.candidate.stats(),
+    }
+}
