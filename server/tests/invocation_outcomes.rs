@@ -140,7 +140,7 @@ async fn every_outcome_is_counted_per_tenant_and_logged_as_one_json_line_with_it
             assert!(!fields[key].is_null(), "{key} missing in {line}");
         }
         assert!(
-            request_ids.insert(fields["request_id"].as_u64().unwrap()),
+            request_ids.insert(fields["request_id"].as_str().unwrap().to_owned()),
             "request ids are unique"
         );
     }
