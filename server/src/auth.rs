@@ -38,6 +38,23 @@ pub fn require_admin(headers: &HeaderMap, admin_token: Option<&str>) -> Result<(
     }
 }
 
+/// Proof that the request carries the admin token. As an extractor it runs
+/// before the handler's body extractor, so a JSON body (`JsonBody`) is
+/// never read for a caller without the token.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl axum::extract::FromRequestParts<crate::state::AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        require_admin(&parts.headers, state.config().admin_token.as_deref()).map(|()| Self)
+    }
+}
+
 /// The tenant whose API key is in `Authorization: Bearer <key>`, else 401.
 pub fn tenant_of(
     headers: &HeaderMap,

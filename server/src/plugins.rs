@@ -120,10 +120,9 @@ async fn show(
 async fn activate(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    _: auth::Admin,
     JsonBody(body): JsonBody<ActivateRequest>,
 ) -> Result<Json<wire::Activation>, ApiError> {
-    auth::require_admin(&headers, state.config().admin_token.as_deref())?;
     let registry = state.registry();
     let activation = match (body.rollback, body.digest) {
         (true, None) => registry.rollback(&name)?,

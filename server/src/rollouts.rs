@@ -11,12 +11,12 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use wire::{Decision, DecisionKind, RolloutRequest};
 
-use crate::auth;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Path};
 use crate::outcome::Outcome;
@@ -33,10 +33,9 @@ pub fn router() -> Router<AppState> {
 async fn start(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    _: Admin,
     JsonBody(request): JsonBody<RolloutRequest>,
 ) -> Result<(StatusCode, Json<wire::Rollout>), ApiError> {
-    auth::require_admin(&headers, state.config().admin_token.as_deref())?;
     let rollout = state.registry().start_rollout(&name, &request)?;
     tracing::info!(
         plugin = %name,
@@ -52,26 +51,20 @@ async fn start(
 async fn promote(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    _: Admin,
 ) -> Result<Json<Decision>, ApiError> {
-    decide(&state, &name, &headers, DecisionKind::PromotedManually)
+    decide(&state, &name, DecisionKind::PromotedManually)
 }
 
 async fn abort(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    _: Admin,
 ) -> Result<Json<Decision>, ApiError> {
-    decide(&state, &name, &headers, DecisionKind::Aborted)
+    decide(&state, &name, DecisionKind::Aborted)
 }
 
-fn decide(
-    state: &AppState,
-    name: &str,
-    headers: &HeaderMap,
-    kind: DecisionKind,
-) -> Result<Json<Decision>, ApiError> {
-    auth::require_admin(headers, state.config().admin_token.as_deref())?;
+fn decide(state: &AppState, name: &str, kind: DecisionKind) -> Result<Json<Decision>, ApiError> {
     let decision = state.registry().decide(name, kind)?;
     announce(state, name, &decision);
     Ok(Json(decision))

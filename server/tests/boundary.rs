@@ -94,6 +94,40 @@ async fn an_upload_without_the_admin_token_is_refused_before_its_body_is_read() 
 }
 
 #[tokio::test]
+async fn admin_json_routes_refuse_a_caller_without_the_token_before_reading_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&dir);
+    for (method, uri) in [
+        ("PUT", "/api/plugins/csv/active"),
+        ("PUT", "/api/plugins/csv/rollout"),
+        ("POST", "/api/plugins/csv/rollout/promote"),
+        ("DELETE", "/api/plugins/csv/rollout"),
+    ] {
+        for token in [None, Some("wrong-token-wrong-token-wrong-token")] {
+            let (body, frames) = endless_body(1 << 20);
+            let mut request = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("content-type", "application/json");
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            let (status, _, body) = send(&state, request.body(body).unwrap()).await;
+            assert!(
+                matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                "{method} {uri}: {status}"
+            );
+            assert!(["unauthorized", "forbidden"].contains(&code(&body).as_str()));
+            assert_eq!(
+                frames.load(Ordering::SeqCst),
+                0,
+                "{method} {uri} read its body"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn an_invoke_without_a_key_is_refused_before_its_body_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let state = state(&dir);

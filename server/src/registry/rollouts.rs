@@ -94,7 +94,15 @@ impl Registry {
         drop(state);
         let window = Window::new(plan.started_at_ms);
         let view = view(&stable, &plan, &window);
-        self.windows().insert(name.to_owned(), window);
+        // A call routed since the write may have opened the window already.
+        self.windows()
+            .entry(name.to_owned())
+            .and_modify(|w| {
+                if w.started_at_ms < window.started_at_ms {
+                    *w = Window::new(window.started_at_ms);
+                }
+            })
+            .or_insert(window);
         Ok(view)
     }
 
