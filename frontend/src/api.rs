@@ -1,7 +1,8 @@
 //! The app's side of the server's JSON: fetches of `manifest.json` (where
 //! the hashed files are; nothing in the app hard-codes a hashed name),
 //! `/api/assets` (the size report), the registry (`/api/plugins`, activate,
-//! rollback), `/api/invoke` and `/api/stats`. Every body is a [`wire`] type,
+//! rollback), a plugin's status with its canary rollout (`/api/plugins/{name}`),
+//! `/api/invoke` and `/api/stats`. Every body is a [`wire`] type,
 //! shared with the server and xtask; error answers are read as
 //! [`wire::ErrorBody`].
 
@@ -9,7 +10,8 @@ use serde::Deserialize;
 
 pub use wire::manifest::{APP_WASM, Manifest, ManifestAsset};
 pub use wire::{
-    ActivateRequest, Activation, ErrorBody, PluginInfo, PluginList, SizeReport, SizeRow, StatRow,
+    ActivateRequest, Activation, Decision, DecisionKind, ErrorBody, PluginInfo, PluginList,
+    PluginStatus, Rollout, SideStats, SizeReport, SizeRow, StatRow,
 };
 
 use crate::go_wasm::GoAsset;
@@ -122,6 +124,23 @@ pub async fn set_active(
 /// Fetches `/api/plugins`.
 pub async fn fetch_plugins() -> Result<PluginList, String> {
     get_json("/api/plugins").await
+}
+
+/// Fetches `/api/plugins/{name}`: the name's activation, its rollout in
+/// progress with live numbers, and its past decisions.
+pub async fn fetch_plugin_status(name: &str) -> Result<PluginStatus, String> {
+    get_json(&format!("/api/plugins/{name}")).await
+}
+
+/// Whether `target` (what the dashboard invokes) is a plugin name that
+/// can have a status: not a digest (a call by digest is never routed), and
+/// only characters that stand in a URL path segment as they are.
+pub fn is_plugin_name(target: &str) -> bool {
+    let digest = target.len() == 64 && target.bytes().all(|b| b.is_ascii_hexdigit());
+    let plain = target
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    !target.is_empty() && plain && !digest && target != "." && target != ".."
 }
 
 /// Fetches `/api/stats`.

@@ -1,7 +1,8 @@
 //! The server-side sandbox guests: every directory under `guest-go/sandbox/`
 //! with a `main.go` is built for `GOOS=wasip1 GOARCH=wasm` as a reactor
-//! (`-buildmode=c-shared`) into `target/guests/<name>.wasm`, plus a second
-//! version of `process` for the registry (seed task 12).
+//! (`-buildmode=c-shared`) into `target/guests/<name>.wasm`, plus two more
+//! builds of `process` for the registry: a second version (seed task 12) and
+//! a candidate with a latent bug for the canary-rollout demo.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,11 @@ use anyhow::Context as _;
 
 use crate::go::Toolchain;
 use crate::{cmd, paths};
+
+/// File stem of the `process` build with a latent bug.
+pub const PROCESS_FLAKY: &str = "process_flaky";
+/// Percent of inputs (by a hash of their bytes) on which it traps.
+pub const FLAKY_TRAP_PERCENT: u32 = 10;
 
 /// Builds every sandbox guest and returns the paths written.
 pub fn build_all(toolchain: &Toolchain) -> anyhow::Result<Vec<PathBuf>> {
@@ -38,6 +44,18 @@ pub fn build_all(toolchain: &Toolchain) -> anyhow::Result<Vec<PathBuf>> {
         " -X main.version=csv2json/2",
     )?;
     built.push(v2);
+    // A candidate that passes the upload's smoke call (its default input
+    // hashes to 17, above the share) and then traps on about one input in
+    // ten: what a canary rollout must catch (`cargo xtask demo rollout`).
+    let flaky = out_dir.join(format!("{PROCESS_FLAKY}.wasm"));
+    build_reactor(
+        toolchain,
+        &src,
+        "process",
+        &flaky,
+        &format!(" -X main.version=csv2json/3-flaky -X main.trapPercent={FLAKY_TRAP_PERCENT}"),
+    )?;
+    built.push(flaky);
     Ok(built)
 }
 

@@ -6,11 +6,13 @@
 //! - `test`:  setup + build + fmt + clippy + every test stage, with counts
 //! - `bench`: setup + build + a side-by-side benchmark (`assets`, `sandbox`,
 //!   `fairness`, `browser`, `isolation`)
+//! - `demo`:  setup + a scripted walkthrough against a real server (`rollout`)
 
 mod bench;
 mod build;
 mod cmd;
 mod compress;
+mod demo;
 mod go;
 mod guests;
 mod hash;
@@ -47,6 +49,8 @@ enum Command {
     Test,
     /// Set up, build, and run a side-by-side benchmark.
     Bench(bench::BenchArgs),
+    /// Set up, then run a scripted walkthrough against a real server.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,6 +73,10 @@ fn main() -> anyhow::Result<()> {
                 })?;
             }
             bench::run(&args)
+        }
+        Command::Demo(args) => {
+            setup::run()?;
+            demo::run(&args)
         }
     }
 }

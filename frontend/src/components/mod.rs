@@ -2,6 +2,7 @@
 
 pub mod go_module;
 pub mod inspector_view;
+pub mod rollout_view;
 pub mod sandbox_dashboard;
 pub mod size_table;
 pub mod task_list;

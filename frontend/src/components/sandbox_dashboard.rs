@@ -1,22 +1,25 @@
 //! The Sandbox page (seed tasks 12, 13, 14): invoke a plugin as a tenant and
 //! see the typed outcome; the registry with activate/rollback (admin token);
 //! live per-tenant/per-digest percentiles and outcome rates, refreshed every
-//! second, with a p99 chart.
+//! second, with a p99 chart; and the invoked name's canary rollout, polled
+//! with them ([`RolloutView`]).
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::rollout_view::RolloutView;
 use crate::api::{
-    ActivateRequest, PluginList, Reply, StatRow, fetch_plugins, fetch_stats, invoke_plugin,
-    set_active,
+    ActivateRequest, PluginList, PluginStatus, Reply, StatRow, fetch_plugin_status, fetch_plugins,
+    fetch_stats, invoke_plugin, is_plugin_name, set_active,
 };
 
 /// Samples kept for the chart (one per second).
 const CHART_POINTS: usize = 60;
 
-fn short(digest: &str) -> String {
+/// The first 12 hex digits of a digest.
+pub(super) fn short(digest: &str) -> String {
     digest.chars().take(12).collect()
 }
 
@@ -31,6 +34,7 @@ pub fn SandboxDashboard() -> impl IntoView {
     let (plugins, set_plugins) = signal(None::<PluginList>);
     let (stats, set_stats) = signal(Vec::<StatRow>::new());
     let (history, set_history) = signal(Vec::<f64>::new());
+    let (plugin_status, set_plugin_status) = signal(None::<PluginStatus>);
 
     let refresh = move || {
         spawn_local(async move {
@@ -47,6 +51,14 @@ pub fn SandboxDashboard() -> impl IntoView {
                 });
                 set_stats.set(rows);
             }
+            // A digest or an unknown name has no rollout to show.
+            let name = target.get_untracked();
+            let status = if is_plugin_name(&name) {
+                fetch_plugin_status(&name).await.ok()
+            } else {
+                None
+            };
+            set_plugin_status.set(status);
         })
     };
     refresh();
@@ -131,6 +143,8 @@ pub fn SandboxDashboard() -> impl IntoView {
                     })}
                 </tbody>
             </table>
+
+            <RolloutView status=plugin_status />
 
             <h3>"Live metrics (every second)"</h3>
             <table id="sb-stats" class="report">
