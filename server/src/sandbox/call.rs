@@ -16,7 +16,7 @@ use std::time::Instant;
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::abi::{self, Entry, Failure, Returned};
-use super::engine::EPOCH_TICK;
+use super::engine::{EPOCH_TICK, Ticks};
 use super::error::{self, CpuBudgetExceeded, Observed};
 use super::host::{CallTags, HostState};
 use super::scheduler::{Resume, Turn};
@@ -26,6 +26,7 @@ use super::{CallOptions, Guest, Output, SandboxError};
 /// and what the call used (logs, peak memory, duration) either way.
 pub(super) async fn run(
     engine: &Engine,
+    ticks: &Ticks,
     guest: Arc<Guest>,
     tenant: String,
     entry: Entry,
@@ -51,9 +52,16 @@ pub(super) async fn run(
     // Marks every entry point async (a tick may yield); the callback below
     // replaces its behaviour.
     store.epoch_deadline_async_yield_and_update(1);
+    let (ticks, mut counted) = (ticks.clone(), ticks.now());
     store.epoch_deadline_callback(move |mut ctx| {
         let state = ctx.data_mut();
-        state.cpu_ticks += 1;
+        // A tick the ticker made since the last callback is a tick of CPU;
+        // an epoch the scheduler forced to preempt at once is not.
+        let now = ticks.now();
+        if now != counted {
+            counted = now;
+            state.cpu_ticks += 1;
+        }
         if budget_ticks.is_some_and(|budget| state.cpu_ticks > budget) {
             return Err(wasmtime::Error::new(CpuBudgetExceeded));
         }

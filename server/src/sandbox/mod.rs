@@ -103,6 +103,7 @@ pub struct Sandbox {
     /// first come, first served).
     scheduler: Option<Arc<scheduler::FairScheduler>>,
     _ticker: engine::EpochTicker,
+    ticks: engine::Ticks,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -130,18 +131,26 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let ticks = engine::Ticks::default();
+        let scheduler = (scheduling == Scheduling::Fair).then(|| {
+            let engine = engine.clone();
+            scheduler::FairScheduler::with_preempt(
+                threads,
+                Box::new(move || engine.increment_epoch()),
+            )
+        });
         let executor = executor::Executor::new(threads)
             .map_err(|e| LoadError::Engine(format!("starting the guest threads: {e}")))?;
         Ok(Self {
-            _ticker: engine::EpochTicker::start(engine.clone()),
+            _ticker: engine::EpochTicker::start(engine.clone(), ticks.clone()),
+            ticks,
             fingerprint: artifact::fingerprint(&engine),
             engine,
             linker,
             guests: RwLock::new(BTreeMap::new()),
             slots: Arc::new(Semaphore::new(limits.slots as usize)),
             executor,
-            scheduler: (scheduling == Scheduling::Fair)
-                .then(|| scheduler::FairScheduler::new(threads)),
+            scheduler,
             limits,
         })
     }
@@ -315,7 +324,7 @@ impl Sandbox {
             let slots = self.limits.slots;
             return (Err(SandboxError::Busy { slots }), Output::default());
         };
-        let engine = self.engine.clone();
+        let (engine, ticks) = (self.engine.clone(), self.ticks.clone());
         let turn = match (&self.scheduler, options.cpu) {
             (Some(scheduler), CpuClass::Normal) => Some(scheduler::Turn::new(
                 Arc::clone(scheduler),
@@ -327,7 +336,7 @@ impl Sandbox {
         };
         let tenant = tenant.to_owned();
         let call = async move {
-            let outcome = call::run(&engine, guest, tenant, entry, options, turn).await;
+            let outcome = call::run(&engine, &ticks, guest, tenant, entry, options, turn).await;
             drop(slot);
             outcome
         };

@@ -11,6 +11,14 @@
 //! queue: its share goes to the others. A returning tenant starts at the
 //! current virtual time, so idleness earns no credit.
 //!
+//! A holder only looks at the queue at its ticks, so a waiter that comes
+//! first would wait up to a tick for its slice. A waiter that comes before
+//! some running tenant therefore *preempts* at once: the scheduler's
+//! preempt hook forces an epoch tick (wasmtime's `increment_epoch`), every
+//! running guest reaches its epoch callback within a loop iteration, and
+//! the one that should yield hands its slice on. CPU accounting counts only
+//! the ticker's own ticks, so forced ticks cost nobody CPU time.
+//!
 //! A guest blocked in a host call (a sleep) runs no wasm and so never
 //! ticks: it would keep its slice. A waiter that has seen no slice change
 //! hands for [`STALL`] therefore takes one beyond the capacity: spinning
@@ -31,11 +39,24 @@ use tokio::sync::oneshot;
 /// delays ticks by a tick or two).
 pub const STALL: Duration = Duration::from_millis(4);
 
+/// Forces every running guest to its next epoch callback at once.
+pub type Preempt = Box<dyn Fn() + Send + Sync>;
+
 /// Slices granted by [`FairScheduler`].
-#[derive(Debug)]
 pub struct FairScheduler {
     capacity: usize,
     inner: Mutex<Inner>,
+    preempt: Option<Preempt>,
+}
+
+impl std::fmt::Debug for FairScheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FairScheduler")
+            .field("capacity", &self.capacity)
+            .field("inner", &self.inner)
+            .field("preempt", &self.preempt.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -48,12 +69,43 @@ struct Inner {
     clock: f64,
     waiting: BinaryHeap<Waiter>,
     tenants: HashMap<String, f64>,
+    /// Slices each tenant holds now.
+    holders: HashMap<String, usize>,
+}
+
+impl Inner {
+    fn vtime(&self, tenant: &str) -> f64 {
+        self.tenants
+            .get(tenant)
+            .copied()
+            .unwrap_or(self.clock)
+            .max(self.clock)
+    }
+
+    fn hold(&mut self, tenant: &str) {
+        *self.holders.entry(tenant.to_owned()).or_default() += 1;
+    }
+
+    fn unhold(&mut self, tenant: &str) {
+        if let Some(n) = self.holders.get_mut(tenant) {
+            *n -= 1;
+            if *n == 0 {
+                self.holders.remove(tenant);
+            }
+        }
+    }
+
+    /// Whether a waiter with `tag` comes before a tenant holding a slice.
+    fn overtakes_a_holder(&self, tag: f64) -> bool {
+        self.holders.keys().any(|holder| self.vtime(holder) > tag)
+    }
 }
 
 #[derive(Debug)]
 struct Waiter {
     tag: f64,
     seq: u64,
+    tenant: String,
     wake: oneshot::Sender<()>,
 }
 
@@ -82,17 +134,52 @@ impl Ord for Waiter {
 #[derive(Debug)]
 pub struct Slice {
     scheduler: Arc<FairScheduler>,
+    tenant: String,
 }
 
 impl Drop for Slice {
     fn drop(&mut self) {
-        self.scheduler.release();
+        self.scheduler.release(&self.tenant);
+    }
+}
+
+/// A queued request; dropped before its grant arrived (its call ended), it
+/// leaves the queue, or hands on the slice it was granted meanwhile.
+struct Waiting<'a> {
+    scheduler: &'a FairScheduler,
+    seq: u64,
+    tenant: &'a str,
+    granted: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.granted {
+            return;
+        }
+        let mut inner = self.scheduler.inner.lock().expect("scheduler lock");
+        let queued = inner.waiting.len();
+        inner.waiting.retain(|w| w.seq != self.seq);
+        if inner.waiting.len() == queued {
+            drop(inner);
+            self.scheduler.release(self.tenant);
+        }
     }
 }
 
 impl FairScheduler {
-    /// `capacity` slices at once (at least one).
+    /// `capacity` slices at once (at least one); no preemption between ticks.
     pub fn new(capacity: usize) -> Arc<Self> {
+        Self::build(capacity, None)
+    }
+
+    /// `capacity` slices at once; `preempt` forces the running guests to
+    /// their epoch callbacks when a waiter comes before one of them.
+    pub fn with_preempt(capacity: usize, preempt: Preempt) -> Arc<Self> {
+        Self::build(capacity, Some(preempt))
+    }
+
+    fn build(capacity: usize, preempt: Option<Preempt>) -> Arc<Self> {
         Arc::new(Self {
             capacity: capacity.max(1),
             inner: Mutex::new(Inner {
@@ -102,38 +189,50 @@ impl FairScheduler {
                 clock: 0.0,
                 waiting: BinaryHeap::new(),
                 tenants: HashMap::new(),
+                holders: HashMap::new(),
             }),
+            preempt,
         })
     }
 
     /// Waits for a slice for `tenant`.
     pub async fn acquire(self: &Arc<Self>, tenant: &str) -> Slice {
-        let wait = {
+        let (wait, preempt) = {
             let mut inner = self.inner.lock().expect("scheduler lock");
-            let clock = inner.clock;
-            let tag = inner
-                .tenants
-                .get(tenant)
-                .copied()
-                .unwrap_or(clock)
-                .max(clock);
+            let tag = inner.vtime(tenant);
             if inner.running < self.capacity && inner.waiting.is_empty() {
                 inner.running += 1;
                 inner.clock = tag;
                 inner.handoff = Instant::now();
-                None
+                inner.hold(tenant);
+                (None, false)
             } else {
                 let (wake, woken) = oneshot::channel();
                 inner.seq += 1;
                 let seq = inner.seq;
-                inner.waiting.push(Waiter { tag, seq, wake });
-                Some((seq, woken))
+                let preempt = inner.overtakes_a_holder(tag);
+                inner.waiting.push(Waiter {
+                    tag,
+                    seq,
+                    tenant: tenant.to_owned(),
+                    wake,
+                });
+                (Some((seq, woken)), preempt)
             }
         };
+        if let (true, Some(preempt)) = (preempt, &self.preempt) {
+            preempt();
+        }
         if let Some((seq, mut woken)) = wait {
             // The releaser counts us as running before waking us. If we are
-            // dropped while waiting (the call's deadline), its send fails
-            // and it moves on to the next waiter.
+            // dropped while waiting (the call's deadline), the guard takes
+            // us out of the queue, or passes on a slice granted meanwhile.
+            let mut waiting = Waiting {
+                scheduler: self,
+                seq,
+                tenant,
+                granted: false,
+            };
             loop {
                 match tokio::time::timeout(STALL, &mut woken).await {
                     Ok(_) => break,
@@ -141,9 +240,11 @@ impl FairScheduler {
                     Err(_) => continue,
                 }
             }
+            waiting.granted = true;
         }
         Slice {
             scheduler: Arc::clone(self),
+            tenant: tenant.to_owned(),
         }
     }
 
@@ -154,11 +255,17 @@ impl FairScheduler {
         if inner.handoff.elapsed() < STALL {
             return false;
         }
-        let Some(tag) = inner.waiting.iter().find(|w| w.seq == seq).map(|w| w.tag) else {
+        let Some((tag, tenant)) = inner
+            .waiting
+            .iter()
+            .find(|w| w.seq == seq)
+            .map(|w| (w.tag, w.tenant.clone()))
+        else {
             return false; // granted meanwhile: the wake-up is on its way
         };
         inner.waiting.retain(|w| w.seq != seq);
         inner.running += 1;
+        inner.hold(&tenant);
         inner.clock = inner.clock.max(tag);
         inner.handoff = Instant::now();
         true
@@ -189,22 +296,19 @@ impl FairScheduler {
     /// waiter, even one that used far more CPU.)
     pub fn preempts(&self, tenant: &str) -> bool {
         let inner = self.inner.lock().expect("scheduler lock");
-        let mine = inner
-            .tenants
-            .get(tenant)
-            .copied()
-            .unwrap_or(inner.clock)
-            .max(inner.clock);
+        let mine = inner.vtime(tenant);
         inner.waiting.peek().is_some_and(|best| best.tag < mine)
     }
 
-    fn release(&self) {
+    fn release(&self, tenant: &str) {
         let mut inner = self.inner.lock().expect("scheduler lock");
+        inner.unhold(tenant);
         while let Some(next) = inner.waiting.pop() {
             let tag = next.tag;
             if next.wake.send(()).is_ok() {
                 inner.clock = inner.clock.max(tag);
                 inner.handoff = Instant::now();
+                inner.hold(&next.tenant);
                 return; // the slice passes on: `running` is unchanged
             }
         }

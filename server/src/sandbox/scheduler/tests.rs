@@ -128,3 +128,74 @@ async fn a_waiter_dropped_at_its_deadline_does_not_leak_a_slice() {
         "no slice leaked"
     );
 }
+
+#[tokio::test]
+async fn a_waiter_that_comes_before_a_holder_preempts_at_once_and_a_heavier_one_does_not() {
+    let forced = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&forced);
+    let scheduler = FairScheduler::with_preempt(
+        1,
+        Box::new(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }),
+    );
+    let held = scheduler.acquire("heavy").await;
+    scheduler.charge("heavy", 30, 1); // it ran 30 ticks since its grant
+    let light = tokio::spawn({
+        let scheduler = Arc::clone(&scheduler);
+        async move { drop(scheduler.acquire("light").await) }
+    });
+    while !scheduler.contended() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        forced.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "light preempts heavy"
+    );
+    assert!(
+        scheduler.preempts("heavy"),
+        "heavy hands its slice on at the forced tick"
+    );
+    drop(held);
+    light.await.unwrap();
+
+    let held = scheduler.acquire("light").await;
+    let heavy = tokio::spawn({
+        let scheduler = Arc::clone(&scheduler);
+        async move { drop(scheduler.acquire("heavy").await) }
+    });
+    while !scheduler.contended() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        forced.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "heavy waits for light's next tick"
+    );
+    drop(held);
+    heavy.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_call_that_ends_between_its_grant_and_its_wake_up_hands_the_slice_on() {
+    let scheduler = FairScheduler::new(1);
+    let held = scheduler.acquire("a").await;
+    let spawn = |tenant: &'static str| {
+        let scheduler = Arc::clone(&scheduler);
+        tokio::spawn(async move { drop(scheduler.acquire(tenant).await) })
+    };
+    let b = spawn("b");
+    tokio::task::yield_now().await;
+    let c = spawn("c");
+    tokio::task::yield_now().await;
+    drop(held); // grants b, which has not run since
+    b.abort(); // b's call ends (its deadline) before it wakes
+    let _ = b.await;
+    tokio::time::timeout(Duration::from_secs(5), c)
+        .await
+        .expect("c got the slice b was granted")
+        .unwrap();
+    let again = tokio::time::timeout(Duration::from_secs(5), scheduler.acquire("d")).await;
+    assert!(again.is_ok(), "no slice leaked");
+}
