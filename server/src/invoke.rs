@@ -141,10 +141,22 @@ pub async fn invoke(
     if let Some(call) = &resolved.rollout {
         crate::rollouts::count(state, call, &resolved.digest, outcome, elapsed);
     }
-    let output = invocation.result?;
-    let mut response = respond(output, &resolved.digest, &request_id);
+    // A failed call names what failed too: which digest, which side.
+    let mut response = match invocation.result {
+        Ok(output) => respond(output),
+        Err(e) => ApiError::from(e).into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-guest-digest",
+        HeaderValue::from_str(&resolved.digest).expect("hex digest"),
+    );
+    headers.insert(
+        "x-request-id",
+        HeaderValue::from_str(&request_id).expect("checked request id"),
+    );
     if let Some(call) = &resolved.rollout {
-        response.headers_mut().insert(
+        headers.insert(
             "x-rollout-role",
             HeaderValue::from_static(call.role.as_str()),
         );
@@ -152,21 +164,13 @@ pub async fn invoke(
     Ok(response)
 }
 
-fn respond(output: Output, digest: &str, request_id: &str) -> Response {
+fn respond(output: Output) -> Response {
     let logs = output.logs.len();
     let mut response = output.bytes.into_response();
     let headers: &mut HeaderMap = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(
-        "x-guest-digest",
-        HeaderValue::from_str(digest).expect("hex digest"),
-    );
-    headers.insert(
-        "x-request-id",
-        HeaderValue::from_str(request_id).expect("checked request id"),
     );
     headers.insert("x-guest-log-lines", HeaderValue::from(logs));
     headers.insert(

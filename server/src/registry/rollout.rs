@@ -252,8 +252,16 @@ pub fn judge(plan: &Plan, stable: &Tally, candidate: &Tally) -> Option<Verdict> 
     for (kind, failures) in candidate.failures() {
         let rate = 100.0 * failures as f64 / denominator;
         if rate > stable_rate(kind) + limit(kind) {
+            let observed = if decided {
+                format!("{rate:.2}%")
+            } else {
+                format!(
+                    "{failures} in the first {} calls, at least {rate:.2}% of {}",
+                    candidate.calls, plan.min_calls
+                )
+            };
             reasons.push(format!(
-                "{kind}: {rate:.2}% vs {:.2}% (limit +{:.2} points)",
+                "{kind}: {observed} vs {:.2}% (limit +{:.2} points)",
                 stable_rate(kind),
                 limit(kind)
             ));

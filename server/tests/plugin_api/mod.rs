@@ -1,6 +1,8 @@
 //! The plugin API through `app(state).oneshot(...)`: a state with an
 //! admin token and four tenants, and request helpers.
 
+#![allow(dead_code)] // each test binary uses a subset
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use server::{AppState, Config};
