@@ -27,6 +27,14 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// Debian's chromedriver; wasm-pack is pointed here instead of downloading one.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian 12's Prometheus (the `prometheus` package): the rules' unit tests
+/// rely on 2.x semantics (exact sample comparison, range selectors closed
+/// on the left), which Prometheus 3 changes.
+pub const PROMETHEUS_VERSION: &str = "2.42";
+/// Debian's Prometheus server, which the real-Prometheus test starts.
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// Debian's promtool (same package): config and rule checks, rule unit tests.
+pub const PROMTOOL: &str = "/usr/bin/promtool";
 
 /// The `wasm-bindgen` version recorded in Cargo.lock: wasm-bindgen-cli must match it exactly.
 pub fn wasm_bindgen_from_lock() -> anyhow::Result<String> {

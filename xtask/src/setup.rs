@@ -122,19 +122,13 @@ fn steps() -> anyhow::Result<Vec<Step>> {
             },
         ),
         Step::new("chromium + chromium-driver (apt)", chromium_present, || {
-            cmd::run(cmd::new("apt-get").arg("update"))?;
-            cmd::run(
-                cmd::new("apt-get")
-                    .args([
-                        "install",
-                        "-y",
-                        "--no-install-recommends",
-                        "chromium",
-                        "chromium-driver",
-                    ])
-                    .env("DEBIAN_FRONTEND", "noninteractive"),
-            )
+            apt_install(&["chromium", "chromium-driver"])
         }),
+        Step::new(
+            format!("prometheus + promtool {} (apt)", pins::PROMETHEUS_VERSION),
+            prometheus_present,
+            || apt_install(&["prometheus"]),
+        ),
     ]);
     Ok(steps)
 }
@@ -178,6 +172,26 @@ fn chromium_present() -> bool {
     };
     // Chromium and its driver must be the same build, or WebDriver sessions fail to start.
     matches!((version(pins::CHROMIUM), version(pins::CHROMEDRIVER)), (Some(a), Some(b)) if a == b)
+}
+
+/// Debian's Prometheus server and promtool, both of the pinned minor version.
+fn prometheus_present() -> bool {
+    let expected = format!("version {}.", pins::PROMETHEUS_VERSION);
+    [pins::PROMETHEUS, pins::PROMTOOL].iter().all(|tool| {
+        Path::new(tool).exists() && has_output(cmd::new(tool).arg("--version"), &expected)
+    })
+}
+
+/// `apt-get install` of `packages` without their recommendations (the
+/// prometheus package would bring the node exporter).
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    cmd::run(cmd::new("apt-get").arg("update"))?;
+    cmd::run(
+        cmd::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }
 
 fn has_output(cmd: &mut std::process::Command, needle: &str) -> bool {

@@ -14,6 +14,8 @@ use crate::build::{self, BuildArgs};
 use crate::go::Toolchain;
 use crate::{cmd, paths, pins, setup};
 
+mod prometheus;
+
 /// Outcome of one stage, for the summary table.
 #[derive(Debug)]
 struct StageResult {
@@ -84,6 +86,9 @@ pub fn run() -> anyhow::Result<()> {
             "e2e",
         ]),
     ));
+    // Config and rules checks, the rules' unit tests, a real Prometheus
+    // scraping the server.
+    results.extend(prometheus::stages());
     let go = Toolchain::find(pins::GO_MAIN)?;
     results.push(check(
         "go vet (js/wasm programs)",
