@@ -323,4 +323,3 @@ fn only_the_last_decisions_are_kept() {
     assert_eq!(decisions.len(), MAX_DECISIONS);
     assert_eq!(decisions.last().unwrap().at_ms, MAX_DECISIONS as u64 + 5);
 }
-
