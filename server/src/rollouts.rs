@@ -37,6 +37,7 @@ async fn start(
     JsonBody(request): JsonBody<RolloutRequest>,
 ) -> Result<(StatusCode, Json<wire::Rollout>), ApiError> {
     let rollout = state.registry().start_rollout(&name, &request)?;
+    state.metrics().rollouts().started(&name);
     tracing::info!(
         plugin = %name,
         stable = %rollout.stable,

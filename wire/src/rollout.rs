@@ -124,6 +124,14 @@ pub enum DecisionKind {
 }
 
 impl DecisionKind {
+    /// Every kind.
+    pub const ALL: [Self; 4] = [
+        Self::Promoted,
+        Self::RolledBack,
+        Self::PromotedManually,
+        Self::Aborted,
+    ];
+
     /// The label in metrics and logs.
     pub fn as_str(self) -> &'static str {
         match self {

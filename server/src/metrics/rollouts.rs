@@ -65,6 +65,14 @@ impl RolloutMetrics {
             .inc();
     }
 
+    /// A rollout of `plugin` started: its decision series exist from now
+    /// on at 0, so `increase()` sees even its first decision.
+    pub fn started(&self, plugin: &str) {
+        for kind in wire::DecisionKind::ALL {
+            self.decisions.with_label_values(&[plugin, kind.as_str()]);
+        }
+    }
+
     /// Counts a decision; the ended rollout's share series go away.
     pub fn decided(&self, plugin: &str, decision: &Decision) {
         self.decisions
@@ -107,6 +115,12 @@ mod tests {
                 r#"wip_rollout_calls_total{digest="bb",outcome="trap",plugin="csv",role="candidate"} 1"#
             ),
             "{before}"
+        );
+        metrics.started("csv");
+        assert!(
+            text(&registry)
+                .contains(r#"wip_rollout_decisions_total{decision="rolled_back",plugin="csv"} 0"#),
+            "a started rollout's decisions are exported at 0"
         );
         let decision: Decision = serde_json::from_value(serde_json::json!({
             "kind": "rolled_back", "at_ms": 2, "after_ms": 1, "stable": "aa",
