@@ -25,8 +25,7 @@
 //! holders hand theirs on at every tick when someone waits, so a silent
 //! scheduler means the holders are all blocked.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -67,7 +66,11 @@ struct Inner {
     handoff: Instant,
     /// Virtual time: the start tag of the slice last granted.
     clock: f64,
-    waiting: BinaryHeap<Waiter>,
+    /// Waiting calls per tenant, oldest first (no empty queues). A
+    /// tenant's next call is ordered by the tenant's virtual time when the
+    /// slice is handed out, never by a tag from when it queued: a tenant
+    /// with many calls queued must not jump ahead on old, small tags.
+    waiting: HashMap<String, VecDeque<Waiter>>,
     tenants: HashMap<String, f64>,
     /// Slices each tenant holds now.
     holders: HashMap<String, usize>,
@@ -95,6 +98,42 @@ impl Inner {
         }
     }
 
+    /// The waiting tenant that goes next: the smallest virtual time, ties
+    /// to the oldest call.
+    fn next_tenant(&self) -> Option<(&str, f64)> {
+        self.waiting
+            .iter()
+            .filter_map(|(tenant, queue)| Some((tenant, self.vtime(tenant), queue.front()?.seq)))
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)))
+            .map(|(tenant, vtime, _)| (tenant.as_str(), vtime))
+    }
+
+    /// Takes the next waiter out of the queue.
+    fn pop_next(&mut self) -> Option<(String, f64, Waiter)> {
+        let (tenant, vtime) = self.next_tenant().map(|(t, v)| (t.to_owned(), v))?;
+        let queue = self.waiting.get_mut(&tenant).expect("a waiting tenant");
+        let waiter = queue.pop_front().expect("no empty queues");
+        if queue.is_empty() {
+            self.waiting.remove(&tenant);
+        }
+        Some((tenant, vtime, waiter))
+    }
+
+    /// Takes waiter `seq` out of the queue; its tenant, if it was there.
+    fn remove(&mut self, seq: u64) -> Option<String> {
+        let tenant = self
+            .waiting
+            .iter()
+            .find(|(_, queue)| queue.iter().any(|w| w.seq == seq))
+            .map(|(tenant, _)| tenant.clone())?;
+        let queue = self.waiting.get_mut(&tenant).expect("found above");
+        queue.retain(|w| w.seq != seq);
+        if queue.is_empty() {
+            self.waiting.remove(&tenant);
+        }
+        Some(tenant)
+    }
+
     /// Whether a waiter with `tag` comes before a tenant holding a slice.
     fn overtakes_a_holder(&self, tag: f64) -> bool {
         self.holders.keys().any(|holder| self.vtime(holder) > tag)
@@ -103,31 +142,8 @@ impl Inner {
 
 #[derive(Debug)]
 struct Waiter {
-    tag: f64,
     seq: u64,
-    tenant: String,
     wake: oneshot::Sender<()>,
-}
-
-impl PartialEq for Waiter {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Waiter {}
-impl PartialOrd for Waiter {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Waiter {
-    /// Reversed: the heap's top is the smallest tag, then the oldest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .tag
-            .total_cmp(&self.tag)
-            .then_with(|| other.seq.cmp(&self.seq))
-    }
 }
 
 /// A running slice; dropping it hands the slice to the next waiter.
@@ -158,9 +174,7 @@ impl Drop for Waiting<'_> {
             return;
         }
         let mut inner = self.scheduler.inner.lock().expect("scheduler lock");
-        let queued = inner.waiting.len();
-        inner.waiting.retain(|w| w.seq != self.seq);
-        if inner.waiting.len() == queued {
+        if inner.remove(self.seq).is_none() {
             drop(inner);
             self.scheduler.release(self.tenant);
         }
@@ -187,7 +201,7 @@ impl FairScheduler {
                 seq: 0,
                 handoff: Instant::now(),
                 clock: 0.0,
-                waiting: BinaryHeap::new(),
+                waiting: HashMap::new(),
                 tenants: HashMap::new(),
                 holders: HashMap::new(),
             }),
@@ -211,12 +225,11 @@ impl FairScheduler {
                 inner.seq += 1;
                 let seq = inner.seq;
                 let preempt = inner.overtakes_a_holder(tag);
-                inner.waiting.push(Waiter {
-                    tag,
-                    seq,
-                    tenant: tenant.to_owned(),
-                    wake,
-                });
+                inner
+                    .waiting
+                    .entry(tenant.to_owned())
+                    .or_default()
+                    .push_back(Waiter { seq, wake });
                 (Some((seq, woken)), preempt)
             }
         };
@@ -255,15 +268,10 @@ impl FairScheduler {
         if inner.handoff.elapsed() < STALL {
             return false;
         }
-        let Some((tag, tenant)) = inner
-            .waiting
-            .iter()
-            .find(|w| w.seq == seq)
-            .map(|w| (w.tag, w.tenant.clone()))
-        else {
+        let Some(tenant) = inner.remove(seq) else {
             return false; // granted meanwhile: the wake-up is on its way
         };
-        inner.waiting.retain(|w| w.seq != seq);
+        let tag = inner.vtime(&tenant);
         inner.running += 1;
         inner.hold(&tenant);
         inner.clock = inner.clock.max(tag);
@@ -297,18 +305,17 @@ impl FairScheduler {
     pub fn preempts(&self, tenant: &str) -> bool {
         let inner = self.inner.lock().expect("scheduler lock");
         let mine = inner.vtime(tenant);
-        inner.waiting.peek().is_some_and(|best| best.tag < mine)
+        inner.next_tenant().is_some_and(|(_, best)| best < mine)
     }
 
     fn release(&self, tenant: &str) {
         let mut inner = self.inner.lock().expect("scheduler lock");
         inner.unhold(tenant);
-        while let Some(next) = inner.waiting.pop() {
-            let tag = next.tag;
-            if next.wake.send(()).is_ok() {
+        while let Some((next, tag, waiter)) = inner.pop_next() {
+            if waiter.wake.send(()).is_ok() {
                 inner.clock = inner.clock.max(tag);
                 inner.handoff = Instant::now();
-                inner.hold(&next.tenant);
+                inner.hold(&next);
                 return; // the slice passes on: `running` is unchanged
             }
         }

@@ -199,3 +199,32 @@ async fn a_call_that_ends_between_its_grant_and_its_wake_up_hands_the_slice_on()
     let again = tokio::time::timeout(Duration::from_secs(5), scheduler.acquire("d")).await;
     assert!(again.is_ok(), "no slice leaked");
 }
+
+#[tokio::test]
+async fn a_tenant_with_many_calls_queued_cannot_jump_ahead_on_the_tags_they_queued_with() {
+    let scheduler = FairScheduler::new(1);
+    let held = scheduler.acquire("heavy").await;
+    let (done, mut grants) = tokio::sync::mpsc::unbounded_channel();
+    let spawn = |tenant: &'static str| {
+        let (scheduler, done) = (Arc::clone(&scheduler), done.clone());
+        tokio::spawn(async move {
+            let slice = scheduler.acquire(tenant).await;
+            done.send(tenant).unwrap();
+            drop(slice);
+        })
+    };
+    let mut calls: Vec<_> = (0..3).map(|_| spawn("heavy")).collect();
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    // The heavy tenant's running call uses 100 ticks before light arrives.
+    scheduler.charge("heavy", 100, 1);
+    calls.push(spawn("light"));
+    tokio::task::yield_now().await;
+    drop(held);
+    for call in calls {
+        call.await.unwrap();
+    }
+    drop(done);
+    assert_eq!(grants.recv().await, Some("light"));
+}
