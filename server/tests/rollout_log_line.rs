@@ -6,11 +6,9 @@ mod common;
 mod plugin_api;
 mod rollout_api;
 
-use axum::http::StatusCode;
-
 use common::LogCapture;
-use plugin_api::{ADMIN, call, state, upload};
-use rollout_api::{drive_until_decided, rollout_body};
+use plugin_api::{state, upload};
+use rollout_api::{drive_until_decided, rollout_body, start};
 
 #[tokio::test]
 async fn a_decision_is_one_log_line_with_the_digests_rates_and_reasons() {
@@ -20,9 +18,7 @@ async fn a_decision_is_one_log_line_with_the_digests_rates_and_reasons() {
     let state = state(&dir);
     let stable = upload(&state, "csv", "process").await;
     let flaky = upload(&state, "csv", "process_flaky").await;
-    let body = rollout_body(&flaky, 50, 20, 100.0);
-    let (code, _, _) = call(&state, "PUT", "/api/plugins/csv/rollout", Some(ADMIN), body).await;
-    assert_eq!(code, StatusCode::CREATED);
+    start(&state, "csv", rollout_body(&flaky, 50, 20, 100.0)).await;
     let (decision, _) = drive_until_decided(&state, "csv", "log").await;
     assert_eq!(decision["kind"], "rolled_back");
 

@@ -9,7 +9,7 @@ mod rollout_api;
 use axum::http::StatusCode;
 
 use plugin_api::{ADMIN, call, json, state, upload};
-use rollout_api::{invoke, rollout_body, status};
+use rollout_api::{invoke, rollout_body, start, status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_twenty_concurrent_rollout_requests_exactly_one_starts() {
@@ -38,15 +38,7 @@ async fn a_restart_resumes_the_rollout_and_operators_can_end_it() {
         let state = state(&dir);
         upload(&state, "csv", "process").await;
         let v2 = upload(&state, "csv", "process_v2").await;
-        let (code, _, _) = call(
-            &state,
-            "PUT",
-            "/api/plugins/csv/rollout",
-            Some(ADMIN),
-            rollout_body(&v2, 25, 1000, 2.0),
-        )
-        .await;
-        assert_eq!(code, StatusCode::CREATED);
+        start(&state, "csv", rollout_body(&v2, 25, 1000, 2.0)).await;
         v2
     };
     let state = state(&dir); // a new process on the same data
@@ -84,15 +76,7 @@ async fn a_restart_resumes_the_rollout_and_operators_can_end_it() {
         (StatusCode::CONFLICT, Some("no_rollout"))
     );
 
-    let (code, _, _) = call(
-        &state,
-        "PUT",
-        "/api/plugins/csv/rollout",
-        Some(ADMIN),
-        rollout_body(&v2, 25, 1000, 2.0),
-    )
-    .await;
-    assert_eq!(code, StatusCode::CREATED);
+    start(&state, "csv", rollout_body(&v2, 25, 1000, 2.0)).await;
     let (code, _, body) = call(
         &state,
         "POST",

@@ -9,7 +9,7 @@ mod rollout_api;
 use axum::http::StatusCode;
 
 use plugin_api::{ACME, ADMIN, call, json, state, upload};
-use rollout_api::{drive_until_decided, invoke, rollout_body, status};
+use rollout_api::{drive_until_decided, invoke, rollout_body, start, status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flaky_candidate_is_rolled_back_and_a_good_one_promoted() {
@@ -34,21 +34,7 @@ async fn a_flaky_candidate_is_rolled_back_and_a_good_one_promoted() {
             "{code}"
         );
     }
-    let (code, _, body) = call(
-        &state,
-        "PUT",
-        path,
-        Some(ADMIN),
-        rollout_body(&flaky, 50, 40, 100.0),
-    )
-    .await;
-    assert_eq!(
-        code,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let started = json(&body);
+    let started = start(&state, "csv", rollout_body(&flaky, 50, 40, 100.0)).await;
     assert_eq!(
         (started["stable"].as_str(), started["candidate"].as_str()),
         (Some(&*v1), Some(&*flaky))
@@ -107,20 +93,7 @@ async fn a_flaky_candidate_is_rolled_back_and_a_good_one_promoted() {
         Some(&*v1)
     );
 
-    let (code, _, body) = call(
-        &state,
-        "PUT",
-        path,
-        Some(ADMIN),
-        rollout_body(&v2, 50, 30, 100.0),
-    )
-    .await;
-    assert_eq!(
-        code,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
+    start(&state, "csv", rollout_body(&v2, 50, 30, 100.0)).await;
     let (decision, failed) = drive_until_decided(&state, "csv", "good").await;
     assert_eq!(
         (decision["kind"].as_str(), failed),

@@ -71,3 +71,16 @@ pub fn probe(cmd: &mut Command) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Stops a child we started: SIGTERM first, so a server drains its
+/// requests and nginx's master stops its workers; SIGKILL if that fails.
+pub fn terminate(child: &mut std::process::Child) {
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !terminated {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}

@@ -81,22 +81,7 @@ pub fn rollback(names: &Names, name: &str) -> Result<(Names, Activation), Regist
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn digest(c: char) -> PluginDigest {
-        PluginDigest::parse(&c.to_string().repeat(64)).unwrap()
-    }
-
-    fn meta(name: &str, d: char) -> PluginMeta {
-        PluginMeta {
-            digest: digest(d),
-            name: name.into(),
-            version: String::new(),
-            size: 0,
-            exports: Vec::new(),
-            uploaded_at: 0,
-            artifact: None,
-        }
-    }
+    use crate::registry::types::fixtures::{digest, meta};
 
     #[test]
     fn the_first_upload_of_a_name_activates_it_and_later_ones_do_not() {

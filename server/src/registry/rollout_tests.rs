@@ -1,22 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-
-fn digest(c: char) -> PluginDigest {
-    PluginDigest::parse(&c.to_string().repeat(64)).unwrap()
-}
-
-fn meta(name: &str, d: char) -> PluginMeta {
-    PluginMeta {
-        digest: digest(d),
-        name: name.into(),
-        version: String::new(),
-        size: 0,
-        exports: Vec::new(),
-        uploaded_at: 0,
-        artifact: None,
-    }
-}
+use crate::registry::types::fixtures::{digest, meta};
 
 fn request(percent: u8, min_calls: u64) -> RolloutRequest {
     RolloutRequest {

@@ -209,6 +209,31 @@ pub(super) fn check_name(name: &str) -> Result<(), RegistryError> {
     }
 }
 
+/// Records for the registry's pure unit tests.
+#[cfg(test)]
+pub(super) mod fixtures {
+    use super::PluginMeta;
+    use crate::digest::PluginDigest;
+
+    /// The digest `cccc…` (64 times `c`).
+    pub fn digest(c: char) -> PluginDigest {
+        PluginDigest::parse(&c.to_string().repeat(64)).unwrap()
+    }
+
+    /// A module of `name` with digest `d…`.
+    pub fn meta(name: &str, d: char) -> PluginMeta {
+        PluginMeta {
+            digest: digest(d),
+            name: name.into(),
+            version: String::new(),
+            size: 0,
+            exports: Vec::new(),
+            uploaded_at: 0,
+            artifact: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

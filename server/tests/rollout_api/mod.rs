@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use server::AppState;
 
 use crate::common;
-use crate::plugin_api::{ACME, call, json};
+use crate::plugin_api::{ACME, ADMIN, call, json};
 
 pub fn rollout_body(candidate: &str, percent: u8, min_calls: u64, p99_ratio: f64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -76,4 +76,17 @@ pub async fn drive_until_decided(
         "no decision after 5000 calls: {}",
         status(state, name).await
     );
+}
+
+/// Starts a rollout of `name` as the admin; asserts 201 and returns the rollout.
+pub async fn start(state: &AppState, name: &str, body: Vec<u8>) -> serde_json::Value {
+    let path = format!("/api/plugins/{name}/rollout");
+    let (code, _, answer) = call(state, "PUT", &path, Some(ADMIN), body).await;
+    assert_eq!(
+        code,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    json(&answer)
 }

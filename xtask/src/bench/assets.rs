@@ -41,16 +41,8 @@ struct Origin {
 
 impl Drop for Origin {
     /// SIGTERM, not SIGKILL: nginx's master must stop its workers, and
-    /// wip-server shuts down gracefully.
     fn drop(&mut self) {
-        let terminated = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !terminated {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
+        crate::cmd::terminate(&mut self.child);
     }
 }
 

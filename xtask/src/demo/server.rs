@@ -129,14 +129,7 @@ impl DemoServer {
 impl Drop for DemoServer {
     /// SIGTERM: the server drains its requests and exits.
     fn drop(&mut self) {
-        let terminated = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !terminated {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
+        crate::cmd::terminate(&mut self.child);
     }
 }
 
