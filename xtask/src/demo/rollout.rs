@@ -210,8 +210,11 @@ fn canary(
     Ok((phase, decision))
 }
 
+/// Longer than any call of the demo's traffic takes.
+const IN_FLIGHT: Duration = Duration::from_millis(200);
+
 /// Makes `digest` active at once for `period`, then rolls back; the phase
-/// is the time between the two switches.
+/// is the time between the two switches, plus the calls still in flight.
 fn switch_for(
     api: &Api,
     traffic: &Traffic,
@@ -223,8 +226,12 @@ fn switch_for(
     api.activate(PLUGIN, &ActivateRequest::digest(digest))?;
     std::thread::sleep(period.saturating_sub(started.elapsed()));
     api.activate(PLUGIN, &ActivateRequest::rollback())?;
+    let wall = started.elapsed();
+    // Calls in flight keep the digest they resolved: let them finish, so
+    // their failures count here and not in the next phase.
+    std::thread::sleep(IN_FLIGHT);
     Ok(Phase {
-        wall: started.elapsed(),
+        wall,
         tally: traffic.tally().since(before),
     })
 }
