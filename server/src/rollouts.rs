@@ -20,7 +20,7 @@ use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Path};
 use crate::outcome::Outcome;
-use crate::registry::RolloutCall;
+use crate::registry::{Counted, RolloutCall};
 use crate::state::AppState;
 
 /// The rollout routes.
@@ -72,14 +72,16 @@ fn decide(state: &AppState, name: &str, kind: DecisionKind) -> Result<Json<Decis
 }
 
 /// Counts a call `call`'s rollout sent to `digest`, and announces the
-/// decision when this call settled the rollout.
+/// decision when this call settled the rollout. A call that ends after
+/// the decision is counted, but does not bring back the share series.
 pub fn count(state: &AppState, call: &RolloutCall, digest: &str, outcome: Outcome, took: Duration) {
-    state
-        .metrics()
-        .rollouts()
-        .routed(&call.name, digest, call.role.as_str(), call.share, outcome);
-    if let Some(decision) = state.registry().observe(call, outcome, took) {
-        announce(state, &call.name, &decision);
+    let metrics = state.metrics().rollouts();
+    let role = call.role.as_str();
+    metrics.call(&call.name, digest, role, outcome);
+    match state.registry().observe(call, outcome, took) {
+        Counted::Ended => {}
+        Counted::Running => metrics.share(&call.name, digest, role, call.share),
+        Counted::Decided(decision) => announce(state, &call.name, &decision),
     }
 }
 

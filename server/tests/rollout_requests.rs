@@ -7,6 +7,8 @@ mod plugin_api;
 mod rollout_api;
 
 use axum::http::StatusCode;
+use server::outcome::Outcome;
+use server::registry::Counted;
 
 use plugin_api::{ADMIN, call, json, state, upload};
 use rollout_api::{invoke, rollout_body, start, status};
@@ -191,4 +193,40 @@ async fn bad_rollout_requests_get_typed_errors_and_change_nothing() {
         "{now}"
     );
     assert_eq!(now["activation"]["active"].as_str(), Some(&*v1));
+}
+
+#[tokio::test]
+async fn a_call_that_ends_after_the_decision_counts_but_joins_no_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&dir);
+    upload(&state, "csv", "process").await;
+    let v2 = upload(&state, "csv", "process_v2").await;
+    start(&state, "csv", rollout_body(&v2, 50, 1000, 2.0)).await;
+    let routed = state.registry().route("csv", "in-flight").unwrap();
+    let late = routed.rollout.expect("routed by the rollout");
+    let (code, _, _) = call(
+        &state,
+        "DELETE",
+        "/api/plugins/csv/rollout",
+        Some(ADMIN),
+        vec![],
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+
+    // It finishes now, after the abort.
+    let took = std::time::Duration::from_millis(1);
+    assert_eq!(
+        state.registry().observe(&late, Outcome::Ok, took),
+        Counted::Ended
+    );
+    let digest = routed.digest.to_string();
+    server::rollouts::count(&state, &late, &digest, Outcome::Ok, took);
+    let (_, _, metrics) = call(&state, "GET", "/metrics", None, vec![]).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(metrics.contains("wip_rollout_calls_total{"), "{metrics}");
+    assert!(
+        !metrics.contains("wip_rollout_share_percent{"),
+        "an ended rollout's share stays gone:\n{metrics}"
+    );
 }

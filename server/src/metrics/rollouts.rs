@@ -54,15 +54,18 @@ impl RolloutMetrics {
         }
     }
 
-    /// Counts a call a rollout sent to `digest` as `role`, which receives
-    /// `share` percent of the calls.
-    pub fn routed(&self, plugin: &str, digest: &str, role: &str, share: u8, outcome: Outcome) {
-        self.share
-            .with_label_values(&[plugin, digest, role])
-            .set(i64::from(share));
+    /// Counts a call a rollout sent to `digest` as `role`.
+    pub fn call(&self, plugin: &str, digest: &str, role: &str, outcome: Outcome) {
         self.calls
             .with_label_values(&[plugin, digest, role, outcome.as_str()])
             .inc();
+    }
+
+    /// `digest`, as `role` of a running rollout, receives `share` percent.
+    pub fn share(&self, plugin: &str, digest: &str, role: &str, share: u8) {
+        self.share
+            .with_label_values(&[plugin, digest, role])
+            .set(i64::from(share));
     }
 
     /// A rollout of `plugin` started: its decision series exist from now
@@ -95,8 +98,10 @@ mod tests {
     fn a_decision_counts_once_and_removes_the_share_series() {
         let registry = Registry::new();
         let metrics = RolloutMetrics::register(&registry);
-        metrics.routed("csv", "aa", "stable", 90, Outcome::Ok);
-        metrics.routed("csv", "bb", "candidate", 10, Outcome::Trap);
+        metrics.call("csv", "aa", "stable", Outcome::Ok);
+        metrics.share("csv", "aa", "stable", 90);
+        metrics.call("csv", "bb", "candidate", Outcome::Trap);
+        metrics.share("csv", "bb", "candidate", 10);
         let text = |r: &Registry| {
             let mut out = Vec::new();
             prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &r.gather(), &mut out)

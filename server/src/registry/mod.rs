@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 
 pub use crate::digest::PluginDigest;
 pub use rollout::Role;
-pub use rollouts::{RolloutCall, Routed};
+pub use rollouts::{Counted, RolloutCall, Routed};
 pub use types::{Activation, ArtifactMeta, PluginMeta, RegistryError};
 pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 

@@ -50,6 +50,17 @@ pub struct Routed {
     pub rollout: Option<RolloutCall>,
 }
 
+/// What counting a routed call found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Counted {
+    /// Its rollout had ended meanwhile: not in any window.
+    Ended,
+    /// Counted; the rollout runs on.
+    Running,
+    /// Counted, and this call settled the rollout (already persisted).
+    Decided(Box<Decision>),
+}
+
 /// A call a rollout routed, to be counted when it ends.
 #[derive(Debug, Clone)]
 pub struct RolloutCall {
@@ -146,15 +157,18 @@ impl Registry {
         })
     }
 
-    /// Counts a routed call's outcome; returns the decision when this call
-    /// settled the rollout (promoted or rolled back, already persisted).
-    pub fn observe(
-        &self,
-        call: &RolloutCall,
-        outcome: Outcome,
-        latency: Duration,
-    ) -> Option<Decision> {
+    /// Counts a routed call's outcome in its rollout's window, and judges.
+    pub fn observe(&self, call: &RolloutCall, outcome: Outcome, latency: Duration) -> Counted {
         let started = call.plan.started_at_ms;
+        let running = self
+            .read()
+            .names
+            .get(&call.name)
+            .and_then(|a| a.rollout.as_ref())
+            .is_some_and(|plan| plan.started_at_ms == started);
+        if !running {
+            return Counted::Ended; // decided while this call was in flight
+        }
         let (kind, evidence) = {
             let mut windows = self.windows();
             let window = windows
@@ -163,24 +177,27 @@ impl Registry {
             if window.started_at_ms < started {
                 *window = Window::new(started);
             } else if window.started_at_ms > started {
-                return None; // a call of a rollout that has ended
+                return Counted::Ended;
             }
             match call.role {
                 Role::Stable => window.stable.record(outcome, latency),
                 Role::Candidate => window.candidate.record(outcome, latency),
             }
-            match rollout::judge(&call.plan, &window.stable, &window.candidate)? {
-                Verdict::Promote => (DecisionKind::Promoted, window.evidence(Vec::new())),
-                Verdict::RollBack(reasons) => (DecisionKind::RolledBack, window.evidence(reasons)),
+            match rollout::judge(&call.plan, &window.stable, &window.candidate) {
+                None => return Counted::Running,
+                Some(Verdict::Promote) => (DecisionKind::Promoted, window.evidence(Vec::new())),
+                Some(Verdict::RollBack(reasons)) => {
+                    (DecisionKind::RolledBack, window.evidence(reasons))
+                }
             }
         };
         match self.conclude(&call.name, Some(started), kind, evidence) {
-            Ok(decision) => Some(decision),
+            Ok(decision) => Counted::Decided(Box::new(decision)),
             // Another call settled it first.
-            Err(RegistryError::NoRollout { .. }) => None,
+            Err(RegistryError::NoRollout { .. }) => Counted::Ended,
             Err(e) => {
                 tracing::error!(plugin = %call.name, error = %e, "rollout decision not stored; retried on the next call");
-                None
+                Counted::Running
             }
         }
     }
