@@ -129,6 +129,20 @@ fn csv(rows: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// One call of `tenant` with `body`, its answer read whole; whether it succeeded.
+async fn call(client: &reqwest::Client, url: &str, tenant: &str, body: Vec<u8>) -> bool {
+    let answer = client
+        .post(url)
+        .bearer_auth(format!("{tenant}-key-0123456789"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let _ = answer.bytes().await;
+    status.is_success()
+}
+
 /// Runs `clients` loops of `tenant` until `stop`; records latencies of 200s.
 fn load(
     client: &reqwest::Client,
@@ -152,16 +166,7 @@ fn load(
                 let mut hist = Histogram::<u64>::new(3).unwrap();
                 while !stop.load(Ordering::Relaxed) {
                     let t = Instant::now();
-                    let r = client
-                        .post(&url)
-                        .bearer_auth(format!("{tenant}-key-0123456789"))
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .unwrap();
-                    let status = r.status();
-                    let _ = r.bytes().await;
-                    if status.is_success() {
+                    if call(&client, &url, tenant, body.clone()).await {
                         hist.record(t.elapsed().as_micros() as u64).unwrap();
                     } else {
                         rejected.fetch_add(1, Ordering::Relaxed);
@@ -205,16 +210,7 @@ fn paced(
                 Arc::clone(&rejected),
             );
             calls.push(tokio::spawn(async move {
-                let r = client
-                    .post(&url)
-                    .bearer_auth(format!("{tenant}-key-0123456789"))
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                let status = r.status();
-                let _ = r.bytes().await;
-                if status.is_success() {
+                if call(&client, &url, tenant, body).await {
                     let took = due.elapsed().as_micros() as u64;
                     hist.lock().unwrap().record(took).unwrap();
                 } else {

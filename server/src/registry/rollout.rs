@@ -205,15 +205,6 @@ impl Tally {
             p99_ms: self.latency_us.value_at_quantile(0.99) as f64 / 1e3,
         }
     }
-
-    fn failures(&self) -> [(&'static str, u64); 4] {
-        [
-            ("trap", self.trap),
-            ("deadline", self.deadline),
-            ("memory_limit", self.memory_limit),
-            ("guest_error", self.guest_error),
-        ]
-    }
 }
 
 /// What the numbers say.
@@ -231,27 +222,32 @@ pub fn judge(plan: &Plan, stable: &Tally, candidate: &Tally) -> Option<Verdict> 
         return None;
     }
     let t = &plan.thresholds;
-    let limit = |kind: &str| match kind {
-        "trap" => t.trap,
-        "deadline" => t.deadline,
-        "memory_limit" => t.memory_limit,
-        _ => t.guest_error,
-    };
     let (s, c) = (stable.stats(), candidate.stats());
-    let stable_rate = |kind: &str| match kind {
-        "trap" => s.trap,
-        "deadline" => s.deadline,
-        "memory_limit" => s.memory_limit,
-        _ => s.guest_error,
-    };
+    // Each failure kind: the candidate's count, the stable rate, the limit.
+    let kinds = [
+        ("trap", candidate.trap, s.trap, t.trap),
+        ("deadline", candidate.deadline, s.deadline, t.deadline),
+        (
+            "memory_limit",
+            candidate.memory_limit,
+            s.memory_limit,
+            t.memory_limit,
+        ),
+        (
+            "guest_error",
+            candidate.guest_error,
+            s.guest_error,
+            t.guest_error,
+        ),
+    ];
     let decided = candidate.calls >= plan.min_calls;
     // Before min_calls, a rate over at least min_calls calls: failures alone
     // that already break the limit cannot be saved by more successes.
     let denominator = candidate.calls.max(plan.min_calls) as f64;
     let mut reasons = Vec::new();
-    for (kind, failures) in candidate.failures() {
+    for (kind, failures, stable_rate, limit) in kinds {
         let rate = 100.0 * failures as f64 / denominator;
-        if rate > stable_rate(kind) + limit(kind) {
+        if rate > stable_rate + limit {
             let observed = if decided {
                 format!("{rate:.2}%")
             } else {
@@ -261,9 +257,7 @@ pub fn judge(plan: &Plan, stable: &Tally, candidate: &Tally) -> Option<Verdict> 
                 )
             };
             reasons.push(format!(
-                "{kind}: {observed} vs {:.2}% (limit +{:.2} points)",
-                stable_rate(kind),
-                limit(kind)
+                "{kind}: {observed} vs {stable_rate:.2}% (limit +{limit:.2} points)"
             ));
         }
     }
