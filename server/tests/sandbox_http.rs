@@ -97,7 +97,7 @@ async fn oversized_body_is_413() {
 
 #[tokio::test]
 async fn run_calls_are_counted_under_the_demo_tenant_whatever_the_caller_claims() {
-    let state = AppState::new(config()).unwrap();
+    let state = AppState::new(generous()).unwrap();
     let (status, _, _) = post(&state, "/api/run/process", Some("acme"), "a\n1\n").await;
     assert_eq!(status, StatusCode::OK);
     let rows = state.metrics().stats();
