@@ -103,6 +103,12 @@ pub struct Config {
     #[arg(long, env = "WIP_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
+    /// Where registry writes are decided: unset = this process alone (its
+    /// data dir); `nats://host:port` = NATS JetStream shared by replicas
+    /// (the data dir is then this replica's cache).
+    #[arg(long, env = "WIP_REGISTRY")]
+    pub registry: Option<String>,
+
     /// Admin bearer token for registry changes (at least 32 bytes); unset =
     /// registry is read-only.
     #[arg(long, env = "WIP_ADMIN_TOKEN", hide_env_values = true)]
@@ -112,6 +118,13 @@ pub struct Config {
     /// queue_depth, queue_wait_ms); unset = no tenant may invoke plugins.
     #[arg(long, env = "WIP_TENANTS_FILE")]
     pub tenants_file: Option<PathBuf>,
+
+    /// Demo mode (`cargo xtask run` passes it): generate an admin token and
+    /// three tenants, register the `process` plugin v1 and v2, and serve
+    /// them at `/api/demo`. Loopback only; ignored (nothing generated) when
+    /// `--admin-token` or `--tenants-file` is given.
+    #[arg(long, env = "WIP_DEMO")]
+    pub demo: bool,
 
     /// How guest calls share the CPU: `fifo` (whoever the executor polls)
     /// or `fair` (experimental: time slices by weighted fair queuing across
@@ -146,6 +159,8 @@ impl Config {
             data_dir: DEFAULT_DATA_DIR.into(),
             admin_token: None,
             tenants_file: None,
+            registry: None,
+            demo: false,
             log_format: "pretty".to_owned(),
             cpu_scheduler: "fifo".to_owned(),
         }
@@ -244,6 +259,14 @@ impl Config {
                     "{} bytes is too short to resist guessing; use at least {MIN_ADMIN_TOKEN_BYTES}",
                     token.len()
                 ),
+            });
+        }
+        if let Some(url) = &self.registry
+            && !url.starts_with("nats://")
+        {
+            return Err(ConfigError {
+                flag: "--registry",
+                reason: format!("{url:?} is not a nats://host:port URL"),
             });
         }
         Ok(())

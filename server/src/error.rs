@@ -157,7 +157,7 @@ impl ApiError {
     }
 
     /// Seconds a client should wait before retrying, for the statuses that
-    /// invite a retry (429, and 503 when the sandbox is busy).
+    /// invite a retry (429, and 503 when the sandbox is busy or the registry unreachable).
     fn retry_after_secs(&self) -> Option<u64> {
         use crate::registry::RegistryError as R;
         use crate::sandbox::SandboxError as S;
@@ -166,7 +166,7 @@ impl ApiError {
                 retry_after_secs, ..
             }
             | Self::Registry(R::Busy { retry_after_secs }) => Some(*retry_after_secs),
-            Self::Sandbox(S::Busy { .. }) => Some(1),
+            Self::Sandbox(S::Busy { .. }) | Self::Registry(R::Unavailable { .. }) => Some(1),
             _ => None,
         }
     }
@@ -203,6 +203,8 @@ fn registry_code(error: &crate::registry::RegistryError) -> &'static str {
         E::RolloutInProgress { .. } => "rollout_in_progress",
         E::NoRollout { .. } => "no_rollout",
         E::BadRollout { .. } => "bad_request",
+        E::Conflict { .. } => "conflict",
+        E::Unavailable { .. } => "registry_unavailable",
         E::Storage(_) => "storage",
     }
 }
@@ -217,7 +219,9 @@ fn registry_status(error: &crate::registry::RegistryError) -> StatusCode {
         E::WrongName { .. }
         | E::NoPrevious { .. }
         | E::RolloutInProgress { .. }
-        | E::NoRollout { .. } => StatusCode::CONFLICT,
+        | E::NoRollout { .. }
+        | E::Conflict { .. } => StatusCode::CONFLICT,
+        E::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::BadName { .. } | E::BadRollout { .. } => StatusCode::BAD_REQUEST,
         E::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -139,7 +139,7 @@ pub async fn invoke(
     let elapsed = started.elapsed();
     record.finish(state, outcome, elapsed, usage, error.as_ref());
     if let Some(call) = &resolved.rollout {
-        crate::rollouts::count(state, call, &resolved.digest, outcome, elapsed);
+        crate::rollouts::count(state, call, &resolved.digest, outcome, elapsed).await;
     }
     // A failed call names what failed too: which digest, which side.
     let mut response = match invocation.result {
@@ -154,6 +154,12 @@ pub async fn invoke(
     headers.insert(
         "x-request-id",
         HeaderValue::from_str(&request_id).expect("checked request id"),
+    );
+    // The tenant the call ran (and its log lines were tagged) as: on
+    // `/api/run`, always `demo`, whatever the caller claims.
+    headers.insert(
+        "x-guest-tenant",
+        HeaderValue::from_str(tenant.as_str()).expect("tenant ids are ASCII"),
     );
     if let Some(call) = &resolved.rollout {
         headers.insert(
@@ -173,6 +179,17 @@ fn respond(output: Output) -> Response {
         HeaderValue::from_static("application/octet-stream"),
     );
     headers.insert("x-guest-log-lines", HeaderValue::from(logs));
+    // The lines themselves, for the caller to see what its guest said
+    // (seed task 11), up to a budget that keeps the headers small.
+    let mut budget = LOG_HEADER_BUDGET;
+    for line in &output.logs {
+        let value = log_header_value(&line.message);
+        if value.len() > budget {
+            break;
+        }
+        budget -= value.len();
+        headers.append("x-guest-log", value);
+    }
     headers.insert(
         "x-guest-logs-dropped",
         HeaderValue::from(output.logs_dropped),
@@ -182,6 +199,26 @@ fn respond(output: Output) -> Response {
         HeaderValue::from(output.peak_memory_pages),
     );
     response
+}
+
+/// Bytes of `x-guest-log` headers one answer carries at most; past it the
+/// remaining lines are only counted (`x-guest-log-lines`) and logged.
+pub const LOG_HEADER_BUDGET: usize = 8 * 1024;
+
+/// A log line as a header value: printable ASCII as is, every other byte
+/// (and `%`, and `,`, which joins repeated headers) percent-encoded, so any
+/// UTF-8 line survives, none can inject a header, and a client reading the
+/// joined `x-guest-log` value can split it on `", "`.
+fn log_header_value(message: &str) -> HeaderValue {
+    let mut out = String::with_capacity(message.len());
+    for byte in message.bytes() {
+        if (0x20..0x7f).contains(&byte) && byte != b'%' && byte != b',' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    HeaderValue::from_str(&out).expect("printable ASCII")
 }
 
 /// What a call used.
@@ -241,5 +278,19 @@ impl CallRecord<'_> {
         } else {
             line!(info);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_header_escapes_what_could_break_or_inject_a_header() {
+        assert_eq!(log_header_value("converted 2 rows"), "converted 2 rows");
+        assert_eq!(
+            log_header_value("a\r\nx-evil: 1, 100% é"),
+            "a%0D%0Ax-evil: 1%2C 100%25 %C3%A9"
+        );
     }
 }

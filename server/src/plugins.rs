@@ -125,8 +125,8 @@ async fn activate(
 ) -> Result<Json<wire::Activation>, ApiError> {
     let registry = state.registry();
     let activation = match (body.rollback, body.digest) {
-        (true, None) => registry.rollback(&name)?,
-        (false, Some(digest)) => registry.activate(&name, &parse_digest(&digest)?)?,
+        (true, None) => registry.rollback(&name).await?,
+        (false, Some(digest)) => registry.activate(&name, &parse_digest(&digest)?).await?,
         _ => {
             return Err(ApiError::BadRequest {
                 reason: "send either {\"digest\": \"<sha256>\"} or {\"rollback\": true}".into(),

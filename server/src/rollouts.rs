@@ -36,7 +36,7 @@ async fn start(
     _: Admin,
     JsonBody(request): JsonBody<RolloutRequest>,
 ) -> Result<(StatusCode, Json<wire::Rollout>), ApiError> {
-    let rollout = state.registry().start_rollout(&name, &request)?;
+    let rollout = state.registry().start_rollout(&name, &request).await?;
     state.metrics().rollouts().started(&name);
     tracing::info!(
         plugin = %name,
@@ -54,7 +54,7 @@ async fn promote(
     Path(name): Path<String>,
     _: Admin,
 ) -> Result<Json<Decision>, ApiError> {
-    decide(&state, &name, DecisionKind::PromotedManually)
+    decide(&state, &name, DecisionKind::PromotedManually).await
 }
 
 async fn abort(
@@ -62,11 +62,15 @@ async fn abort(
     Path(name): Path<String>,
     _: Admin,
 ) -> Result<Json<Decision>, ApiError> {
-    decide(&state, &name, DecisionKind::Aborted)
+    decide(&state, &name, DecisionKind::Aborted).await
 }
 
-fn decide(state: &AppState, name: &str, kind: DecisionKind) -> Result<Json<Decision>, ApiError> {
-    let decision = state.registry().decide(name, kind)?;
+async fn decide(
+    state: &AppState,
+    name: &str,
+    kind: DecisionKind,
+) -> Result<Json<Decision>, ApiError> {
+    let decision = state.registry().decide(name, kind).await?;
     announce(state, name, &decision);
     Ok(Json(decision))
 }
@@ -74,11 +78,17 @@ fn decide(state: &AppState, name: &str, kind: DecisionKind) -> Result<Json<Decis
 /// Counts a call `call`'s rollout sent to `digest`, and announces the
 /// decision when this call settled the rollout. A call that ends after
 /// the decision is counted, but does not bring back the share series.
-pub fn count(state: &AppState, call: &RolloutCall, digest: &str, outcome: Outcome, took: Duration) {
+pub async fn count(
+    state: &AppState,
+    call: &RolloutCall,
+    digest: &str,
+    outcome: Outcome,
+    took: Duration,
+) {
     let metrics = state.metrics().rollouts();
     let role = call.role.as_str();
     metrics.call(&call.name, digest, role, outcome);
-    match state.registry().observe(call, outcome, took) {
+    match state.registry().observe(call, outcome, took).await {
         Counted::Ended => {}
         Counted::Running => metrics.share(&call.name, digest, role, call.share),
         Counted::Decided(decision) => announce(state, &call.name, &decision),

@@ -83,3 +83,6 @@ impl Drop for RunningServer {
         }
     }
 }
+
+/// Real processes: nats-server, wip-server replicas, nginx.
+pub mod cluster;

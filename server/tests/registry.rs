@@ -54,13 +54,13 @@ async fn activate_switches_versions_and_rollback_returns() {
         "csv2json/1",
         "upload does not switch"
     );
-    let activation = f.registry.activate("csv", &v2.digest).unwrap();
+    let activation = f.registry.activate("csv", &v2.digest).await.unwrap();
     assert_eq!(activation.history, vec![v1.digest.clone()]);
     assert_eq!(f.version_of("csv").await, "csv2json/2");
-    f.registry.rollback("csv").unwrap();
+    f.registry.rollback("csv").await.unwrap();
     assert_eq!(f.version_of("csv").await, "csv2json/1");
     assert_eq!(
-        f.registry.rollback("csv"),
+        f.registry.rollback("csv").await,
         Err(RegistryError::NoPrevious { name: "csv".into() })
     );
     // Exact digests always work, whichever is active.
@@ -74,11 +74,11 @@ async fn activating_an_unknown_or_foreign_digest_is_typed() {
     let (v1, _) = f.upload("csv", "process").await.unwrap();
     let unknown = PluginDigest::of(b"nothing");
     assert!(matches!(
-        f.registry.activate("csv", &unknown),
+        f.registry.activate("csv", &unknown).await,
         Err(RegistryError::UnknownDigest { .. })
     ));
     assert!(matches!(
-        f.registry.activate("other", &v1.digest),
+        f.registry.activate("other", &v1.digest).await,
         Err(RegistryError::WrongName { .. })
     ));
     assert!(matches!(
@@ -94,7 +94,7 @@ async fn active_digest_survives_a_restart() {
         let f = open(dir.path());
         f.upload("csv", "process").await.unwrap();
         let (v2, _) = f.upload("csv", "process_v2").await.unwrap();
-        f.registry.activate("csv", &v2.digest).unwrap();
+        f.registry.activate("csv", &v2.digest).await.unwrap();
         v2
     };
     let reopened = open(dir.path());
@@ -225,9 +225,9 @@ async fn switching_and_rolling_back_under_load_fails_no_request() {
         })
         .collect();
     for _ in 0..20 {
-        f.registry.activate("csv", &v2.digest).unwrap();
+        f.registry.activate("csv", &v2.digest).await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
-        f.registry.rollback("csv").unwrap();
+        f.registry.rollback("csv").await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     stop.store(true, Ordering::Relaxed);

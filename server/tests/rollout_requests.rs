@@ -217,11 +217,11 @@ async fn a_call_that_ends_after_the_decision_counts_but_joins_no_window() {
     // It finishes now, after the abort.
     let took = std::time::Duration::from_millis(1);
     assert_eq!(
-        state.registry().observe(&late, Outcome::Ok, took),
+        state.registry().observe(&late, Outcome::Ok, took).await,
         Counted::Ended
     );
     let digest = routed.digest.to_string();
-    server::rollouts::count(&state, &late, &digest, Outcome::Ok, took);
+    server::rollouts::count(&state, &late, &digest, Outcome::Ok, took).await;
     let (_, _, metrics) = call(&state, "GET", "/metrics", None, vec![]).await;
     let metrics = String::from_utf8(metrics).unwrap();
     assert!(metrics.contains("wip_rollout_calls_total{"), "{metrics}");

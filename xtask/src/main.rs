@@ -7,9 +7,11 @@
 //! - `bench`: setup + build + a side-by-side benchmark (`assets`, `sandbox`,
 //!   `fairness`, `browser`, `isolation`)
 //! - `demo`:  setup + a scripted walkthrough against a real server (`rollout`)
+//! - `cluster`: setup + build + nats-server, replicas and nginx on loopback
 
 mod bench;
 mod build;
+mod cluster;
 mod cmd;
 mod compress;
 mod demo;
@@ -51,6 +53,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Set up, then run a scripted walkthrough against a real server.
     Demo(demo::DemoArgs),
+    /// Set up, build, and start nats-server, replicas and nginx (Ctrl-C stops).
+    Cluster(cluster::ClusterArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -77,6 +81,13 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => {
             setup::run()?;
             demo::run(&args)
+        }
+        Command::Cluster(args) => {
+            setup::run()?;
+            build::run(&build::BuildArgs {
+                go: pins::GO_MAIN.to_owned(),
+            })?;
+            cluster::run(&args)
         }
     }
 }

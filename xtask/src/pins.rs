@@ -31,6 +31,10 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// rely on 2.x semantics (exact sample comparison, range selectors closed
 /// on the left), which Prometheus 3 changes.
 pub const PROMETHEUS_VERSION: &str = "2.42";
+/// Debian 12's nats-server (JetStream), minor version: the cluster registry.
+pub const NATS_VERSION: &str = "2.9";
+/// Debian 12's nginx: the cluster's load balancer and the assets bench.
+pub const NGINX: &str = "/usr/sbin/nginx";
 /// Debian's Prometheus server, which the real-Prometheus test starts.
 pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 /// Debian's promtool (same package): config and rule checks, rule unit tests.

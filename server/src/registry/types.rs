@@ -175,6 +175,19 @@ pub enum RegistryError {
         /// The name.
         name: String,
     },
+    /// Another writer changed the name first (its revision moved on):
+    /// read it again, then retry.
+    #[error("{name} was changed by another writer meanwhile; read it again and retry")]
+    Conflict {
+        /// The name.
+        name: String,
+    },
+    /// The shared registry is unreachable: nothing was written.
+    #[error("registry unavailable: {message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+    },
     /// The disk failed.
     #[error("storage: {0}")]
     Storage(String),

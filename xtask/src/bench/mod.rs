@@ -19,6 +19,9 @@ pub enum Target {
     Sandbox,
     /// The plugin as a Wasm instance vs a native process, bubblewrap, a worker pool.
     Isolation,
+    /// Replicas on NATS: activation propagation, failed calls during a replica
+    /// kill and a nats-server restart, 1 vs 3 replicas behind nginx.
+    Cluster,
 }
 
 /// Options of `cargo xtask bench`.
@@ -49,6 +52,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         Target::Sandbox => sandbox::run(args),
         Target::Browser => browser::run(args),
         Target::Isolation => isolation::run(args),
+        Target::Cluster => {
+            crate::cluster::build_release_server()?;
+            run_release(
+                "server",
+                "example",
+                "bench_cluster",
+                &["--seconds".into(), args.seconds.min(30).to_string()],
+            )
+        }
         Target::Fairness => run_release(
             "server",
             "example",

@@ -1,0 +1,212 @@
+//! `cargo xtask bench cluster`: three release replicas sharing the registry
+//! through a real `nats-server`, nginx in front. Measures what a cluster
+//! must get right, and what it costs on this machine:
+//!
+//! 1. activation propagation: from the answer to `PUT …/active` (the
+//!    compare-and-set has committed) until the last replica reports the new
+//!    active digest; p50/p99 over `--activations`;
+//! 2. failed calls through nginx while one replica is killed (`kill -9`);
+//! 3. failed calls straight to the replicas while nats-server restarts;
+//! 4. invoke throughput through nginx, 1 replica vs 3, interleaved rounds.
+
+#[path = "../tests/cluster_harness/mod.rs"]
+mod cluster_harness;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use cluster_harness::*;
+use serde_json::json;
+use server::testing::cluster::Balancer;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Activations timed for the propagation figure.
+    #[arg(long, default_value_t = 40)]
+    activations: usize,
+    /// Interleaved rounds of the throughput comparison.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds per throughput phase.
+    #[arg(long, default_value_t = 4)]
+    seconds: u64,
+    /// Concurrent clients of the throughput phases.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // target/release/examples/bench_cluster → target/release/wip-server
+    let exe = std::env::current_exe()?;
+    let binary = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("an example lives in target/<profile>/examples")
+        .join("wip-server");
+    let mut cluster = Cluster::start(&binary, 3).await;
+    let (_, v1) = cluster.upload(0, "csv", "process").await;
+    let (_, v2) = cluster.upload(0, "csv", "process_v2").await;
+    let (v1, v2) = (
+        v1["digest"].as_str().unwrap().to_owned(),
+        v2["digest"].as_str().unwrap().to_owned(),
+    );
+    cluster.wait_all_serve("csv", &v1).await;
+
+    let (p50, p99, max) = propagation(&cluster, &v1, &v2, args.activations).await;
+    println!(
+        "activation propagation over {} activations: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        args.activations, p50, p99, max
+    );
+
+    let balancer = cluster.balancer();
+    let http = cluster.http.clone();
+    let (calls, failed) = under_load(&http, &[balancer.url()], 4, || {
+        cluster_kill(&mut cluster);
+    })
+    .await;
+    println!("kill -9 of 1 of 3 replicas under load through nginx: {failed} of {calls} calls failed");
+    drop(balancer);
+    cluster.replicas[2] = cluster.start_replica(2);
+    cluster.wait_healthy(2, "ok").await;
+
+    let direct: Vec<String> = (0..3).map(|i| cluster.url(i)).collect();
+    let restarted = Instant::now();
+    let (calls, failed) = under_load(&http, &direct, 3, || {
+        cluster.nats.kill();
+        std::thread::sleep(Duration::from_secs(2));
+        cluster.nats.restart().expect("nats-server restarts");
+    })
+    .await;
+    for i in 0..3 {
+        cluster.wait_healthy(i, "ok").await;
+    }
+    println!(
+        "nats-server down 2 s and restarted under load: {failed} of {calls} calls failed; every replica healthy again {:.1} s after the kill",
+        restarted.elapsed().as_secs_f64() - 1.0
+    );
+
+    let one = Balancer::start(&cluster.dir.path().join("nginx-1"), &[cluster.replicas[0].addr()])?;
+    let upstreams: Vec<_> = cluster.replicas.iter().map(|r| r.addr()).collect();
+    let three = Balancer::start(&cluster.dir.path().join("nginx-3"), &upstreams)?;
+    let (mut rate1, mut rate3) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        for (rates, balancer) in [(&mut rate1, &one), (&mut rate3, &three)] {
+            let rate = throughput(&cluster.http, &balancer.url(), args.clients, args.seconds).await;
+            rates.push(rate);
+        }
+        println!(
+            "round {}: 1 replica {:.0} calls/s, 3 replicas {:.0} calls/s",
+            round + 1,
+            rate1[round],
+            rate3[round]
+        );
+    }
+    let (m1, m3) = (median(&mut rate1), median(&mut rate3));
+    println!("\n| replicas behind nginx | invokes/s (median of {} rounds, {} clients) |", args.rounds, args.clients);
+    println!("|---|---|");
+    println!("| 1 | {m1:.0} |");
+    println!("| 3 | {m3:.0} ({:.2}x) |", m3 / m1);
+    println!("cores: {}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok(())
+}
+
+fn cluster_kill(cluster: &mut Cluster) {
+    std::thread::sleep(Duration::from_secs(1));
+    cluster.replicas[2].kill();
+    std::thread::sleep(Duration::from_secs(2));
+}
+
+/// Activates v2/v1 alternately through each replica in turn; the time from
+/// each answer until every replica reports the new digest, in ms.
+async fn propagation(cluster: &Cluster, v1: &str, v2: &str, n: usize) -> (f64, f64, f64) {
+    let mut samples = Vec::with_capacity(n);
+    for k in 0..n {
+        let target = if k % 2 == 0 { v2 } else { v1 };
+        let (status, body) = cluster.activate(k % 3, "csv", json!({ "digest": target })).await;
+        assert_eq!(status, 200, "{body}");
+        let committed = Instant::now();
+        for i in 0..cluster.replicas.len() {
+            let url = format!("{}/api/plugins/csv", cluster.url(i));
+            loop {
+                let status: serde_json::Value =
+                    cluster.http.get(&url).send().await.unwrap().json().await.unwrap();
+                if status["activation"]["active"] == target {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_micros(500)).await;
+            }
+        }
+        samples.push(committed.elapsed().as_secs_f64() * 1e3);
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99), samples[samples.len() - 1])
+}
+
+/// Runs `clients` callers per base URL while `disrupt` runs on a blocking
+/// thread; returns (calls, failed).
+async fn under_load(
+    http: &reqwest::Client,
+    bases: &[String],
+    clients: usize,
+    disrupt: impl FnOnce() + Send,
+) -> (usize, usize) {
+    let (stop, calls) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tasks: Vec<_> = bases
+        .iter()
+        .flat_map(|base| std::iter::repeat_n(base, clients))
+        .map(|base| {
+            load(
+                http.clone(),
+                base.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&calls),
+                Arc::clone(&failed),
+            )
+        })
+        .collect();
+    tokio::task::block_in_place(disrupt);
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let failed = failed.lock().unwrap();
+    for e in failed.iter().take(3) {
+        eprintln!("  failed: {e}");
+    }
+    (calls.load(Ordering::Relaxed), failed.len())
+}
+
+async fn throughput(http: &reqwest::Client, base: &str, clients: usize, seconds: u64) -> f64 {
+    let (stop, calls) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            load(
+                http.clone(),
+                base.to_owned(),
+                Arc::clone(&stop),
+                Arc::clone(&calls),
+                Arc::clone(&failed),
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let ok = calls.load(Ordering::Relaxed) - failed.lock().unwrap().len();
+    ok as f64 / started.elapsed().as_secs_f64()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

@@ -1,0 +1,283 @@
+//! The registry shared by replicas on NATS JetStream (`--registry
+//! nats://…`):
+//!
+//! ```text
+//! Object Store  wip-modules    <digest>          module bytes (checked against the key on every read)
+//! KV            wip-registry   plugin.<digest>   PluginMeta (JSON, no artifact: artifacts are per replica)
+//!                              active.<name>     Activation (JSON); the key's history is the activation log
+//! ```
+//!
+//! Writes are idempotent by digest (modules) or a compare-and-set on the
+//! key's revision (activations). Every replica watches the KV bucket
+//! (`super::sync`) and applies what changed. Until it is connected and
+//! caught up, [`Nats::health`](Backend::health) is degraded: the replica
+//! serves what it has loaded and refuses writes with a typed 503.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, object_store};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use tokio::io::AsyncReadExt as _;
+
+use super::activation::Names;
+use super::backend::{Backend, Health};
+use super::types::{PluginMeta, RegistryError};
+use crate::digest::PluginDigest;
+
+/// The KV bucket of metadata and activations.
+pub const KV_BUCKET: &str = "wip-registry";
+/// The Object Store bucket of module bytes.
+pub const OBJECT_BUCKET: &str = "wip-modules";
+/// Revisions kept per key: the activation log of a name.
+pub const HISTORY: i64 = 64;
+/// How long one write may wait for JetStream before it answers 503.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Key of a module's metadata.
+pub fn plugin_key(digest: &PluginDigest) -> String {
+    format!("plugin.{digest}")
+}
+
+/// Key of a name's activation.
+pub fn active_key(name: &str) -> String {
+    format!("active.{name}")
+}
+
+/// The connection and its two buckets, once they exist.
+#[derive(Clone)]
+pub(super) struct Buckets {
+    pub(super) client: async_nats::Client,
+    pub(super) kv: kv::Store,
+    pub(super) objects: object_store::ObjectStore,
+}
+
+impl std::fmt::Debug for Buckets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Buckets")
+            .field("kv", &self.kv.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The JetStream backend of one replica.
+#[derive(Debug)]
+pub struct Nats {
+    url: String,
+    buckets: tokio::sync::OnceCell<Buckets>,
+    /// The watch has applied everything the bucket held when it started.
+    pub(super) synced: AtomicBool,
+    /// Counts the connections made, so the watch starts over after one.
+    pub(super) reconnects: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Nats {
+    /// A backend for the server at `url`; nothing is contacted before
+    /// [`super::sync::spawn`].
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            buckets: tokio::sync::OnceCell::new(),
+            synced: AtomicBool::new(false),
+            reconnects: Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connects (retrying in the background for as long as it takes) and
+    /// opens or creates the buckets.
+    pub(super) async fn buckets(&self) -> Result<&Buckets, RegistryError> {
+        self.buckets
+            .get_or_try_init(|| async {
+                let reconnects = Arc::clone(&self.reconnects);
+                let client = async_nats::ConnectOptions::new()
+                    .name("wip-server")
+                    .retry_on_initial_connect()
+                    .connection_timeout(Duration::from_secs(1))
+                    .request_timeout(Some(WRITE_TIMEOUT))
+                    .reconnect_delay_callback(|attempts| {
+                        Duration::from_millis(100 * attempts.min(10) as u64)
+                    })
+                    .event_callback(move |event| {
+                        let reconnects = Arc::clone(&reconnects);
+                        async move {
+                            tracing::info!(%event, "nats connection");
+                            if matches!(event, async_nats::Event::Connected) {
+                                reconnects.send_modify(|n| *n += 1);
+                            }
+                        }
+                    })
+                    .connect(self.url.as_str())
+                    .await
+                    .map_err(unavailable)?;
+                let js = jetstream::new(client.clone());
+                let kv = match js.get_key_value(KV_BUCKET).await {
+                    Ok(kv) => kv,
+                    Err(_) => js
+                        .create_key_value(kv::Config {
+                            bucket: KV_BUCKET.into(),
+                            history: HISTORY,
+                            storage: jetstream::stream::StorageType::File,
+                            ..Default::default()
+                        })
+                        .await
+                        .map_err(unavailable)?,
+                };
+                let objects = match js.get_object_store(OBJECT_BUCKET).await {
+                    Ok(objects) => objects,
+                    Err(_) => js
+                        .create_object_store(object_store::Config {
+                            bucket: OBJECT_BUCKET.into(),
+                            storage: jetstream::stream::StorageType::File,
+                            ..Default::default()
+                        })
+                        .await
+                        .map_err(unavailable)?,
+                };
+                Ok(Buckets {
+                    client,
+                    kv,
+                    objects,
+                })
+            })
+            .await
+    }
+
+    fn ready(&self) -> Result<&Buckets, RegistryError> {
+        match self.buckets.get() {
+            Some(b) if self.health() == Health::Ok => Ok(b),
+            _ => Err(RegistryError::Unavailable {
+                message: format!("NATS at {} is unreachable or not caught up", self.url),
+            }),
+        }
+    }
+
+    /// A module's bytes, refused unless they hash to `digest`.
+    pub(super) async fn module(
+        buckets: &Buckets,
+        digest: &PluginDigest,
+    ) -> Result<Bytes, RegistryError> {
+        let mut object = buckets
+            .objects
+            .get(digest.as_str())
+            .await
+            .map_err(unavailable)?;
+        let mut bytes = Vec::new();
+        object
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(unavailable)?;
+        if PluginDigest::of(&bytes) != *digest {
+            return Err(RegistryError::Storage(format!(
+                "the stored object {digest} does not match its digest: refused"
+            )));
+        }
+        Ok(Bytes::from(bytes))
+    }
+}
+
+impl Backend for Nats {
+    fn kind(&self) -> &'static str {
+        "nats"
+    }
+
+    fn health(&self) -> Health {
+        let connected = self.buckets.get().is_some_and(|b| {
+            b.client.connection_state() == async_nats::connection::State::Connected
+        });
+        if connected && self.synced.load(Ordering::Acquire) {
+            Health::Ok
+        } else {
+            Health::Degraded
+        }
+    }
+
+    fn put_module<'a>(
+        &'a self,
+        meta: &'a PluginMeta,
+        bytes: &'a Bytes,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(async move {
+            let buckets = self.ready()?;
+            let write = async {
+                let name = meta.digest.as_str();
+                if buckets.objects.info(name).await.is_err() {
+                    let mut reader: &[u8] = bytes;
+                    buckets
+                        .objects
+                        .put(name, &mut reader)
+                        .await
+                        .map_err(unavailable)?;
+                }
+                let shared = PluginMeta {
+                    artifact: None,
+                    ..meta.clone()
+                };
+                let json = serde_json::to_vec(&shared).expect("serialisable");
+                match buckets
+                    .kv
+                    .create(plugin_key(&meta.digest), json.into())
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(()),
+                    Err(e) => Err(unavailable(e)),
+                }
+            };
+            tokio::time::timeout(WRITE_TIMEOUT, write)
+                .await
+                .map_err(unavailable)?
+        })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        name: &'a str,
+        expected: Option<u64>,
+        next: &'a Names,
+    ) -> BoxFuture<'a, Result<u64, RegistryError>> {
+        Box::pin(async move {
+            let buckets = self.ready()?;
+            let activation = next.get(name).expect("the committed name is in the table");
+            let json: Bytes = serde_json::to_vec(activation).expect("serialisable").into();
+            let conflict = || RegistryError::Conflict {
+                name: name.to_owned(),
+            };
+            let write = async {
+                match expected {
+                    None => buckets
+                        .kv
+                        .create(active_key(name), json)
+                        .await
+                        .map_err(|e| match e.kind() {
+                            kv::CreateErrorKind::AlreadyExists => conflict(),
+                            _ => unavailable(e),
+                        }),
+                    Some(revision) => buckets
+                        .kv
+                        .update(active_key(name), json, revision)
+                        .await
+                        .map_err(|e| match e.kind() {
+                            kv::UpdateErrorKind::WrongLastRevision => conflict(),
+                            _ => unavailable(e),
+                        }),
+                }
+            };
+            tokio::time::timeout(WRITE_TIMEOUT, write)
+                .await
+                .map_err(unavailable)?
+        })
+    }
+}
+
+pub(super) fn unavailable(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Unavailable {
+        message: format!("NATS: {e}"),
+    }
+}

@@ -1,0 +1,314 @@
+//! A local cluster of real processes, for the cluster tests, `cargo xtask
+//! cluster` and `cargo xtask bench cluster`: Debian's `nats-server` with
+//! JetStream, `wip-server` replicas sharing the registry through it, and
+//! Debian's nginx balancing across them. Everything listens on loopback and
+//! keeps its data under the directory it is given; every child is killed
+//! when its handle drops.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port: bind `:0`, read it, release it for the child.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts connections on `addr`.
+pub fn wait_listening(addr: SocketAddr, within: Duration) -> std::io::Result<()> {
+    let deadline = Instant::now() + within;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if Instant::now() > deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("nothing listens on {addr}"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Ok(())
+}
+
+fn kill(child: &mut Option<Child>) {
+    if let Some(mut c) = child.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+/// `nats-server -js` on a loopback port, its store in a directory.
+#[derive(Debug)]
+pub struct NatsServer {
+    port: u16,
+    store: PathBuf,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    /// Starts it with its JetStream store under `dir`.
+    pub fn start(dir: &Path) -> std::io::Result<Self> {
+        let mut server = Self {
+            port: free_port()?,
+            store: dir.join("nats"),
+            child: None,
+        };
+        server.restart()?;
+        Ok(server)
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it with SIGKILL (its store stays).
+    pub fn kill(&mut self) {
+        kill(&mut self.child);
+    }
+
+    /// Starts it again on the same port and store (killing it first if it
+    /// runs).
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.kill();
+        std::fs::create_dir_all(&self.store)?;
+        let log = std::fs::File::create(self.store.with_extension("log"))?;
+        self.child = Some(
+            Command::new("nats-server")
+                .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()])
+                .arg("-sd")
+                .arg(&self.store)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()?,
+        );
+        wait_listening(([127, 0, 0, 1], self.port).into(), Duration::from_secs(10))
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What every replica of a cluster is started with.
+#[derive(Debug, Clone)]
+pub struct ReplicaConfig {
+    /// The `wip-server` binary.
+    pub binary: PathBuf,
+    /// `--registry`.
+    pub registry: String,
+    /// `--guests-dir`.
+    pub guests_dir: PathBuf,
+    /// `--assets-dir`.
+    pub assets_dir: PathBuf,
+    /// `--admin-token`.
+    pub admin_token: String,
+    /// `--tenants-file`.
+    pub tenants_file: PathBuf,
+    /// More flags.
+    pub extra: Vec<String>,
+}
+
+/// One `wip-server` process.
+#[derive(Debug)]
+pub struct Replica {
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Replica {
+    /// Starts a replica with its local store in `data_dir`; returns once it
+    /// has printed its address (its registry may still be catching up).
+    pub fn start(config: &ReplicaConfig, data_dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let log = std::fs::File::create(data_dir.with_extension("log"))?;
+        let mut child = Command::new(&config.binary)
+            .args(["--addr", "127.0.0.1:0", "--registry", &config.registry])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--guests-dir")
+            .arg(&config.guests_dir)
+            .arg("--assets-dir")
+            .arg(&config.assets_dir)
+            .args(["--admin-token", &config.admin_token])
+            .arg("--tenants-file")
+            .arg(&config.tenants_file)
+            .args(&config.extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send(url.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(120))
+            .map_err(|_| {
+                std::io::Error::other(format!(
+                    "the replica did not start; see {}",
+                    data_dir.with_extension("log").display()
+                ))
+            })?
+            .parse()
+            .map_err(std::io::Error::other)?;
+        Ok(Self {
+            addr,
+            data_dir: data_dir.to_owned(),
+            child: Some(child),
+        })
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Its local store.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        kill(&mut self.child);
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Debian's nginx in front of replicas: round robin, and a request whose
+/// replica fails to answer (refused, reset, timed out) is passed to the
+/// next one, so a killed replica costs no failed call.
+#[derive(Debug)]
+pub struct Balancer {
+    addr: SocketAddr,
+    child: Option<Child>,
+}
+
+impl Balancer {
+    /// Starts nginx with its config and temp paths under `dir`.
+    pub fn start(dir: &Path, upstreams: &[SocketAddr]) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let port = free_port()?;
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, nginx_config(dir, port, upstreams))?;
+        let child = Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let addr = ([127, 0, 0, 1], port).into();
+        let mut balancer = Self {
+            addr,
+            child: Some(child),
+        };
+        if let Err(e) = wait_listening(addr, Duration::from_secs(10)) {
+            balancer.stop();
+            return Err(e);
+        }
+        Ok(balancer)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        kill(&mut self.child);
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The balancer's config. Calls are retried on the next replica when one
+/// fails to answer, POSTs included: an invocation is a pure function of
+/// its input, an upload is idempotent by digest, and re-activating the
+/// active digest changes nothing.
+pub fn nginx_config(dir: &Path, port: u16, upstreams: &[SocketAddr]) -> String {
+    let d = dir.display();
+    let servers: String = upstreams
+        .iter()
+        .map(|a| format!("        server {a} max_fails=1 fail_timeout=5s;\n"))
+        .collect();
+    format!(
+        r#"daemon off;
+master_process on;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    client_max_body_size 40m;
+    upstream wip {{
+{servers}        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://wip;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_connect_timeout 1s;
+            proxy_next_upstream error timeout non_idempotent;
+            proxy_next_upstream_tries 3;
+            proxy_request_buffering on;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_balancer_lists_every_replica_and_passes_failed_calls_on() {
+        let upstreams: Vec<SocketAddr> =
+            vec!["127.0.0.1:7001".parse().unwrap(), "127.0.0.1:7002".parse().unwrap()];
+        let conf = nginx_config(Path::new("/tmp/c"), 7000, &upstreams);
+        assert!(conf.contains("listen 127.0.0.1:7000;"), "{conf}");
+        assert!(conf.contains("server 127.0.0.1:7001 max_fails=1"), "{conf}");
+        assert!(conf.contains("server 127.0.0.1:7002 max_fails=1"), "{conf}");
+        assert!(
+            conf.contains("proxy_next_upstream error timeout non_idempotent;"),
+            "{conf}"
+        );
+        assert!(conf.contains("pid /tmp/c/nginx.pid;"), "{conf}");
+    }
+}

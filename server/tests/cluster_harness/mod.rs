@@ -1,0 +1,233 @@
+//! A real cluster for the cluster tests and `cargo xtask bench cluster`
+//! (which includes this file): `nats-server`, `wip-server` replicas and,
+//! when asked, nginx in front, all on loopback with their data in a temp dir
+//! under `target/`; plus the HTTP calls made to them.
+
+#![allow(dead_code)] // each test uses a subset
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use server::testing::cluster::{Balancer, NatsServer, Replica, ReplicaConfig};
+
+pub const ADMIN: &str = "cluster-test-admin-token-0123456789abcdef";
+pub const KEY: &str = "cluster-test-tenant-key";
+
+/// A NATS server, its replicas, their temp dir.
+pub struct Cluster {
+    pub nats: NatsServer,
+    pub replicas: Vec<Replica>,
+    pub config: ReplicaConfig,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl Cluster {
+    /// NATS and `n` replicas of `binary`, each healthy (caught up) before
+    /// it returns.
+    pub async fn start(binary: &Path, n: usize) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("wip-cluster")
+            .tempdir_in(target_dir())
+            .unwrap();
+        // Only `process` is built in: a replica starts in about a second.
+        let guests = dir.path().join("guests");
+        std::fs::create_dir_all(&guests).unwrap();
+        std::fs::copy(
+            guests_dir().join("process.wasm"),
+            guests.join("process.wasm"),
+        )
+        .unwrap();
+        let tenants = dir.path().join("tenants.toml");
+        std::fs::write(
+            &tenants,
+            format!("[[tenant]]\nid = \"acme\"\napi_key = \"{KEY}\"\nmax_concurrency = 8\nqueue_depth = 256\n"),
+        )
+        .unwrap();
+        let nats = NatsServer::start(dir.path()).unwrap();
+        let config = ReplicaConfig {
+            binary: binary.to_owned(),
+            registry: nats.url(),
+            guests_dir: guests,
+            assets_dir: dir.path().join("no-site"),
+            admin_token: ADMIN.into(),
+            tenants_file: tenants,
+            extra: vec!["--sandbox-deadline-ms".into(), "20000".into()],
+        };
+        let mut cluster = Self {
+            nats,
+            replicas: Vec::new(),
+            config,
+            dir,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        };
+        for i in 0..n {
+            let replica = cluster.start_replica(i);
+            cluster.replicas.push(replica);
+        }
+        for i in 0..n {
+            cluster.wait_healthy(i, "ok").await;
+        }
+        cluster
+    }
+
+    /// Starts replica `i` (again) on its own data dir.
+    pub fn start_replica(&self, i: usize) -> Replica {
+        Replica::start(&self.config, &self.dir.path().join(format!("replica-{i}"))).unwrap()
+    }
+
+    pub fn url(&self, i: usize) -> String {
+        self.replicas[i].url()
+    }
+
+    /// nginx in front of every replica.
+    pub fn balancer(&self) -> Balancer {
+        let upstreams: Vec<_> = self.replicas.iter().map(Replica::addr).collect();
+        Balancer::start(&self.dir.path().join("nginx"), &upstreams).unwrap()
+    }
+
+    /// Waits until replica `i`'s `/healthz` reports `registry: <want>`.
+    pub async fn wait_healthy(&self, i: usize, want: &str) {
+        let url = format!("{}/healthz", self.url(i));
+        let got = wait_for(Duration::from_secs(60), || async {
+            let json: serde_json::Value = self.http.get(&url).send().await.ok()?.json().await.ok()?;
+            (json["registry"] == want).then_some(())
+        })
+        .await;
+        assert!(got.is_some(), "replica {i} never reported registry: {want}");
+    }
+
+    /// Uploads guest `guest` as plugin `name` through replica `i`.
+    pub async fn upload(&self, i: usize, name: &str, guest: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/plugins?name={name}&version={guest}", self.url(i)))
+            .bearer_auth(ADMIN)
+            .body(guest_bytes(guest))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// Makes `digest` the active one of `name` through replica `i`.
+    pub async fn activate(&self, i: usize, name: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        activate(&self.http, &self.url(i), name, body).await
+    }
+
+    /// The digest replica `i` runs a call of `name` on (`None`: the call failed).
+    pub async fn served_digest(&self, i: usize, name: &str) -> Option<String> {
+        invoke(&self.http, &self.url(i), name).await.ok()
+    }
+
+    /// Waits until every running replica serves `digest` for `name`.
+    pub async fn wait_all_serve(&self, name: &str, digest: &str) {
+        for i in 0..self.replicas.len() {
+            let got = wait_for(Duration::from_secs(60), || async {
+                (self.served_digest(i, name).await.as_deref() == Some(digest)).then_some(())
+            })
+            .await;
+            assert!(got.is_some(), "replica {i} never served {digest} for {name}");
+        }
+    }
+}
+
+/// `PUT {base}/api/plugins/{name}/active`.
+pub async fn activate(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = http
+        .put(format!("{base}/api/plugins/{name}/active"))
+        .bearer_auth(ADMIN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Invokes `name` through `base` with `a\n1\n`; the digest that ran it, or
+/// what failed.
+pub async fn invoke(http: &reqwest::Client, base: &str, name: &str) -> Result<String, String> {
+    let response = http
+        .post(format!("{base}/api/invoke/{name}"))
+        .bearer_auth(KEY)
+        .body("a\n1\n")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let digest = response
+        .headers()
+        .get("x-guest-digest")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    if status.is_success() {
+        Ok(digest)
+    } else {
+        Err(format!("{status}: {body}"))
+    }
+}
+
+/// Calls through `base` until `stop`; counts what failed.
+pub fn load(
+    http: reqwest::Client,
+    base: String,
+    stop: Arc<AtomicBool>,
+    calls: Arc<AtomicUsize>,
+    failed: Arc<std::sync::Mutex<Vec<String>>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while !stop.load(Ordering::Relaxed) {
+            if let Err(e) = invoke(&http, &base, "csv").await {
+                failed.lock().unwrap().push(e);
+            }
+            calls.fetch_add(1, Ordering::Relaxed);
+        }
+    })
+}
+
+/// Polls `probe` every 50 ms until it answers or `within` passes.
+pub async fn wait_for<T, F, Fut>(within: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(t) = probe().await {
+            return Some(t);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `target/guests`, built by `cargo xtask build`.
+pub fn guests_dir() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/guests")).to_owned()
+}
+
+/// The bytes of guest `name`.
+pub fn guest_bytes(name: &str) -> Vec<u8> {
+    let path = guests_dir().join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask build`", path.display()))
+}
+
+fn target_dir() -> &'static Path {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/cluster-tests"));
+    std::fs::create_dir_all(dir).unwrap();
+    dir
+}
