@@ -2,16 +2,16 @@
 //! the hashed files are; nothing in the app hard-codes a hashed name),
 //! `/api/assets` (the size report), the registry (`/api/plugins`, activate,
 //! rollback), a plugin's status with its canary rollout (`/api/plugins/{name}`),
-//! `/api/invoke` and `/api/stats`. Every body is a [`wire`] type,
-//! shared with the server and xtask; error answers are read as
-//! [`wire::ErrorBody`].
+//! `/api/invoke`, `/api/stats` and a demo server's credentials (`/api/demo`).
+//! Every body is a [`wire`] type, shared with the server and xtask; error
+//! answers are read as [`wire::ErrorBody`].
 
 use serde::Deserialize;
 
 pub use wire::manifest::{APP_WASM, Manifest, ManifestAsset};
 pub use wire::{
-    ActivateRequest, Activation, Decision, DecisionKind, ErrorBody, PluginInfo, PluginList,
-    PluginStatus, Rollout, SideStats, SizeReport, SizeRow, StatRow,
+    ActivateRequest, Activation, Decision, DecisionKind, DemoKeys, DemoTenant, ErrorBody,
+    PluginInfo, PluginList, PluginStatus, Rollout, SideStats, SizeReport, SizeRow, StatRow,
 };
 
 use crate::go_wasm::GoAsset;
@@ -146,4 +146,11 @@ pub fn is_plugin_name(target: &str) -> bool {
 /// Fetches `/api/stats`.
 pub async fn fetch_stats() -> Result<Vec<StatRow>, String> {
     get_json("/api/stats").await
+}
+
+/// Fetches the credentials a demo server generated (`cargo xtask run`); a
+/// server with production credentials answers 404 and the page leaves its
+/// fields empty.
+pub async fn fetch_demo() -> Result<DemoKeys, String> {
+    get_json(wire::demo::DEMO_PATH).await
 }

@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod digest;
 pub mod error;
 pub mod extract;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(run::router())
         .merge(plugins::router())
         .merge(rollouts::router())
+        .merge(demo::router())
         // A known path with another method: the JSON error, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

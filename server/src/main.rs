@@ -19,6 +19,9 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let state = AppState::new(config.clone()).context("loading the server state")?;
+    if let Some(demo) = state.demo() {
+        println!("{}", demo.banner());
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

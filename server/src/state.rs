@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::assets::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
+use crate::demo::{Demo, DemoError};
 use crate::error::ApiError;
 use crate::extract::{BodyError, read_limited};
 use crate::metrics::Metrics;
@@ -29,15 +30,22 @@ struct Inner {
     registry: Arc<Registry>,
     tenants: Tenants,
     metrics: Metrics,
+    demo: Option<Demo>,
 }
 
 impl AppState {
     /// Builds the state from configuration, loading the asset root.
-    pub fn new(config: Config) -> Result<Self, StartupError> {
+    pub fn new(mut config: Config) -> Result<Self, StartupError> {
         config.check()?;
+        let demo = Demo::for_config(&config)?;
+        if let Some(demo) = &demo {
+            config.admin_token = Some(demo.admin_token().to_owned());
+        }
         let tenants = match &config.tenants_file {
             Some(path) => tenants::load(path)?,
-            None => Vec::new(),
+            None => demo
+                .as_ref()
+                .map_or_else(Vec::new, |d| d.tenants().to_vec()),
         };
         let tenants = Tenants::new(&tenants, config.run_concurrency);
         let catalog = Arc::new(Catalog::load(&config.assets_dir)?);
@@ -45,12 +53,15 @@ impl AppState {
             config.sandbox_limits(),
             config.scheduling(),
         )?);
-        sandbox.load_dir(&config.guests_dir)?;
+        sandbox.load_builtins(&config.guests_dir, &config.data_dir.join("builtins"))?;
         let registry = Arc::new(Registry::open(
             &config.data_dir,
             Arc::clone(&sandbox),
             config.validation_limits(),
         )?);
+        if let Some(demo) = &demo {
+            demo.register(&registry, &config.guests_dir)?;
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -59,8 +70,15 @@ impl AppState {
                 registry,
                 tenants,
                 metrics: Metrics::new(),
+                demo,
             }),
         })
+    }
+
+    /// The demo's generated credentials, when started with `--demo` (and
+    /// no production credentials).
+    pub fn demo(&self) -> Option<&Demo> {
+        self.inner.demo.as_ref()
     }
 
     /// The Wasm sandbox.
@@ -136,4 +154,7 @@ pub enum StartupError {
     /// The tenants file is unusable.
     #[error(transparent)]
     Tenants(#[from] tenants::TenantsError),
+    /// `--demo` could not start.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
 }

@@ -1,13 +1,16 @@
 //! The JSON one side writes and another reads, defined once so they cannot
 //! drift: `manifest.json` ([`manifest`], written by `cargo xtask build`), the
-//! registry API bodies ([`registry`]), `/api/assets` (the size report),
-//! `/api/stats` and the error body. Plain serde types, no dependencies beyond
-//! serde, so they build for the host and for `wasm32-unknown-unknown`.
+//! registry API bodies ([`registry`]), the demo's credentials ([`demo`]),
+//! `/api/assets` (the size report), `/api/stats` and the error body. Plain
+//! serde types, no dependencies beyond serde, so they build for the host and
+//! for `wasm32-unknown-unknown`.
 
+pub mod demo;
 pub mod manifest;
 pub mod registry;
 pub mod rollout;
 
+pub use demo::{DemoKeys, DemoTenant};
 pub use manifest::{GoInfo, Manifest, ManifestAsset};
 pub use registry::{ActivateRequest, Activation, PluginInfo, PluginList};
 pub use rollout::{

@@ -2,7 +2,8 @@
 //! see the typed outcome; the registry with activate/rollback (admin token);
 //! live per-tenant/per-digest percentiles and outcome rates, refreshed every
 //! second, with a p99 chart; and the invoked name's canary rollout, polled
-//! with them ([`RolloutView`]).
+//! with them ([`RolloutView`]). On a demo server (`cargo xtask run`) the
+//! key, the admin token and the plugin name are pre-filled from `/api/demo`.
 
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use leptos::task::spawn_local;
 
 use super::rollout_view::RolloutView;
 use crate::api::{
-    ActivateRequest, PluginList, PluginStatus, Reply, StatRow, fetch_plugin_status, fetch_plugins,
-    fetch_stats, invoke_plugin, is_plugin_name, set_active,
+    ActivateRequest, DemoTenant, PluginList, PluginStatus, Reply, StatRow, fetch_demo,
+    fetch_plugin_status, fetch_plugins, fetch_stats, invoke_plugin, is_plugin_name, set_active,
 };
 
 /// Samples kept for the chart (one per second).
@@ -35,6 +36,20 @@ pub fn SandboxDashboard() -> impl IntoView {
     let (stats, set_stats) = signal(Vec::<StatRow>::new());
     let (history, set_history) = signal(Vec::<f64>::new());
     let (plugin_status, set_plugin_status) = signal(None::<PluginStatus>);
+    let (demo_tenants, set_demo_tenants) = signal(Vec::<DemoTenant>::new());
+
+    // A demo server hands out its generated credentials; any other answers
+    // 404 and the fields stay as the person fills them.
+    spawn_local(async move {
+        if let Ok(demo) = fetch_demo().await {
+            if let Some(first) = demo.tenants.first() {
+                set_api_key.set(first.api_key.clone());
+            }
+            set_admin_token.set(demo.admin_token);
+            set_target.set(demo.plugin);
+            set_demo_tenants.set(demo.tenants);
+        }
+    });
 
     let refresh = move || {
         spawn_local(async move {
@@ -89,6 +104,20 @@ pub fn SandboxDashboard() -> impl IntoView {
             <div class="sandbox-form">
                 <label>"Tenant API key "<input id="sb-key" type="password" prop:value=api_key
                     on:input=move |ev| set_api_key.set(event_target_value(&ev)) /></label>
+                <span id="sb-demo-tenants">
+                    {move || demo_tenants.get().into_iter().map(|t| {
+                        let key = t.api_key.clone();
+                        let selected = move || api_key.get() == key;
+                        let key = t.api_key.clone();
+                        view! {
+                            <button class="demo-tenant" data-tenant=t.id.clone() title=t.role.clone()
+                                class:selected=selected
+                                on:click=move |_| set_api_key.set(key.clone())>
+                                {format!("{} ({})", t.id, t.cpu)}
+                            </button>
+                        }
+                    }).collect_view()}
+                </span>
                 <label>"Plugin (name or digest) "<input id="sb-target" prop:value=target
                     on:input=move |ev| set_target.set(event_target_value(&ev)) /></label>
                 <textarea id="sb-input" rows="4" prop:value=input

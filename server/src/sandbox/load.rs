@@ -11,28 +11,11 @@ use wasmtime::Module;
 use super::{Compiled, Guest, GuestInfo, GuestKey, LoadError, Sandbox, abi, artifact};
 
 impl Sandbox {
-    /// Loads every `*.wasm` in `dir` as a built-in guest (a missing
-    /// directory loads nothing).
+    /// Loads every `*.wasm` in `dir` as a built-in guest, compiling each
+    /// (a missing directory loads nothing). The server loads them through
+    /// the artifact cache instead ([`Sandbox::load_builtins`]).
     pub fn load_dir(&self, dir: &Path) -> Result<(), LoadError> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            tracing::warn!(dir = %dir.display(), "no guests directory: the sandbox has no guests (run `cargo xtask build`)");
-            return Ok(());
-        };
-        let mut paths: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+        for (name, bytes) in guest_files(dir)? {
             self.load(GuestKey::Builtin(name), &bytes)?;
         }
         Ok(())
@@ -135,4 +118,33 @@ impl Sandbox {
             guest: Arc::new(Guest { info, pre }),
         })
     }
+}
+
+/// Every `<name>.wasm` in `dir` with its bytes, by name (a missing
+/// directory has none).
+pub(super) fn guest_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, LoadError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        tracing::warn!(dir = %dir.display(), "no guests directory: the sandbox has no guests (run `cargo xtask build`)");
+        return Ok(Vec::new());
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            Ok((name, bytes))
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@
 //!
 //! - [`engine`]: the Engine (pooling allocator, CoW images, epoch ticker)
 //! - [`artifact`]: precompiled code for restarts without recompiling
+//! - `builtins`: the built-in guests through a cache of those artifacts
 //! - [`limits`] holds the memory cap that records hits
 //! - [`host`] links WASI granting nothing, and `env.log`, the one capability
 //! - [`abi`]: the calling convention and the checks before any guest code runs
@@ -20,6 +21,7 @@
 
 pub mod abi;
 pub mod artifact;
+mod builtins;
 mod call;
 pub mod engine;
 pub mod error;
@@ -41,6 +43,7 @@ use wasmtime::{Engine, InstancePre, Linker};
 
 pub use crate::digest::PluginDigest;
 pub use abi::Preflight;
+pub use builtins::BuiltinsLoaded;
 pub use error::SandboxError;
 pub use executor::{BACKGROUND_NICE, CpuClass, current_thread_nice};
 pub use host::LogLine;

@@ -1,0 +1,157 @@
+//! The built-in guests through the same verified precompiled-artifact cache
+//! as plugins: the first start compiles each guest and stores wasmtime's
+//! code, the next ones map it (checked by [`artifact::deserialize_verified`])
+//! instead of running Cranelift over a dozen Go modules again.
+//!
+//! ```text
+//! <cache>/<module sha256>.cwasm   wasmtime's serialized code
+//! <cache>/<module sha256>.json    the engine fingerprint and SHA-256 it was written with
+//! ```
+//!
+//! An entry is keyed by the module's digest and the engine's fingerprint: a
+//! rebuilt guest has a new digest, another wasmtime or engine configuration
+//! another fingerprint, and either is compiled again (and its entry
+//! rewritten). A damaged or foreign artifact is refused before wasmtime sees
+//! it or by wasmtime itself, then recompiled: never trusted.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::{GuestKey, LoadError, Sandbox, artifact};
+use crate::registry::store::atomic_write;
+
+/// How [`Sandbox::load_builtins`] got the built-in guests ready.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuiltinsLoaded {
+    /// Mapped from a cached artifact.
+    pub precompiled: usize,
+    /// Compiled from their bytes (no usable artifact; a new one was stored).
+    pub compiled: usize,
+    /// Wall-clock time of the whole load.
+    pub elapsed: Duration,
+}
+
+/// What was recorded when an artifact was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CacheRecord {
+    /// [`Sandbox::engine_fingerprint`] of the engine that wrote it.
+    engine: String,
+    /// SHA-256 of the artifact's bytes.
+    sha256: String,
+}
+
+impl Sandbox {
+    /// Loads every `*.wasm` in `dir` as a built-in guest, each from its
+    /// artifact in `cache` when one was written by this engine and is
+    /// intact, else by compiling it and storing a fresh artifact (a missing
+    /// `dir` loads nothing). Cache entries of guests no longer in `dir` are
+    /// removed.
+    pub fn load_builtins(&self, dir: &Path, cache: &Path) -> Result<BuiltinsLoaded, LoadError> {
+        let started = Instant::now();
+        let mut loaded = BuiltinsLoaded::default();
+        let mut kept = BTreeSet::new();
+        for (name, bytes) in super::load::guest_files(dir)? {
+            let digest = hex::encode(Sha256::digest(&bytes));
+            let key = GuestKey::Builtin(name.clone());
+            match self.load_cached(&key, &digest, bytes.len(), cache) {
+                Ok(()) => loaded.precompiled += 1,
+                Err(reason) => {
+                    tracing::debug!(guest = %name, %reason, "no usable cached artifact; compiling");
+                    let compiled = self.compile(&name, &bytes)?;
+                    self.install(key, &compiled);
+                    if let Some(code) = compiled.precompiled() {
+                        self.store_cached(cache, &digest, &code);
+                    }
+                    loaded.compiled += 1;
+                }
+            }
+            kept.insert(digest);
+        }
+        prune(cache, &kept);
+        loaded.elapsed = started.elapsed();
+        tracing::info!(
+            precompiled = loaded.precompiled,
+            compiled = loaded.compiled,
+            ms = loaded.elapsed.as_millis() as u64,
+            cache = %cache.display(),
+            "built-in guests loaded"
+        );
+        Ok(loaded)
+    }
+
+    /// Installs `key` from its cache entry, or says why it cannot.
+    fn load_cached(
+        &self,
+        key: &GuestKey,
+        digest: &str,
+        size: usize,
+        cache: &Path,
+    ) -> Result<(), String> {
+        let record = std::fs::read(record_path(cache, digest)).map_err(|e| e.to_string())?;
+        let record: CacheRecord = serde_json::from_slice(&record).map_err(|e| e.to_string())?;
+        if record.engine != self.engine_fingerprint() {
+            return Err("written by another engine".to_owned());
+        }
+        let code = std::fs::read(artifact_path(cache, digest)).map_err(|e| e.to_string())?;
+        self.load_precompiled(key.clone(), digest, size, &code, &record.sha256)
+            .map(drop)
+            .map_err(|e| {
+                tracing::warn!(guest = %key, %e, "cached artifact refused; recompiling");
+                e.to_string()
+            })
+    }
+
+    /// Writes `code` and then its record (a crash in between leaves an
+    /// artifact without a matching record: recompiled next time). A cache
+    /// that cannot be written only makes the next start slower.
+    fn store_cached(&self, cache: &Path, digest: &str, code: &[u8]) {
+        let record = CacheRecord {
+            engine: self.engine_fingerprint().to_owned(),
+            sha256: artifact::digest(code),
+        };
+        let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+        if let Err(e) = atomic_write(&artifact_path(cache, digest), code)
+            .and_then(|()| atomic_write(&record_path(cache, digest), &json))
+        {
+            tracing::warn!(cache = %cache.display(), digest, error = %e, "could not cache the artifact");
+        }
+    }
+}
+
+fn artifact_path(cache: &Path, digest: &str) -> PathBuf {
+    cache.join(format!("{digest}.cwasm"))
+}
+
+fn record_path(cache: &Path, digest: &str) -> PathBuf {
+    cache.join(format!("{digest}.json"))
+}
+
+/// Removes the entries of modules not in `kept` (only files this cache
+/// names: a digest and `.cwasm` or `.json`).
+fn prune(cache: &Path, kept: &BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        let (Some(stem), Some(ext)) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|e| e.to_str()),
+        ) else {
+            continue;
+        };
+        let ours = (ext == "cwasm" || ext == "json")
+            && stem.len() == 64
+            && stem.bytes().all(|b| b.is_ascii_hexdigit());
+        if ours && !kept.contains(stem) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "builtins_tests.rs"]
+mod tests;

@@ -1,0 +1,139 @@
+//! The built-in artifact cache: a second load maps instead of compiling,
+//! and whatever is wrong with an entry makes a compile, never a load.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::sandbox::SandboxLimits;
+
+/// `(module (func (export "f")))`, binary (the `wat` feature is off).
+const EXPORTS_F: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: () -> ()
+    0x03, 0x02, 0x01, 0x00, // function 0: type 0
+    0x07, 0x05, 0x01, 0x01, b'f', 0x00, 0x00, // export "f" = func 0
+    0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: no locals, end
+];
+
+fn sandbox() -> Sandbox {
+    Sandbox::new(SandboxLimits {
+        memory_pages: 16,
+        deadline: Duration::from_secs(1),
+        slots: 2,
+        max_input_bytes: 1024,
+        pooling: false,
+    })
+    .unwrap()
+}
+
+/// A guests directory holding `f.wasm`, and an empty cache directory.
+fn dirs() -> (tempfile::TempDir, tempfile::TempDir) {
+    let guests = tempfile::tempdir().unwrap();
+    std::fs::write(guests.path().join("f.wasm"), EXPORTS_F).unwrap();
+    (guests, tempfile::tempdir().unwrap())
+}
+
+fn digest() -> String {
+    hex::encode(Sha256::digest(EXPORTS_F))
+}
+
+/// Loads the guests into a fresh sandbox (a new engine, as after a restart),
+/// checks `f` is installed under its module digest, returns the counts.
+fn load(guests: &Path, cache: &Path) -> (usize, usize) {
+    let sandbox = sandbox();
+    let loaded = sandbox.load_builtins(guests, cache).unwrap();
+    let info = sandbox
+        .guest_info(&GuestKey::Builtin("f".into()))
+        .expect("f installed");
+    assert_eq!(info.digest, digest());
+    assert_eq!(info.exports, ["f"]);
+    (loaded.precompiled, loaded.compiled)
+}
+
+fn record(cache: &Path) -> CacheRecord {
+    serde_json::from_slice(&std::fs::read(record_path(cache, &digest())).unwrap()).unwrap()
+}
+
+#[test]
+fn a_second_load_maps_the_cached_artifact_instead_of_compiling() {
+    let (guests, cache) = dirs();
+    assert_eq!(load(guests.path(), cache.path()), (0, 1));
+    assert!(artifact_path(cache.path(), &digest()).is_file());
+    assert_eq!(record(cache.path()).engine, sandbox().engine_fingerprint());
+    assert_eq!(load(guests.path(), cache.path()), (1, 0));
+}
+
+#[test]
+fn a_corrupted_artifact_is_recompiled_not_trusted_and_the_entry_is_healed() {
+    let (guests, cache) = dirs();
+    load(guests.path(), cache.path());
+    let path = artifact_path(cache.path(), &digest());
+    let mut code = std::fs::read(&path).unwrap();
+    let last = code.len() - 1;
+    code[last] ^= 1;
+    std::fs::write(&path, &code).unwrap();
+
+    assert_eq!(load(guests.path(), cache.path()), (0, 1));
+    assert_ne!(std::fs::read(&path).unwrap(), code, "rewritten");
+    assert_eq!(load(guests.path(), cache.path()), (1, 0));
+}
+
+#[test]
+fn an_artifact_of_another_engine_is_recompiled_even_with_a_matching_record() {
+    let (guests, cache) = dirs();
+    load(guests.path(), cache.path());
+    // Made by another engine configuration, with a record whose digest
+    // matches it: only wasmtime's own check stands in the way.
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(false);
+    let other = wasmtime::Engine::new(&config).unwrap();
+    let foreign = wasmtime::Module::new(&other, EXPORTS_F)
+        .unwrap()
+        .serialize()
+        .unwrap();
+    std::fs::write(artifact_path(cache.path(), &digest()), &foreign).unwrap();
+    let forged = CacheRecord {
+        sha256: artifact::digest(&foreign),
+        ..record(cache.path())
+    };
+    std::fs::write(
+        record_path(cache.path(), &digest()),
+        serde_json::to_vec(&forged).unwrap(),
+    )
+    .unwrap();
+
+    assert_eq!(load(guests.path(), cache.path()), (0, 1));
+    assert_eq!(load(guests.path(), cache.path()), (1, 0));
+}
+
+#[test]
+fn an_entry_recorded_by_another_engine_is_recompiled() {
+    let (guests, cache) = dirs();
+    load(guests.path(), cache.path());
+    let other = CacheRecord {
+        engine: "another wasmtime".into(),
+        ..record(cache.path())
+    };
+    std::fs::write(
+        record_path(cache.path(), &digest()),
+        serde_json::to_vec(&other).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(load(guests.path(), cache.path()), (0, 1));
+    assert_eq!(record(cache.path()).engine, sandbox().engine_fingerprint());
+}
+
+#[test]
+fn entries_of_guests_no_longer_shipped_are_removed_and_other_files_kept() {
+    let (guests, cache) = dirs();
+    let gone = "ab".repeat(32);
+    std::fs::write(artifact_path(cache.path(), &gone), b"old").unwrap();
+    std::fs::write(record_path(cache.path(), &gone), b"{}").unwrap();
+    std::fs::write(cache.path().join("notes.json"), b"{}").unwrap();
+    load(guests.path(), cache.path());
+    assert!(!artifact_path(cache.path(), &gone).exists());
+    assert!(!record_path(cache.path(), &gone).exists());
+    assert!(cache.path().join("notes.json").exists());
+    assert!(artifact_path(cache.path(), &digest()).exists());
+}
