@@ -16,6 +16,10 @@ pub use wire::{
 
 use crate::go_wasm::GoAsset;
 
+/// The lesson panels' calls: `/api/run` with its headers, `/api/lessons/…`,
+/// plain GETs as the page saw them.
+pub mod lessons;
+
 /// Logical name of the Go browser module in the manifest.
 pub const GO_MODULE: &str = "inspector";
 

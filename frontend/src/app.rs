@@ -1,45 +1,57 @@
-//! The root component: the app shell, and the panels once the manifest is in.
+//! The root component: the app shell, the manifest (fetched once for every
+//! page), and one route per tier with stable URLs ([`wire::routes`]).
 
 use leptos::prelude::*;
+use leptos_router::StaticSegment;
+use leptos_router::components::{A, Route, Router, Routes};
 
 use crate::api::fetch_manifest;
-use crate::components::go_module::GoModulePanel;
-use crate::components::sandbox_dashboard::SandboxDashboard;
-use crate::components::size_table::SizeTable;
-use crate::components::task_list::TaskList;
-use crate::components::wrong_mime::WrongMimeDemo;
+use crate::pages::{EasyPage, HardPage, ManifestResource, MediumPage, MemoPage, Overview};
+use wire::routes;
 
-/// The whole page.
+/// The pages in the navigation, in order.
+const NAV: [(&str, &str); 5] = [
+    (routes::HOME, "Overview"),
+    (routes::EASY, "Easy · 1–4"),
+    (routes::MEDIUM, "Medium · 5–9"),
+    (routes::HARD, "Hard · 10–14"),
+    (routes::MEMO, "Memo · 15"),
+];
+
+/// A route's path segment (`/easy` → `easy`).
+fn segment(path: &'static str) -> StaticSegment<&'static str> {
+    StaticSegment(path.trim_start_matches('/'))
+}
+
+/// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
-    let manifest = LocalResource::new(fetch_manifest);
+    let manifest: ManifestResource = LocalResource::new(fetch_manifest);
+    provide_context(manifest);
     view! {
-        <header class="shell-header">
-            <h1 id="app-title">"Wasm in Production"</h1>
-            <p class="tagline">
-                "A reference implementation in Rust: Go WebAssembly delivered to the browser the way a CDN origin should, "
-                "and untrusted Go guests run on the server in a wasmtime sandbox."
-            </p>
-        </header>
-        <main>
-            {move || match manifest.get() {
-                None => view! { <p id="manifest-loading">"loading manifest…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p id="manifest-error" class="error">{e}</p> }.into_any(),
-                Some(Ok(m)) => {
-                    provide_context(m.clone());
-                    view! {
-                        <p class="go-version">{format!("Go module built by {}", m.go.version)}</p>
-                        <GoModulePanel manifest=m.clone() />
-                        <WrongMimeDemo manifest=m />
-                    }.into_any()
-                }
-            }}
-            <SizeTable />
-            <SandboxDashboard />
-            <TaskList/>
-        </main>
-        <footer class="shell-footer">
-            <p>"Open DevTools → Network: the Go module is not downloaded until you ask for it."</p>
-        </footer>
+        <Router>
+            <header class="shell-header">
+                <h1 id="app-title">"Wasm in Production"</h1>
+                <p class="tagline">
+                    "A reference implementation in Rust: Go WebAssembly delivered to the browser the way a CDN origin should, "
+                    "and untrusted Go guests run on the server in a wasmtime sandbox."
+                </p>
+                <nav id="nav" class="tiers">
+                    {NAV.into_iter().map(|(path, label)| view! { <A href=path exact=true>{label}</A> }).collect_view()}
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p id="no-page">"No such page."</p> <Overview /> }>
+                    <Route path=segment(routes::HOME) view=Overview />
+                    <Route path=segment(routes::EASY) view=EasyPage />
+                    <Route path=segment(routes::MEDIUM) view=MediumPage />
+                    <Route path=segment(routes::HARD) view=HardPage />
+                    <Route path=segment(routes::MEMO) view=MemoPage />
+                </Routes>
+            </main>
+            <footer class="shell-footer">
+                <p>"Open DevTools → Network: the Go module is not downloaded until you ask for it."</p>
+            </footer>
+        </Router>
     }
 }

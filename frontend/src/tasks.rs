@@ -22,6 +22,17 @@ impl Tier {
     }
 }
 
+impl Tier {
+    /// The page (`wire::routes`) holding the tier's panels.
+    pub fn page(self) -> &'static str {
+        match self {
+            Self::Easy => wire::routes::EASY,
+            Self::Medium => wire::routes::MEDIUM,
+            Self::Hard => wire::routes::HARD,
+        }
+    }
+}
+
 /// One seed task.
 #[derive(Debug, Clone, Copy)]
 pub struct SeedTask {
@@ -31,8 +42,19 @@ pub struct SeedTask {
     pub tier: Tier,
     /// Short title.
     pub title: &'static str,
-    /// Where a person can see it working.
+    /// Where a person can see it working: the panel, or the command.
     pub demonstrated_in: &'static str,
+}
+
+impl SeedTask {
+    /// The page where its panel is: its tier's, the memo's for task 15.
+    pub fn page(&self) -> &'static str {
+        if self.number == 15 {
+            wire::routes::MEMO
+        } else {
+            self.tier.page()
+        }
+    }
 }
 
 /// All seed tasks, in order.
@@ -41,91 +63,91 @@ pub const TASKS: [SeedTask; 15] = [
         1,
         Tier::Easy,
         "Serve .wasm as application/wasm, and watch the wrong MIME fail",
-        "server: assets; curl -I",
+        "Easy: two instantiateStreaming buttons",
     ),
     task(
         2,
         Tier::Easy,
         "Pre-compress and measure the ratio",
-        "cargo xtask build size table",
+        "Easy: the size table (/api/assets)",
     ),
     task(
         3,
         Tier::Easy,
         "Content-hashed names, immutable caching, HTML revalidates",
-        "server: assets; DevTools Network",
+        "Easy: header inspector",
     ),
     task(
         4,
         Tier::Easy,
         "A minimal sandbox host: add(2, 3) = 5, no filesystem",
-        "server: sandbox",
+        "Easy: add(2, 3) and the file probe, run by the server",
     ),
     task(
         5,
         Tier::Medium,
         "br / gzip / identity negotiation with Vary",
-        "server: assets",
+        "Easy: header inspector, per Accept-Encoding",
     ),
     task(
         6,
         Tier::Medium,
         "Lazy-load the Go module on first click, exactly once",
-        "this page",
+        "Medium: load the Go inspector",
     ),
     task(
         7,
         Tier::Medium,
         "Progress bar via streamed fetch",
-        "this page",
+        "Medium: load the Go inspector (three modes)",
     ),
     task(
         8,
         Tier::Medium,
         "Compile once, instantiate per request",
-        "server: POST /api/run",
+        "cargo xtask bench sandbox",
     ),
     task(
         9,
         Tier::Medium,
         "A build that pins the wasm_exec.js shim to its binary",
-        "cargo xtask build",
+        "Medium: the module/shim pair from the manifest",
     ),
     task(
         10,
         Tier::Hard,
         "Memory cap and interruptible deadline",
-        "server: sandbox",
+        "Hard: six hostile guests",
     ),
     task(
         11,
         Tier::Hard,
         "One host function as the only capability",
-        "server: sandbox",
+        "Hard: file and network probes, tagged log lines",
     ),
     task(
         12,
         Tier::Hard,
         "Digest-keyed plugin registry with rollback",
-        "server: registry",
+        "Hard: sandbox dashboard (registry)",
     ),
     task(
         13,
         Tier::Hard,
         "Multi-tenant fairness",
-        "cargo xtask bench fairness",
+        "Hard: sandbox dashboard; cargo xtask bench fairness",
     ),
     task(
         14,
         Tier::Hard,
         "Observability across the boundary",
-        "server: /metrics",
+        "Hard: sandbox dashboard (live metrics); /metrics",
     ),
     task(
         15,
         Tier::Hard,
         "An honest decision memo",
-        "docs/decision-memo.md",
+        "Memo: docs/decision-memo.md",
     ),
 ];
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod invoke;
+pub mod lessons;
 pub mod metrics;
 pub mod outcome;
 pub mod plugins;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
         .merge(run::router())
+        .merge(lessons::router())
         .merge(plugins::router())
         .merge(rollouts::router())
         .merge(demo::router())

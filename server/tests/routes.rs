@@ -82,6 +82,28 @@ async fn root_serves_index_html() {
 }
 
 #[tokio::test]
+async fn a_deep_link_to_an_app_page_is_index_html_revalidated() {
+    let site = fixture_site();
+    for page in ["/easy", "/medium", "/hard", "/memo"] {
+        let response = get(&site, page).await;
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        assert!(content_type(&response).starts_with("text/html"), "{page}");
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "no-cache",
+            "{page}"
+        );
+    }
+    for other in ["/hard/", "/hard/x", "/nope"] {
+        assert_eq!(
+            get(&site, other).await.status(),
+            StatusCode::NOT_FOUND,
+            "{other}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn unknown_path_is_a_typed_json_404() {
     let site = fixture_site();
     let response = get(&site, "/no/such/file.wasm").await;

@@ -1,14 +1,17 @@
 //! The JSON one side writes and another reads, defined once so they cannot
 //! drift: `manifest.json` ([`manifest`], written by `cargo xtask build`), the
 //! registry API bodies ([`registry`]), the demo's credentials ([`demo`]),
-//! `/api/assets` (the size report), `/api/stats` and the error body. Plain
+//! `/api/assets` (the size report), `/api/stats`, the lesson endpoints
+//! ([`lessons`]), the app's page paths ([`routes`]) and the error body. Plain
 //! serde types, no dependencies beyond serde, so they build for the host and
 //! for `wasm32-unknown-unknown`.
 
 pub mod demo;
+pub mod lessons;
 pub mod manifest;
 pub mod registry;
 pub mod rollout;
+pub mod routes;
 
 pub use demo::{DemoKeys, DemoTenant};
 pub use manifest::{GoInfo, Manifest, ManifestAsset};

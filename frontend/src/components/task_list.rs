@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use crate::tasks::{TASKS, Tier};
 
-/// Lists the 15 seed tasks, grouped by tier, with where each is demonstrated.
+/// Lists the 15 seed tasks, grouped by tier, each linking to the page of
+/// its panel, with where it is demonstrated.
 #[component]
 pub fn TaskList() -> impl IntoView {
     let tiers = [Tier::Easy, Tier::Medium, Tier::Hard];
@@ -24,7 +25,7 @@ pub fn TaskList() -> impl IntoView {
                                         <li class="task" data-task=task.number>
                                             <span class="task-number">{format!("Task {}", task.number)}</span>
                                             " "
-                                            <span class="task-title">{task.title}</span>
+                                            <a class="task-title" href=task.page()>{task.title}</a>
                                             <span class="task-where">{task.demonstrated_in}</span>
                                         </li>
                                     }

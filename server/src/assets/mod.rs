@@ -6,6 +6,7 @@
 //! - [`negotiate`]: `Accept-Encoding` with q-values
 //! - [`respond`]: conditional requests, ranges, HEAD
 //! - [`cache_control`], [`content_type`], [`csp`]: the header policies
+//! - [`spa`]: which unknown paths are the app's pages (deep links → `index.html`)
 //!
 //! What the build says about each file is `manifest.json`, read into a
 //! [`wire::Manifest`] by the catalog.
@@ -17,6 +18,7 @@ pub mod csp;
 pub mod negotiate;
 pub mod range;
 pub mod respond;
+pub mod spa;
 
 use std::sync::Arc;
 
@@ -62,7 +64,11 @@ async fn serve_file(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    match catalog.get(uri.path()) {
+    let path = uri.path();
+    let entry = catalog
+        .get(path)
+        .or_else(|| spa::fallback_for(path).and_then(|index| catalog.get(index)));
+    match entry {
         Some(entry) => respond::respond(entry, &method, &headers),
         None => ApiError::NotFound {
             path: uri.path().to_owned(),
