@@ -33,8 +33,8 @@ async fn initial_load_requests_nothing_of_the_go_module() -> anyhow::Result<()> 
     let page = chromium.new_page().await?;
     let network = NetworkLog::attach(&page).await?;
 
-    open(&page, &format!("{}/", server.url())).await?;
-    wait_for_text(&page, "#size-table", WAIT).await?;
+    open(&page, &format!("{}/medium", server.url())).await?;
+    wait_for_text(&page, "#shim-pair", WAIT).await?;
     screenshot(&page, "go-module-1-initial").await?;
 
     assert!(network.matching(|p| p == "/manifest.json").len() == 1);
@@ -57,7 +57,7 @@ async fn two_quick_clicks_load_module_and_shim_once_with_monotone_progress() -> 
     let chromium = Chromium::launch().await?;
     let page = chromium.new_page().await?;
     let network = NetworkLog::attach(&page).await?;
-    open(&page, &format!("{}/", server.url())).await?;
+    open(&page, &format!("{}/medium", server.url())).await?;
 
     page.evaluate(DOUBLE_CLICK).await?;
     let ready = wait_for_text(&page, "#go-ready", WAIT).await?;
@@ -103,12 +103,12 @@ async fn reload_takes_the_module_from_cache_while_html_revalidates() -> anyhow::
     let chromium = Chromium::launch().await?;
     let page = chromium.new_page().await?;
     let network = NetworkLog::attach(&page).await?;
-    open(&page, &format!("{}/", server.url())).await?;
+    open(&page, &format!("{}/medium", server.url())).await?;
     page.evaluate(DOUBLE_CLICK).await?;
     wait_for_text(&page, "#go-ready", WAIT).await?;
     let before = network.responses().len();
 
-    page.goto(format!("{}/", server.url())).await?;
+    page.goto(format!("{}/medium", server.url())).await?;
     wait_for_text(&page, "#load-go", WAIT).await?;
     page.evaluate(DOUBLE_CLICK).await?;
     wait_for_text(&page, "#go-ready", WAIT).await?;
@@ -117,12 +117,12 @@ async fn reload_takes_the_module_from_cache_while_html_revalidates() -> anyhow::
     let after: Vec<_> = network.responses().into_iter().skip(before).collect();
     let document = after
         .iter()
-        .find(|r| r.path() == "/")
+        .find(|r| r.path() == "/medium")
         .expect("the document was requested again");
     assert_eq!(
         network.wire_status(document),
         Some(304),
-        "index.html revalidates (the server answered 304): {document:#?}"
+        "index.html (the page /medium) revalidates (the server answered 304): {document:#?}"
     );
     let wasm: Vec<_> = after.iter().filter(|r| is_go_wasm(r.path())).collect();
     assert_eq!(wasm.len(), 1, "{wasm:#?}");
@@ -141,7 +141,8 @@ async fn wrong_mime_demo_shows_the_browsers_rejection() -> anyhow::Result<()> {
     let server = TestServer::start().await;
     let chromium = Chromium::launch().await?;
     let page = chromium.new_page().await?;
-    open(&page, &format!("{}/", server.url())).await?;
+    page.goto(format!("{}/easy", server.url())).await?;
+    wait_for_text(&page, "#mime-wrong", WAIT).await?;
 
     page.find_element("#mime-wrong").await?.click().await?;
     let wrong = wait_for_text(&page, "#mime-wrong-result", WAIT).await?;

@@ -1,4 +1,4 @@
-//! The Sandbox page (seed tasks 12–14) in headless Chromium: invoke a
+//! The sandbox dashboard (seed tasks 12–14, on `/hard`) in headless Chromium: invoke a
 //! registry plugin as a tenant, see the output and the live metrics.
 
 use std::path::PathBuf;
@@ -53,7 +53,7 @@ async fn dashboard_invokes_a_plugin_and_shows_live_metrics() -> anyhow::Result<(
     .await;
     let chromium = Chromium::launch().await?;
     let page = chromium.new_page().await?;
-    page.goto(format!("{}/", server.url())).await?;
+    page.goto(format!("{}/hard", server.url())).await?;
     wait_for_text(&page, "#sb-registry tr.plugin", Duration::from_secs(30)).await?;
 
     page.find_element("#sb-key")

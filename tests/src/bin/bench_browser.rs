@@ -36,7 +36,8 @@ async fn main() -> anyhow::Result<()> {
             let page = chromium.new_page().await?;
             page.execute(EnableParams::default()).await?;
             page.execute(SetCacheDisabledParams::new(true)).await?;
-            page.goto(format!("{}/?mode={mode}", server.url())).await?;
+            page.goto(format!("{}/medium?mode={mode}", server.url()))
+                .await?;
             wait_for_text(&page, "#load-go", Duration::from_secs(30)).await?;
             page.evaluate("document.querySelector('#load-go').click()")
                 .await?;
