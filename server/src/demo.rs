@@ -265,3 +265,34 @@ async fn demo_keys(State(state): State<AppState>) -> Result<impl IntoResponse, A
     })?;
     Ok(([(CACHE_CONTROL, "no-store")], Json(demo.keys().clone())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_config() -> Config {
+        let mut config = Config::with_assets_dir("site");
+        config.demo = true;
+        config
+    }
+
+    #[test]
+    fn generated_tenants_pass_the_tenants_file_checks_and_secrets_differ_per_start() {
+        let one = Demo::for_config(&demo_config()).unwrap().unwrap();
+        let two = Demo::for_config(&demo_config()).unwrap().unwrap();
+        crate::tenants::config::check(one.tenants()).unwrap();
+        let mut config = demo_config();
+        config.admin_token = Some(one.admin_token().to_owned());
+        config.check().expect("the generated token is long enough");
+        assert_ne!(one.admin_token(), two.admin_token());
+        assert_ne!(one.tenants()[0].api_key, two.tenants()[0].api_key);
+        assert_ne!(one.tenants()[0].api_key, one.tenants()[1].api_key);
+    }
+
+    #[test]
+    fn without_the_flag_nothing_is_generated() {
+        let mut config = demo_config();
+        config.demo = false;
+        assert!(Demo::for_config(&config).unwrap().is_none());
+    }
+}

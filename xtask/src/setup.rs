@@ -268,3 +268,21 @@ fn has_output(cmd: &mut std::process::Command, needle: &str) -> bool {
 fn has_line(cmd: &mut std::process::Command, line: &str) -> bool {
     cmd::probe(cmd).is_some_and(|out| out.lines().any(|l| l.trim() == line))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_durations_read_in_seconds_then_minutes() {
+        assert_eq!(about(Duration::from_secs(3)), "a few seconds");
+        assert_eq!(about(Duration::from_secs(35)), "~35 s");
+        assert_eq!(about(Duration::from_secs(430)), "~7 min");
+        let unmeasured = Step::new("x", || true, || Ok(()));
+        assert_eq!(expected_line(&unmeasured), "no measured duration");
+        assert_eq!(
+            expected_line(&unmeasured.expect(120)),
+            "expected ~2 min on 2 cores"
+        );
+    }
+}
