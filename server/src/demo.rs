@@ -9,7 +9,7 @@
 //! `--tenants-file` (flags or their environment variables), nothing is
 //! generated or registered and `/api/demo` is a 404. Because the demo hands
 //! out its admin token over HTTP, it refuses to start on an address that is
-//! not loopback.
+//! not loopback; it also refuses a shared registry (`--registry`).
 
 use std::io::Read as _;
 use std::path::Path;
@@ -81,6 +81,12 @@ pub enum DemoError {
         /// The configured address.
         addr: std::net::SocketAddr,
     },
+    /// `--demo` with `--registry`: the demo registers its plugin on a
+    /// start-up runtime that ends before the server serves, and a shared
+    /// registry's connection must outlive it (and replicas would each
+    /// register their own).
+    #[error("--demo registers its plugin in this process's own registry: not with --registry")]
+    SharedRegistry,
     /// No randomness for the secrets.
     #[error("--demo: generating its secrets: {0}")]
     Random(std::io::Error),
@@ -111,6 +117,9 @@ impl Demo {
         }
         if !config.addr.ip().is_loopback() {
             return Err(DemoError::NotLoopback { addr: config.addr });
+        }
+        if config.registry.is_some() {
+            return Err(DemoError::SharedRegistry);
         }
         let admin_token = format!("demo-admin-{}", secret()?);
         let mut tenants = Vec::new();
@@ -287,6 +296,16 @@ mod tests {
         assert_ne!(one.admin_token(), two.admin_token());
         assert_ne!(one.tenants()[0].api_key, two.tenants()[0].api_key);
         assert_ne!(one.tenants()[0].api_key, one.tenants()[1].api_key);
+    }
+
+    #[test]
+    fn a_shared_registry_is_refused() {
+        let mut config = demo_config();
+        config.registry = Some("nats://127.0.0.1:4222".into());
+        assert!(matches!(
+            Demo::for_config(&config),
+            Err(DemoError::SharedRegistry)
+        ));
     }
 
     #[test]
