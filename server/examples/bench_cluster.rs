@@ -68,7 +68,9 @@ async fn main() -> anyhow::Result<()> {
         cluster_kill(&mut cluster);
     })
     .await;
-    println!("kill -9 of 1 of 3 replicas under load through nginx: {failed} of {calls} calls failed");
+    println!(
+        "kill -9 of 1 of 3 replicas under load through nginx: {failed} of {calls} calls failed"
+    );
     drop(balancer);
     cluster.replicas[2] = cluster.start_replica(2);
     cluster.wait_healthy(2, "ok").await;
@@ -89,7 +91,10 @@ async fn main() -> anyhow::Result<()> {
         restarted.elapsed().as_secs_f64() - 1.0
     );
 
-    let one = Balancer::start(&cluster.dir.path().join("nginx-1"), &[cluster.replicas[0].addr()])?;
+    let one = Balancer::start(
+        &cluster.dir.path().join("nginx-1"),
+        &[cluster.replicas[0].addr()],
+    )?;
     let upstreams: Vec<_> = cluster.replicas.iter().map(|r| r.addr()).collect();
     let three = Balancer::start(&cluster.dir.path().join("nginx-3"), &upstreams)?;
     let (mut rate1, mut rate3) = (Vec::new(), Vec::new());
@@ -106,11 +111,17 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let (m1, m3) = (median(&mut rate1), median(&mut rate3));
-    println!("\n| replicas behind nginx | invokes/s (median of {} rounds, {} clients) |", args.rounds, args.clients);
+    println!(
+        "\n| replicas behind nginx | invokes/s (median of {} rounds, {} clients) |",
+        args.rounds, args.clients
+    );
     println!("|---|---|");
     println!("| 1 | {m1:.0} |");
     println!("| 3 | {m3:.0} ({:.2}x) |", m3 / m1);
-    println!("cores: {}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "cores: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     Ok(())
 }
 
@@ -126,14 +137,23 @@ async fn propagation(cluster: &Cluster, v1: &str, v2: &str, n: usize) -> (f64, f
     let mut samples = Vec::with_capacity(n);
     for k in 0..n {
         let target = if k % 2 == 0 { v2 } else { v1 };
-        let (status, body) = cluster.activate(k % 3, "csv", json!({ "digest": target })).await;
+        let (status, body) = cluster
+            .activate(k % 3, "csv", json!({ "digest": target }))
+            .await;
         assert_eq!(status, 200, "{body}");
         let committed = Instant::now();
         for i in 0..cluster.replicas.len() {
             let url = format!("{}/api/plugins/csv", cluster.url(i));
             loop {
-                let status: serde_json::Value =
-                    cluster.http.get(&url).send().await.unwrap().json().await.unwrap();
+                let status: serde_json::Value = cluster
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 if status["activation"]["active"] == target {
                     break;
                 }
@@ -155,7 +175,10 @@ async fn under_load(
     clients: usize,
     disrupt: impl FnOnce() + Send,
 ) -> (usize, usize) {
-    let (stop, calls) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let (stop, calls) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
     let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
     let tasks: Vec<_> = bases
         .iter()
@@ -183,7 +206,10 @@ async fn under_load(
 }
 
 async fn throughput(http: &reqwest::Client, base: &str, clients: usize, seconds: u64) -> f64 {
-    let (stop, calls) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let (stop, calls) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
     let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)

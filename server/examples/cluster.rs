@@ -22,7 +22,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    anyhow::ensure!((1..=16).contains(&args.replicas), "--replicas must be 1..=16");
+    anyhow::ensure!(
+        (1..=16).contains(&args.replicas),
+        "--replicas must be 1..=16"
+    );
     let dir = args.target.join("cluster");
     std::fs::create_dir_all(&dir)?;
     let admin_token = secret()?;
@@ -48,11 +51,23 @@ async fn main() -> anyhow::Result<()> {
     let upstreams: Vec<_> = replicas.iter().map(Replica::addr).collect();
     let balancer = Balancer::start(&dir.join("nginx"), &upstreams)?;
 
-    println!("\nnats-server (JetStream, store {}): {}", dir.join("nats").display(), nats.url());
+    println!(
+        "\nnats-server (JetStream, store {}): {}",
+        dir.join("nats").display(),
+        nats.url()
+    );
     for (i, r) in replicas.iter().enumerate() {
-        println!("replica {i}: {} (data {}, log {})", r.url(), r.data_dir().display(), r.data_dir().with_extension("log").display());
+        println!(
+            "replica {i}: {} (data {}, log {})",
+            r.url(),
+            r.data_dir().display(),
+            r.data_dir().with_extension("log").display()
+        );
     }
-    println!("nginx (round robin, failed calls passed on): {}", balancer.url());
+    println!(
+        "nginx (round robin, failed calls passed on): {}",
+        balancer.url()
+    );
     println!("\nadmin token: {admin_token}\ntenant acme key: {tenant_key}");
     println!("\ntry:\n  curl -s {}/healthz", balancer.url());
     println!(

@@ -254,3 +254,35 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::RegistryError;
+
+    #[test]
+    fn a_lost_compare_and_set_is_409_and_an_unreachable_registry_503_with_retry_after() {
+        let conflict =
+            ApiError::Registry(RegistryError::Conflict { name: "csv".into() }).into_response();
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert!(conflict.headers().get("retry-after").is_none());
+        let down = ApiError::Registry(RegistryError::Unavailable {
+            message: "NATS: timed out".into(),
+        })
+        .into_response();
+        assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(down.headers()["retry-after"], "1");
+        assert_eq!(
+            registry_code(&RegistryError::Unavailable {
+                message: String::new()
+            }),
+            "registry_unavailable"
+        );
+        assert_eq!(
+            registry_code(&RegistryError::Conflict {
+                name: String::new()
+            }),
+            "conflict"
+        );
+    }
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::store;
 use super::types::{ArtifactMeta, PluginMeta, RegistryError, storage};
+use super::{OpenStats, State};
 use crate::digest::PluginDigest;
 use crate::sandbox::{Compiled, GuestKey, Sandbox};
 
@@ -112,4 +113,44 @@ fn store_artifact(
         Err(e) => tracing::warn!(digest = %meta.digest, error = %e, "could not store the artifact"),
     }
     meta
+}
+
+/// Loads the local store in `dir`: every module (from its artifact, or
+/// compiled) and the activations.
+pub(super) fn load_local(
+    dir: &Path,
+    sandbox: &Sandbox,
+) -> Result<(State, OpenStats), RegistryError> {
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).map_err(storage)?;
+    let mut state = State::default();
+    let mut opened = OpenStats::default();
+    for entry in std::fs::read_dir(&modules).map_err(storage)? {
+        let path = entry.map_err(storage)?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let meta: PluginMeta = serde_json::from_slice(&std::fs::read(&path).map_err(storage)?)
+            .map_err(|e| storage(format!("{}: {e}", path.display())))?;
+        let bytes = std::fs::read(module_path(&modules, &meta.digest)).map_err(storage)?;
+        if PluginDigest::of(&bytes) != meta.digest {
+            return Err(storage(format!(
+                "{} does not match its digest",
+                meta.digest
+            )));
+        }
+        let (meta, precompiled) = load_stored(sandbox, &modules, meta, &bytes)?;
+        if precompiled {
+            opened.precompiled += 1;
+        } else {
+            opened.compiled += 1;
+        }
+        state.plugins.insert(meta.digest.clone(), meta);
+    }
+    let active = dir.join("active.json");
+    if active.is_file() {
+        state.names = serde_json::from_slice(&std::fs::read(&active).map_err(storage)?)
+            .map_err(|e| storage(format!("active.json: {e}")))?;
+    }
+    Ok((state, opened))
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 use super::activation::Names;
 use super::store;
 use super::types::{PluginMeta, RegistryError, storage};
+use crate::digest::PluginDigest;
 
 /// What `/healthz` says about the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,13 +44,21 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Whether writes can be accepted now.
     fn health(&self) -> Health;
 
-    /// Shares a validated module (already stored locally). Idempotent: the
-    /// digest is the key, storing it twice changes nothing.
+    /// Shares a validated module. Idempotent: the digest is the key, and
+    /// storing it twice changes nothing. `false` when it was already shared
+    /// (by another replica).
     fn put_module<'a>(
         &'a self,
         meta: &'a PluginMeta,
         bytes: &'a Bytes,
-    ) -> BoxFuture<'a, Result<(), RegistryError>>;
+    ) -> BoxFuture<'a, Result<bool, RegistryError>>;
+
+    /// A module shared by another replica: its metadata and its bytes,
+    /// checked against the digest (`None`: no such module).
+    fn fetch<'a>(
+        &'a self,
+        digest: &'a PluginDigest,
+    ) -> BoxFuture<'a, Result<Option<(PluginMeta, Bytes)>, RegistryError>>;
 
     /// Commits `next[name]` if `name`'s revision is still `expected` (`None`:
     /// the name must not exist yet). Returns the new revision.
@@ -98,8 +107,17 @@ impl Backend for Local {
         &'a self,
         _meta: &'a PluginMeta,
         _bytes: &'a Bytes,
-    ) -> BoxFuture<'a, Result<(), RegistryError>> {
-        Box::pin(async { Ok(()) })
+    ) -> BoxFuture<'a, Result<bool, RegistryError>> {
+        // The registry's own files are the store: nothing more to share.
+        Box::pin(async { Ok(true) })
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        _digest: &'a PluginDigest,
+    ) -> BoxFuture<'a, Result<Option<(PluginMeta, Bytes)>, RegistryError>> {
+        // Nobody else stores modules.
+        Box::pin(async { Ok(None) })
     }
 
     fn commit<'a>(
@@ -144,7 +162,10 @@ mod tests {
             Err(RegistryError::Conflict { name: "csv".into() }),
             "the name exists now"
         );
-        assert_eq!(local.commit("csv", Some(1), &table("csv", 'b')).await, Ok(2));
+        assert_eq!(
+            local.commit("csv", Some(1), &table("csv", 'b')).await,
+            Ok(2)
+        );
         assert!(matches!(
             local.commit("csv", Some(1), &table("csv", 'c')).await,
             Err(RegistryError::Conflict { .. })

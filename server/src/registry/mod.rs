@@ -35,9 +35,9 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 pub use crate::digest::PluginDigest;
+pub use backend::{Backend, Health};
 pub use rollout::Role;
 pub use rollouts::{Counted, RolloutCall, Routed};
-pub use backend::{Backend, Health};
 pub use types::{Activation, ArtifactMeta, PluginMeta, RegistryError};
 pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 
@@ -109,10 +109,12 @@ impl Registry {
         sandbox: Arc<Sandbox>,
         validation: ValidationLimits,
     ) -> Result<Self, RegistryError> {
-        let (mut state, opened) = load_local(dir, &sandbox)?;
+        let (mut state, opened) = artifacts::load_local(dir, &sandbox)?;
         state.revisions = backend::initial_revisions(&state.names);
         let backend = Arc::new(backend::Local::new(dir, &state.names));
-        Ok(Self::with_state(dir, sandbox, validation, state, opened, backend))
+        Ok(Self::with_state(
+            dir, sandbox, validation, state, opened, backend,
+        ))
     }
 
     /// Opens the replica whose writes go through a shared `backend`: it
@@ -125,8 +127,10 @@ impl Registry {
         validation: ValidationLimits,
         backend: Arc<dyn Backend>,
     ) -> Result<Self, RegistryError> {
-        let (state, opened) = load_local(dir, &sandbox)?;
-        Ok(Self::with_state(dir, sandbox, validation, state, opened, backend))
+        let (state, opened) = artifacts::load_local(dir, &sandbox)?;
+        Ok(Self::with_state(
+            dir, sandbox, validation, state, opened, backend,
+        ))
     }
 
     fn with_state(
@@ -218,16 +222,19 @@ impl Registry {
             artifact: None,
         };
         // Shared first: a module is listed only once every replica can get it.
-        self.backend.put_module(&meta, &upload.bytes).await?;
+        let created = self.backend.put_module(&meta, &upload.bytes).await?;
         let meta = self.store_locally(compiled, meta, upload.bytes).await?;
         match self
             .commit(&upload.name, |state| {
-                Ok(activation::after_first_upload(&state.names, &upload.name, &digest).map(|n| (n, ())))
+                Ok(
+                    activation::after_first_upload(&state.names, &upload.name, &digest)
+                        .map(|n| (n, ())),
+                )
             })
             .await
         {
             // Another replica's first upload of the name won.
-            Ok(_) | Err(RegistryError::Conflict { .. }) => Ok((meta, true)),
+            Ok(_) | Err(RegistryError::Conflict { .. }) => Ok((meta, created)),
             Err(e) => Err(e),
         }
     }
@@ -256,12 +263,33 @@ impl Registry {
         Ok(meta)
     }
 
+    /// Makes `digest` callable and listed here when another replica shared
+    /// it and this one has not taken it yet: bytes checked against the
+    /// digest, compiled with the preflight, stored locally, installed, then
+    /// listed. Without a shared store, or an unknown digest, does nothing.
+    pub(crate) async fn ensure(&self, digest: &PluginDigest) -> Result<(), RegistryError> {
+        if self.plugin(digest).is_some() {
+            return Ok(());
+        }
+        let Some((meta, bytes)) = self.backend.fetch(digest).await? else {
+            return Ok(());
+        };
+        let compiled = {
+            let _permit = self.compiles.acquire().await.expect("never closed");
+            validate::compile(&self.sandbox, digest.to_string(), bytes.clone()).await?
+        };
+        self.store_locally(compiled, meta, bytes).await?;
+        tracing::info!(%digest, backend = self.backend.kind(), "shared module taken");
+        Ok(())
+    }
+
     /// Makes `digest` the active module of `name`.
     pub async fn activate(
         &self,
         name: &str,
         digest: &PluginDigest,
     ) -> Result<Activation, RegistryError> {
+        self.ensure(digest).await?;
         self.commit(name, |state| {
             let meta = state
                 .plugins
@@ -277,9 +305,11 @@ impl Registry {
 
     /// Returns `name` to the digest active before the current one.
     pub async fn rollback(&self, name: &str) -> Result<Activation, RegistryError> {
-        self.commit(name, |state| activation::rollback(&state.names, name).map(Some))
-            .await
-            .map(|a| a.expect("rollback always changes a name"))
+        self.commit(name, |state| {
+            activation::rollback(&state.names, name).map(Some)
+        })
+        .await
+        .map(|a| a.expect("rollback always changes a name"))
     }
 
     /// Commits the table `change` makes of the current state, in which only
@@ -391,41 +421,4 @@ impl Registry {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.state.write().expect("registry lock")
     }
-}
-
-/// Loads the local store in `dir`: every module (from its artifact, or
-/// compiled) and the activations.
-fn load_local(dir: &Path, sandbox: &Sandbox) -> Result<(State, OpenStats), RegistryError> {
-    let modules = dir.join("modules");
-    std::fs::create_dir_all(&modules).map_err(storage)?;
-    let mut state = State::default();
-    let mut opened = OpenStats::default();
-    for entry in std::fs::read_dir(&modules).map_err(storage)? {
-        let path = entry.map_err(storage)?.path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        let meta: PluginMeta = serde_json::from_slice(&std::fs::read(&path).map_err(storage)?)
-            .map_err(|e| storage(format!("{}: {e}", path.display())))?;
-        let bytes = std::fs::read(artifacts::module_path(&modules, &meta.digest)).map_err(storage)?;
-        if PluginDigest::of(&bytes) != meta.digest {
-            return Err(storage(format!(
-                "{} does not match its digest",
-                meta.digest
-            )));
-        }
-        let (meta, precompiled) = artifacts::load_stored(sandbox, &modules, meta, &bytes)?;
-        if precompiled {
-            opened.precompiled += 1;
-        } else {
-            opened.compiled += 1;
-        }
-        state.plugins.insert(meta.digest.clone(), meta);
-    }
-    let active = dir.join("active.json");
-    if active.is_file() {
-        state.names = serde_json::from_slice(&std::fs::read(&active).map_err(storage)?)
-            .map_err(|e| storage(format!("active.json: {e}")))?;
-    }
-    Ok((state, opened))
 }

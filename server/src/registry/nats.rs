@@ -117,18 +117,24 @@ impl Nats {
                     .await
                     .map_err(unavailable)?;
                 let js = jetstream::new(client.clone());
-                let kv = match js.get_key_value(KV_BUCKET).await {
-                    Ok(kv) => kv,
-                    Err(_) => js
-                        .create_key_value(kv::Config {
-                            bucket: KV_BUCKET.into(),
-                            history: HISTORY,
-                            storage: jetstream::stream::StorageType::File,
-                            ..Default::default()
-                        })
-                        .await
-                        .map_err(unavailable)?,
-                };
+                // The KV bucket's stream, made as `create_key_value` would:
+                // that call first reads the account info, whose 2.9 form
+                // async-nats 0.51 cannot parse (Debian 12 ships 2.9).
+                js.get_or_create_stream(jetstream::stream::Config {
+                    name: format!("KV_{KV_BUCKET}"),
+                    subjects: vec![format!("$KV.{KV_BUCKET}.>")],
+                    max_messages_per_subject: HISTORY,
+                    storage: jetstream::stream::StorageType::File,
+                    allow_rollup: true,
+                    deny_delete: true,
+                    allow_direct: true,
+                    discard: jetstream::stream::DiscardPolicy::New,
+                    num_replicas: 1,
+                    ..Default::default()
+                })
+                .await
+                .map_err(unavailable)?;
+                let kv = js.get_key_value(KV_BUCKET).await.map_err(unavailable)?;
                 let objects = match js.get_object_store(OBJECT_BUCKET).await {
                     Ok(objects) => objects,
                     Err(_) => js
@@ -159,20 +165,14 @@ impl Nats {
     }
 
     /// A module's bytes, refused unless they hash to `digest`.
-    pub(super) async fn module(
-        buckets: &Buckets,
-        digest: &PluginDigest,
-    ) -> Result<Bytes, RegistryError> {
+    async fn module(buckets: &Buckets, digest: &PluginDigest) -> Result<Bytes, RegistryError> {
         let mut object = buckets
             .objects
             .get(digest.as_str())
             .await
             .map_err(unavailable)?;
         let mut bytes = Vec::new();
-        object
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(unavailable)?;
+        object.read_to_end(&mut bytes).await.map_err(unavailable)?;
         if PluginDigest::of(&bytes) != *digest {
             return Err(RegistryError::Storage(format!(
                 "the stored object {digest} does not match its digest: refused"
@@ -202,7 +202,7 @@ impl Backend for Nats {
         &'a self,
         meta: &'a PluginMeta,
         bytes: &'a Bytes,
-    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+    ) -> BoxFuture<'a, Result<bool, RegistryError>> {
         Box::pin(async move {
             let buckets = self.ready()?;
             let write = async {
@@ -225,14 +225,42 @@ impl Backend for Nats {
                     .create(plugin_key(&meta.digest), json.into())
                     .await
                 {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(()),
+                    Ok(_) => Ok(true),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
                     Err(e) => Err(unavailable(e)),
                 }
             };
             tokio::time::timeout(WRITE_TIMEOUT, write)
                 .await
                 .map_err(unavailable)?
+        })
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        digest: &'a PluginDigest,
+    ) -> BoxFuture<'a, Result<Option<(PluginMeta, Bytes)>, RegistryError>> {
+        Box::pin(async move {
+            let Some(buckets) = self.buckets.get() else {
+                return Err(unavailable("not connected yet"));
+            };
+            let Some(meta) = buckets
+                .kv
+                .get(plugin_key(digest))
+                .await
+                .map_err(unavailable)?
+            else {
+                return Ok(None);
+            };
+            let meta: PluginMeta = serde_json::from_slice(&meta)
+                .map_err(|e| RegistryError::Storage(format!("metadata of {digest}: {e}")))?;
+            if meta.digest != *digest {
+                return Err(RegistryError::Storage(format!(
+                    "metadata under {digest} names {}",
+                    meta.digest
+                )));
+            }
+            Ok(Some((meta, Self::module(buckets, digest).await?)))
         })
     }
 

@@ -91,6 +91,7 @@ impl Registry {
             PluginDigest::parse(&request.candidate).ok_or_else(|| RegistryError::BadRollout {
                 message: format!("{:?} is not a sha256 digest", request.candidate),
             })?;
+        self.ensure(&candidate).await?;
         let plan = self
             .commit(name, |state| {
                 let meta =
@@ -200,7 +201,10 @@ impl Registry {
                 }
             }
         };
-        match self.conclude(&call.name, Some(started), kind, evidence).await {
+        match self
+            .conclude(&call.name, Some(started), kind, evidence)
+            .await
+        {
             Ok(decision) => Counted::Decided(Box::new(decision)),
             // Another call (or replica) settled it first.
             Err(RegistryError::NoRollout { .. } | RegistryError::Conflict { .. }) => Counted::Ended,

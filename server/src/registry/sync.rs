@@ -18,9 +18,9 @@ use std::time::Duration;
 use async_nats::jetstream::kv;
 use futures::StreamExt as _;
 
-use super::nats::{Buckets, Nats, plugin_key, unavailable};
-use super::types::{Activation, PluginMeta, RegistryError};
-use super::{PluginDigest, Registry, validate};
+use super::nats::{Nats, unavailable};
+use super::types::{Activation, RegistryError};
+use super::{PluginDigest, Registry};
 
 /// Keeps `registry` in step with `nats` for as long as the runtime runs:
 /// connects, watches, and starts over after an error or a reconnect.
@@ -78,7 +78,7 @@ async fn watch(registry: &Registry, nats: &Nats) -> Result<(), RegistryError> {
             Some(entry) => entry.map_err(unavailable)?,
             None => return Err(unavailable("the watch ended")),
         };
-        registry.take(&buckets, &entry).await;
+        registry.take(&entry).await;
         if entry.revision >= last && !nats.synced.swap(true, Ordering::AcqRel) {
             tracing::info!(revision = entry.revision, "registry caught up with nats");
         }
@@ -88,7 +88,7 @@ async fn watch(registry: &Registry, nats: &Nats) -> Result<(), RegistryError> {
 impl Registry {
     /// Takes one entry of the shared bucket; what cannot be taken is logged
     /// and left out (a module that fails its digest check is never listed).
-    async fn take(&self, buckets: &Buckets, entry: &kv::Entry) {
+    async fn take(&self, entry: &kv::Entry) {
         if entry.operation != kv::Operation::Put {
             return;
         }
@@ -97,7 +97,7 @@ impl Registry {
                 tracing::warn!(key = %entry.key, "not a digest; ignored");
                 return;
             };
-            if let Err(e) = self.fetch(buckets, &digest, Some(&entry.value)).await {
+            if let Err(e) = self.ensure(&digest).await {
                 tracing::error!(%digest, error = %e, "shared module refused");
             }
         } else if let Some(name) = entry.key.strip_prefix("active.") {
@@ -111,7 +111,7 @@ impl Registry {
             let needed = std::iter::once(&activation.active)
                 .chain(activation.rollout.as_ref().map(|plan| &plan.candidate));
             for digest in needed {
-                if let Err(e) = self.fetch(buckets, digest, None).await {
+                if let Err(e) = self.ensure(digest).await {
                     tracing::error!(plugin = name, %digest, error = %e, "activation not taken: its module cannot be loaded");
                     return;
                 }
@@ -120,44 +120,5 @@ impl Registry {
                 tracing::info!(plugin = name, active = %activation.active, revision = entry.revision, "activation taken from nats");
             }
         }
-    }
-
-    /// Makes `digest` callable and listed here, from the shared store.
-    async fn fetch(
-        &self,
-        buckets: &Buckets,
-        digest: &PluginDigest,
-        meta: Option<&[u8]>,
-    ) -> Result<(), RegistryError> {
-        if self.plugin(digest).is_some() {
-            return Ok(());
-        }
-        let meta = match meta {
-            Some(json) => bytes::Bytes::copy_from_slice(json),
-            None => buckets
-                .kv
-                .get(plugin_key(digest))
-                .await
-                .map_err(unavailable)?
-                .ok_or_else(|| RegistryError::UnknownDigest {
-                    digest: digest.to_string(),
-                })?,
-        };
-        let meta: PluginMeta =
-            serde_json::from_slice(&meta).map_err(|e| RegistryError::Storage(e.to_string()))?;
-        if meta.digest != *digest {
-            return Err(RegistryError::Storage(format!(
-                "metadata under {digest} names {}",
-                meta.digest
-            )));
-        }
-        let bytes = Nats::module(buckets, digest).await?;
-        let compiled = {
-            let _permit = self.compiles.acquire().await.expect("never closed");
-            validate::compile(&self.sandbox, digest.to_string(), bytes.clone()).await?
-        };
-        self.store_locally(compiled, meta, bytes).await?;
-        tracing::info!(%digest, "module taken from nats");
-        Ok(())
     }
 }

@@ -299,8 +299,10 @@ mod tests {
 
     #[test]
     fn the_balancer_lists_every_replica_and_passes_failed_calls_on() {
-        let upstreams: Vec<SocketAddr> =
-            vec!["127.0.0.1:7001".parse().unwrap(), "127.0.0.1:7002".parse().unwrap()];
+        let upstreams: Vec<SocketAddr> = vec![
+            "127.0.0.1:7001".parse().unwrap(),
+            "127.0.0.1:7002".parse().unwrap(),
+        ];
         let conf = nginx_config(Path::new("/tmp/c"), 7000, &upstreams);
         assert!(conf.contains("listen 127.0.0.1:7000;"), "{conf}");
         assert!(conf.contains("server 127.0.0.1:7001 max_fails=1"), "{conf}");

@@ -95,7 +95,8 @@ impl Cluster {
     pub async fn wait_healthy(&self, i: usize, want: &str) {
         let url = format!("{}/healthz", self.url(i));
         let got = wait_for(Duration::from_secs(60), || async {
-            let json: serde_json::Value = self.http.get(&url).send().await.ok()?.json().await.ok()?;
+            let json: serde_json::Value =
+                self.http.get(&url).send().await.ok()?.json().await.ok()?;
             (json["registry"] == want).then_some(())
         })
         .await;
@@ -106,7 +107,10 @@ impl Cluster {
     pub async fn upload(&self, i: usize, name: &str, guest: &str) -> (u16, serde_json::Value) {
         let response = self
             .http
-            .post(format!("{}/api/plugins?name={name}&version={guest}", self.url(i)))
+            .post(format!(
+                "{}/api/plugins?name={name}&version={guest}",
+                self.url(i)
+            ))
             .bearer_auth(ADMIN)
             .body(guest_bytes(guest))
             .send()
@@ -116,7 +120,12 @@ impl Cluster {
     }
 
     /// Makes `digest` the active one of `name` through replica `i`.
-    pub async fn activate(&self, i: usize, name: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn activate(
+        &self,
+        i: usize,
+        name: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         activate(&self.http, &self.url(i), name, body).await
     }
 
@@ -132,7 +141,10 @@ impl Cluster {
                 (self.served_digest(i, name).await.as_deref() == Some(digest)).then_some(())
             })
             .await;
-            assert!(got.is_some(), "replica {i} never served {digest} for {name}");
+            assert!(
+                got.is_some(),
+                "replica {i} never served {digest} for {name}"
+            );
         }
     }
 }
@@ -223,11 +235,15 @@ pub fn guests_dir() -> PathBuf {
 /// The bytes of guest `name`.
 pub fn guest_bytes(name: &str) -> Vec<u8> {
     let path = guests_dir().join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask build`", path.display()))
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask build`", path.display()))
 }
 
 fn target_dir() -> &'static Path {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/cluster-tests"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/cluster-tests"
+    ));
     std::fs::create_dir_all(dir).unwrap();
     dir
 }
