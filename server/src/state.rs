@@ -12,7 +12,8 @@ use crate::demo::{Demo, DemoError};
 use crate::error::ApiError;
 use crate::extract::{BodyError, read_limited};
 use crate::metrics::Metrics;
-use crate::registry::{Registry, RegistryError};
+use crate::registry::nats::Nats;
+use crate::registry::{self, Registry, RegistryError};
 use crate::sandbox::{self, Sandbox};
 use crate::tenants::{self, Tenants};
 
@@ -54,11 +55,7 @@ impl AppState {
             config.scheduling(),
         )?);
         sandbox.load_builtins(&config.guests_dir, &config.data_dir.join("builtins"))?;
-        let registry = Arc::new(Registry::open(
-            &config.data_dir,
-            Arc::clone(&sandbox),
-            config.validation_limits(),
-        )?);
+        let registry = open_registry(&config, &sandbox)?;
         if let Some(demo) = &demo {
             demo.register(&registry, &config.guests_dir)?;
         }
@@ -134,6 +131,33 @@ impl AppState {
                 BodyError::Failed(e) => e,
             })
     }
+}
+
+/// The registry `config` asks for; with `--registry nats://…`, the task
+/// that keeps it in step with the other replicas is started too.
+fn open_registry(config: &Config, sandbox: &Arc<Sandbox>) -> Result<Arc<Registry>, StartupError> {
+    let (dir, sandbox, limits) = (
+        &config.data_dir,
+        Arc::clone(sandbox),
+        config.validation_limits(),
+    );
+    let Some(url) = &config.registry else {
+        return Ok(Arc::new(Registry::open(dir, sandbox, limits)?));
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(StartupError::Registry(RegistryError::Unavailable {
+            message: "a shared registry needs a tokio runtime to keep in step".into(),
+        }));
+    }
+    let nats = Arc::new(Nats::new(url));
+    let registry = Arc::new(Registry::open_shared(
+        dir,
+        sandbox,
+        limits,
+        Arc::clone(&nats) as Arc<dyn registry::Backend>,
+    )?);
+    registry::sync::spawn(Arc::clone(&registry), nats);
+    Ok(registry)
 }
 
 /// Why the server could not start.
