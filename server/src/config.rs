@@ -103,6 +103,13 @@ pub struct Config {
     #[arg(long, env = "WIP_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
+    /// Cache of the built-in guests' precompiled artifacts (keyed by module
+    /// digest and engine fingerprint, verified before use, so it can be
+    /// shared; a shared one is never pruned); unset = `<data-dir>/builtins`,
+    /// pruned of guests no longer shipped.
+    #[arg(long, env = "WIP_BUILTINS_CACHE_DIR")]
+    pub builtins_cache_dir: Option<PathBuf>,
+
     /// Where registry writes are decided: unset = this process alone (its
     /// data dir); `nats://host:port` = NATS JetStream shared by replicas
     /// (the data dir is then this replica's cache).
@@ -157,6 +164,9 @@ impl Config {
             header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
             body_read_timeout_ms: DEFAULT_BODY_READ_TIMEOUT_MS,
             data_dir: DEFAULT_DATA_DIR.into(),
+            // Tests and embedders make many states with throwaway data dirs:
+            // one shared cache spares each a compile of every built-in guest.
+            builtins_cache_dir: Some(std::env::temp_dir().join("wip-builtins-cache")),
             admin_token: None,
             tenants_file: None,
             registry: None,
@@ -168,6 +178,13 @@ impl Config {
 }
 
 impl Config {
+    /// Where the built-in guests' artifacts are cached.
+    pub fn builtins_cache(&self) -> PathBuf {
+        self.builtins_cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("builtins"))
+    }
+
     /// The sandbox limits this configuration sets.
     pub fn sandbox_limits(&self) -> crate::sandbox::SandboxLimits {
         crate::sandbox::SandboxLimits {

@@ -54,7 +54,11 @@ impl AppState {
             config.sandbox_limits(),
             config.scheduling(),
         )?);
-        sandbox.load_builtins(&config.guests_dir, &config.data_dir.join("builtins"))?;
+        match &config.builtins_cache_dir {
+            // Shared: another process's guest set is not stale.
+            Some(shared) => sandbox.load_builtins_shared(&config.guests_dir, shared)?,
+            None => sandbox.load_builtins(&config.guests_dir, &config.builtins_cache())?,
+        };
         let registry = open_registry(&config, &sandbox)?;
         if let Some(demo) = &demo {
             demo.register(&registry, &config.guests_dir)?;

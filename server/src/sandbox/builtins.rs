@@ -51,6 +51,25 @@ impl Sandbox {
     /// `dir` loads nothing). Cache entries of guests no longer in `dir` are
     /// removed.
     pub fn load_builtins(&self, dir: &Path, cache: &Path) -> Result<BuiltinsLoaded, LoadError> {
+        self.load_builtins_with(dir, cache, true)
+    }
+
+    /// [`Self::load_builtins`] with a cache other processes share (with
+    /// other guest sets): nothing is removed from it.
+    pub fn load_builtins_shared(
+        &self,
+        dir: &Path,
+        cache: &Path,
+    ) -> Result<BuiltinsLoaded, LoadError> {
+        self.load_builtins_with(dir, cache, false)
+    }
+
+    fn load_builtins_with(
+        &self,
+        dir: &Path,
+        cache: &Path,
+        prune_others: bool,
+    ) -> Result<BuiltinsLoaded, LoadError> {
         let started = Instant::now();
         let mut loaded = BuiltinsLoaded::default();
         let mut kept = BTreeSet::new();
@@ -71,7 +90,9 @@ impl Sandbox {
             }
             kept.insert(digest);
         }
-        prune(cache, &kept);
+        if prune_others {
+            prune(cache, &kept);
+        }
         loaded.elapsed = started.elapsed();
         tracing::info!(
             precompiled = loaded.precompiled,

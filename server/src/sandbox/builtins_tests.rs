@@ -137,3 +137,19 @@ fn entries_of_guests_no_longer_shipped_are_removed_and_other_files_kept() {
     assert!(cache.path().join("notes.json").exists());
     assert!(artifact_path(cache.path(), &digest()).exists());
 }
+
+#[test]
+fn a_shared_cache_keeps_the_entries_of_other_guest_sets() {
+    let (guests, cache) = dirs();
+    let other = "cd".repeat(32);
+    std::fs::write(artifact_path(cache.path(), &other), b"theirs").unwrap();
+    std::fs::write(record_path(cache.path(), &other), b"{}").unwrap();
+    let sandbox = sandbox();
+    let loaded = sandbox
+        .load_builtins_shared(guests.path(), cache.path())
+        .unwrap();
+    assert_eq!((loaded.precompiled, loaded.compiled), (0, 1));
+    assert!(artifact_path(cache.path(), &other).exists());
+    assert!(record_path(cache.path(), &other).exists());
+    assert!(artifact_path(cache.path(), &digest()).exists());
+}
