@@ -18,6 +18,7 @@
 pub mod activation;
 mod artifacts;
 pub mod backend;
+mod commit;
 pub mod nats;
 pub mod rollout;
 mod rollouts;
@@ -263,26 +264,6 @@ impl Registry {
         Ok(meta)
     }
 
-    /// Makes `digest` callable and listed here when another replica shared
-    /// it and this one has not taken it yet: bytes checked against the
-    /// digest, compiled with the preflight, stored locally, installed, then
-    /// listed. Without a shared store, or an unknown digest, does nothing.
-    pub(crate) async fn ensure(&self, digest: &PluginDigest) -> Result<(), RegistryError> {
-        if self.plugin(digest).is_some() {
-            return Ok(());
-        }
-        let Some((meta, bytes)) = self.backend.fetch(digest).await? else {
-            return Ok(());
-        };
-        let compiled = {
-            let _permit = self.compiles.acquire().await.expect("never closed");
-            validate::compile(&self.sandbox, digest.to_string(), bytes.clone()).await?
-        };
-        self.store_locally(compiled, meta, bytes).await?;
-        tracing::info!(%digest, backend = self.backend.kind(), "shared module taken");
-        Ok(())
-    }
-
     /// Makes `digest` the active module of `name`.
     pub async fn activate(
         &self,
@@ -310,63 +291,6 @@ impl Registry {
         })
         .await
         .map(|a| a.expect("rollback always changes a name"))
-    }
-
-    /// Commits the table `change` makes of the current state, in which only
-    /// `name` differs (`None`: nothing to write), through the backend's
-    /// compare-and-set, then applies it here.
-    async fn commit<T>(
-        &self,
-        name: &str,
-        change: impl FnOnce(&State) -> Result<Option<(Names, T)>, RegistryError>,
-    ) -> Result<Option<T>, RegistryError> {
-        self.writable()?;
-        let _writer = self.writes.lock().await;
-        let (next, out, expected) = {
-            let state = self.read();
-            let Some((next, out)) = change(&state)? else {
-                return Ok(None);
-            };
-            if next.get(name) == state.names.get(name) {
-                return Ok(Some(out)); // nothing changes
-            }
-            (next, out, state.revisions.get(name).copied())
-        };
-        let revision = self.backend.commit(name, expected, &next).await?;
-        self.apply(name, next.get(name).cloned(), revision);
-        Ok(Some(out))
-    }
-
-    /// Takes `name`'s activation at `revision`, unless this replica already
-    /// has that revision or a later one. A shared backend's changes are also
-    /// written to the local store, which a replica started while the shared
-    /// one is down serves from.
-    fn apply(&self, name: &str, activation: Option<Activation>, revision: u64) -> bool {
-        let mut state = self.write();
-        if state.revisions.get(name).is_some_and(|r| *r >= revision) {
-            return false;
-        }
-        state.revisions.insert(name.to_owned(), revision);
-        match activation {
-            Some(a) => state.names.insert(name.to_owned(), a),
-            None => state.names.remove(name),
-        };
-        if self.backend.kind() != "local" {
-            let json = serde_json::to_vec_pretty(&state.names).expect("serialisable");
-            if let Err(e) = store::atomic_write(&self.dir.join("active.json"), &json) {
-                tracing::warn!(error = %e, "local copy of the activations not written");
-            }
-        }
-        true
-    }
-
-    fn writable(&self) -> Result<(), RegistryError> {
-        match self.backend.health() {
-            Health::Ok => Ok(()),
-            Health::Degraded => Err(RegistryError::Unavailable {
-                message: format!("the {} registry is unreachable", self.backend.kind()),
-            }),
-        }
     }
 
     /// The digest a plugin name or digest refers to.
