@@ -28,15 +28,7 @@ async fn a_plugin_uploaded_through_one_replica_is_invoked_through_another() {
     let by_digest = invoke(&cluster.http, &cluster.url(2), &digest).await;
     assert_eq!(by_digest.as_deref(), Ok(digest.as_str()));
     for i in 0..3 {
-        let list: serde_json::Value = cluster
-            .http
-            .get(format!("{}/api/plugins", cluster.url(i)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = cluster.get_json(i, "/api/plugins").await;
         assert!(list.to_string().contains(&digest), "replica {i}: {list}");
     }
     // Uploading it again through another replica is idempotent.
@@ -52,13 +44,8 @@ async fn a_plugin_uploaded_through_one_replica_is_invoked_through_another() {
 async fn an_activation_through_one_replica_is_served_by_every_replica_and_rolls_back() {
     let _one = ONE_AT_A_TIME.lock().await;
     let cluster = Cluster::start(BINARY.as_ref(), 3).await;
-    let (_, v1) = cluster.upload(0, "csv", "process").await;
-    let (_, v2) = cluster.upload(0, "csv", "process_v2").await;
-    let (v1, v2) = (
-        v1["digest"].as_str().unwrap(),
-        v2["digest"].as_str().unwrap(),
-    );
-    cluster.wait_all_serve("csv", v1).await;
+    let (v1, v2) = cluster.two_versions().await;
+    let (v1, v2) = (v1.as_str(), v2.as_str());
 
     let (status, body) = cluster.activate(1, "csv", json!({ "digest": v2 })).await;
     assert_eq!(status, 200, "{body}");
@@ -84,13 +71,7 @@ async fn an_activation_through_one_replica_is_served_by_every_replica_and_rolls_
 async fn concurrent_activations_through_two_replicas_never_interleave() {
     let _one = ONE_AT_A_TIME.lock().await;
     let cluster = Cluster::start(BINARY.as_ref(), 2).await;
-    let (_, v1) = cluster.upload(0, "csv", "process").await;
-    let (_, v2) = cluster.upload(0, "csv", "process_v2").await;
-    let (v1, v2) = (
-        v1["digest"].as_str().unwrap().to_owned(),
-        v2["digest"].as_str().unwrap().to_owned(),
-    );
-    cluster.wait_all_serve("csv", &v1).await;
+    let (v1, v2) = cluster.two_versions().await;
     let (mut conflicts, mut applied) = (0, 0);
     for round in 0..10 {
         // Both replicas switch away from the same active digest at once.
@@ -124,15 +105,7 @@ async fn concurrent_activations_through_two_replicas_never_interleave() {
     // update would have pushed the same digest twice or skipped one.
     cluster.wait_all_serve("csv", &v1).await;
     for i in 0..2 {
-        let status: serde_json::Value = cluster
-            .http
-            .get(format!("{}/api/plugins/csv", cluster.url(i)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status = cluster.get_json(i, "/api/plugins/csv").await;
         let history = status["activation"]["history"].as_array().unwrap();
         assert_eq!(history.len(), 10, "replica {i}: {status}");
         for (k, digest) in history.iter().enumerate() {
@@ -150,13 +123,8 @@ async fn concurrent_activations_through_two_replicas_never_interleave() {
 async fn a_replica_killed_under_load_costs_no_call_and_catches_up_when_restarted() {
     let _one = ONE_AT_A_TIME.lock().await;
     let mut cluster = Cluster::start(BINARY.as_ref(), 3).await;
-    let (_, v1) = cluster.upload(0, "csv", "process").await;
-    let (_, v2) = cluster.upload(0, "csv", "process_v2").await;
-    let (v1, v2) = (
-        v1["digest"].as_str().unwrap(),
-        v2["digest"].as_str().unwrap(),
-    );
-    cluster.wait_all_serve("csv", v1).await;
+    let (v1, v2) = cluster.two_versions().await;
+    let (v1, v2) = (v1.as_str(), v2.as_str());
     let balancer = cluster.balancer();
 
     let (stop, calls) = (
@@ -219,20 +187,16 @@ async fn a_replica_killed_under_load_costs_no_call_and_catches_up_when_restarted
 async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch_up() {
     let _one = ONE_AT_A_TIME.lock().await;
     let mut cluster = Cluster::start(BINARY.as_ref(), 3).await;
-    let (_, v1) = cluster.upload(0, "csv", "process").await;
-    let (_, v2) = cluster.upload(0, "csv", "process_v2").await;
-    let (v1, v2) = (
-        v1["digest"].as_str().unwrap(),
-        v2["digest"].as_str().unwrap(),
-    );
-    cluster.wait_all_serve("csv", v1).await;
+    let (v1, v2) = cluster.two_versions().await;
+    let (v1, v2) = (v1.as_str(), v2.as_str());
 
     let (stop, calls) = (
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicUsize::new(0)),
     );
     let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let clients: Vec<_> = (0..3)
+    // On replicas 0 and 1: replica 2 is restarted below.
+    let clients: Vec<_> = (0..2)
         .map(|i| {
             load(
                 cluster.http.clone(),
@@ -282,12 +246,7 @@ async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch
         "nats restart: {calls} calls to the replicas, {} failed",
         failed.len()
     );
-    // The load's client on replica 2 saw it killed on purpose above.
-    let unexpected: Vec<_> = failed
-        .iter()
-        .filter(|e| !e.contains("error sending request"))
-        .collect();
-    assert!(unexpected.is_empty(), "failed calls: {unexpected:?}");
+    assert!(failed.is_empty(), "failed calls: {failed:?}");
     assert!(calls > 30, "the load ran");
     // After the outage, a write goes through and reaches every replica.
     let (status, body) = cluster.activate(1, "csv", json!({ "digest": v2 })).await;

@@ -54,7 +54,14 @@ impl Cluster {
             assets_dir: dir.path().join("no-site"),
             admin_token: ADMIN.into(),
             tenants_file: tenants,
-            extra: vec!["--sandbox-deadline-ms".into(), "20000".into()],
+            extra: vec![
+                "--sandbox-deadline-ms".into(),
+                "20000".into(),
+                // One cache for every replica of every run: a replica maps
+                // `process` instead of compiling it.
+                "--builtins-cache-dir".into(),
+                target_dir().join("builtins").display().to_string(),
+            ],
         };
         let mut cluster = Self {
             nats,
@@ -117,6 +124,31 @@ impl Cluster {
             .await
             .unwrap();
         (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// Uploads `process` and `process_v2` as `csv` through replica 0 and
+    /// waits until every replica serves the first; their digests.
+    pub async fn two_versions(&self) -> (String, String) {
+        let mut digests = Vec::new();
+        for guest in ["process", "process_v2"] {
+            let (status, meta) = self.upload(0, "csv", guest).await;
+            assert!(status == 200 || status == 201, "{guest}: {status} {meta}");
+            digests.push(meta["digest"].as_str().unwrap().to_owned());
+        }
+        self.wait_all_serve("csv", &digests[0]).await;
+        let v2 = digests.pop().unwrap();
+        (digests.pop().unwrap(), v2)
+    }
+
+    /// `GET {replica i}{path}` as JSON.
+    pub async fn get_json(&self, i: usize, path: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url(i)))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
     }
 
     /// Makes `digest` the active one of `name` through replica `i`.
