@@ -43,7 +43,12 @@ async fn main() -> anyhow::Result<()> {
         assets_dir: args.target.join("site"),
         admin_token: admin_token.clone(),
         tenants_file: tenants,
-        extra: Vec::new(),
+        // One cache of the built-in guests' artifacts for every replica: the
+        // first start compiles them, the others (and later runs) map them.
+        extra: vec![
+            "--builtins-cache-dir".into(),
+            dir.join("builtins").display().to_string(),
+        ],
     };
     let replicas = (0..args.replicas)
         .map(|i| Replica::start(&config, &dir.join(format!("replica-{i}"))))
