@@ -5,7 +5,7 @@
 //! keeps its data under the directory it is given; every child is killed
 //! when its handle drops.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -143,12 +143,17 @@ impl Replica {
             .stderr(log)
             .spawn()?;
         let stdout = child.stdout.take().expect("piped");
+        let mut log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data_dir.with_extension("log"))?;
         let (tx, rx) = std::sync::mpsc::channel();
+        // Its address, then every line (its logs go to stdout) to the log.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("listening on http://") {
                     let _ = tx.send(url.trim_end_matches('/').to_owned());
                 }
+                let _ = writeln!(log, "{line}");
             }
         });
         let addr = rx
