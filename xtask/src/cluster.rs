@@ -17,7 +17,16 @@ pub fn run(args: &ClusterArgs) -> anyhow::Result<()> {
     build_release_server()?;
     cmd::run(
         cmd::new("cargo")
-            .args(["run", "--quiet", "--release", "-p", "server", "--example", "cluster", "--"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "server",
+                "--example",
+                "cluster",
+                "--",
+            ])
             .arg("--replicas")
             .arg(args.replicas.to_string())
             .arg("--target")
@@ -27,5 +36,13 @@ pub fn run(args: &ClusterArgs) -> anyhow::Result<()> {
 
 /// `target/release/wip-server`, which the cluster's replicas run.
 pub fn build_release_server() -> anyhow::Result<()> {
-    cmd::run(cmd::new("cargo").args(["build", "--quiet", "--release", "-p", "server", "--bin", "wip-server"]))
+    cmd::run(cmd::new("cargo").args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "server",
+        "--bin",
+        "wip-server",
+    ]))
 }
