@@ -241,8 +241,24 @@ impl Balancer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops it.
+    /// Stops it: SIGTERM to the master, which stops its workers (a SIGKILL
+    /// would leave them running, holding the port); SIGKILL after 5 s.
     pub fn stop(&mut self) {
+        let Some(child) = &mut self.child else {
+            return;
+        };
+        #[cfg(target_os = "linux")]
+        if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                self.child = None;
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         kill(&mut self.child);
     }
 }
