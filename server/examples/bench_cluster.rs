@@ -12,8 +12,6 @@
 #[path = "../tests/cluster_harness/mod.rs"]
 mod cluster_harness;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -182,61 +180,21 @@ async fn under_load(
     clients: usize,
     disrupt: impl FnOnce() + Send,
 ) -> (usize, usize) {
-    let (stop, calls) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let tasks: Vec<_> = bases
-        .iter()
-        .flat_map(|base| std::iter::repeat_n(base, clients))
-        .map(|base| {
-            load(
-                http.clone(),
-                base.clone(),
-                Arc::clone(&stop),
-                Arc::clone(&calls),
-                Arc::clone(&failed),
-            )
-        })
-        .collect();
+    let load = Load::start(http, bases, clients);
     tokio::task::block_in_place(disrupt);
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let failed = failed.lock().unwrap();
+    let (calls, failed) = load.finish().await;
     for e in failed.iter().take(3) {
         eprintln!("  failed: {e}");
     }
-    (calls.load(Ordering::Relaxed), failed.len())
+    (calls, failed.len())
 }
 
 async fn throughput(http: &reqwest::Client, base: &str, clients: usize, seconds: u64) -> f64 {
-    let (stop, calls) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
     let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            load(
-                http.clone(),
-                base.to_owned(),
-                Arc::clone(&stop),
-                Arc::clone(&calls),
-                Arc::clone(&failed),
-            )
-        })
-        .collect();
+    let load = Load::start(http, &[base.to_owned()], clients);
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let ok = calls.load(Ordering::Relaxed) - failed.lock().unwrap().len();
-    ok as f64 / started.elapsed().as_secs_f64()
+    let (calls, failed) = load.finish().await;
+    (calls - failed.len()) as f64 / started.elapsed().as_secs_f64()
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -5,8 +5,6 @@
 
 mod cluster_harness;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cluster_harness::*;
@@ -127,38 +125,16 @@ async fn a_replica_killed_under_load_costs_no_call_and_catches_up_when_restarted
     let (v1, v2) = (v1.as_str(), v2.as_str());
     let balancer = cluster.balancer();
 
-    let (stop, calls) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            load(
-                cluster.http.clone(),
-                balancer.url(),
-                Arc::clone(&stop),
-                Arc::clone(&calls),
-                Arc::clone(&failed),
-            )
-        })
-        .collect();
+    let load = Load::start(&cluster.http, &[balancer.url()], 4);
     tokio::time::sleep(Duration::from_secs(1)).await;
     cluster.replicas[2].kill();
-    let at_kill = calls.load(Ordering::Relaxed);
+    let at_kill = load.calls();
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Activate while replica 2 is down: it must catch up when it is back.
     let (status, body) = cluster.activate(0, "csv", json!({ "digest": v2 })).await;
     assert_eq!(status, 200, "{body}");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    stop.store(true, Ordering::Relaxed);
-    for c in clients {
-        c.await.unwrap();
-    }
-    let (calls, failed) = (
-        calls.load(Ordering::Relaxed),
-        failed.lock().unwrap().clone(),
-    );
+    let (calls, failed) = load.finish().await;
     eprintln!(
         "kill -9 of 1 of 3 replicas: {calls} calls through nginx ({at_kill} before the kill), {} failed",
         failed.len()
@@ -190,23 +166,8 @@ async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch
     let (v1, v2) = cluster.two_versions().await;
     let (v1, v2) = (v1.as_str(), v2.as_str());
 
-    let (stop, calls) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
     // On replicas 0 and 1: replica 2 is restarted below.
-    let clients: Vec<_> = (0..2)
-        .map(|i| {
-            load(
-                cluster.http.clone(),
-                cluster.url(i),
-                Arc::clone(&stop),
-                Arc::clone(&calls),
-                Arc::clone(&failed),
-            )
-        })
-        .collect();
+    let load = Load::start(&cluster.http, &[cluster.url(0), cluster.url(1)], 1);
     cluster.nats.kill();
     for i in 0..3 {
         cluster.wait_healthy(i, "degraded").await;
@@ -234,14 +195,7 @@ async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch
     for i in 0..3 {
         cluster.wait_healthy(i, "ok").await;
     }
-    stop.store(true, Ordering::Relaxed);
-    for c in clients {
-        c.await.unwrap();
-    }
-    let (calls, failed) = (
-        calls.load(Ordering::Relaxed),
-        failed.lock().unwrap().clone(),
-    );
+    let (calls, failed) = load.finish().await;
     eprintln!(
         "nats restart: {calls} calls to the replicas, {} failed",
         failed.len()
