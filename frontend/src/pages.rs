@@ -5,11 +5,13 @@ use leptos::prelude::*;
 
 use crate::api::Manifest;
 use crate::components::capabilities::Capabilities;
+use crate::components::compile_once::CompileOnce;
 use crate::components::decision_memo::DecisionMemo;
 use crate::components::go_module::GoModulePanel;
 use crate::components::header_inspector::HeaderInspector;
 use crate::components::hostile_guests::HostileGuests;
 use crate::components::minimal_host::MinimalHost;
+use crate::components::noisy_neighbour::NoisyNeighbour;
 use crate::components::sandbox_dashboard::SandboxDashboard;
 use crate::components::shim_pair::ShimPair;
 use crate::components::size_table::SizeTable;
@@ -32,16 +34,6 @@ fn with_manifest<V: IntoView + 'static>(
             provide_context(m.clone());
             render(m).into_any()
         }
-    }
-}
-
-/// A task that has no live panel here yet, and where to see it instead.
-fn elsewhere(id: &'static str, title: &'static str, how: &'static str) -> impl IntoView {
-    view! {
-        <section id=id class="panel elsewhere">
-            <h2>{title}</h2>
-            <p>{how}</p>
-        </section>
     }
 }
 
@@ -77,9 +69,7 @@ pub fn MediumPage() -> impl IntoView {
             <GoModulePanel manifest=m.clone() />
             <ShimPair manifest=m />
         })}
-        {elsewhere("compile-once", "Compile once, instantiate per request (task 8)",
-            "Every /api/run and /api/invoke call on this site instantiates a module compiled at start-up. \
-             The naive compile-per-call comparison is `cargo xtask bench sandbox`.")}
+        <CompileOnce />
     }
 }
 
@@ -91,9 +81,7 @@ pub fn HardPage() -> impl IntoView {
         <HostileGuests />
         <Capabilities />
         <SandboxDashboard />
-        {elsewhere("fairness", "Multi-tenant fairness (task 13)",
-            "The noisy-neighbour run with gates on and off is `cargo xtask bench fairness`; \
-             the dashboard above shows each tenant's live p99.")}
+        <NoisyNeighbour />
     }
 }
 

@@ -86,6 +86,15 @@ pub enum ApiError {
         /// The body read timeout.
         timeout_ms: u64,
     },
+    /// Something that runs one at a time (a lesson's load run or its naive
+    /// compile) is running already.
+    #[error("{what} is already running; try again in {retry_after_secs} s")]
+    AlreadyRunning {
+        /// What is running.
+        what: String,
+        /// Seconds until it should be over.
+        retry_after_secs: u64,
+    },
 }
 
 impl From<PathRejection> for ApiError {
@@ -134,6 +143,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::RequestTimeout { .. } => "request_timeout",
+            Self::AlreadyRunning { .. } => "already_running",
         }
     }
 
@@ -153,6 +163,7 @@ impl ApiError {
             Self::Sandbox(e) => sandbox_status(e),
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::AlreadyRunning { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -163,6 +174,9 @@ impl ApiError {
         use crate::sandbox::SandboxError as S;
         match self {
             Self::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | Self::AlreadyRunning {
                 retry_after_secs, ..
             }
             | Self::Registry(R::Busy { retry_after_secs }) => Some(*retry_after_secs),

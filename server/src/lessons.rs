@@ -35,6 +35,9 @@ use crate::sandbox::GuestKey;
 use crate::state::AppState;
 use crate::tenants::TenantId;
 
+mod compile_once;
+mod fairness;
+
 /// The encodings each delivery probe asks for, one request each.
 const ENCODINGS: [&str; 3] = ["br", "gzip", "identity"];
 /// The built-in guest of task 4.
@@ -45,6 +48,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/lessons/delivery", get(delivery))
         .route("/api/lessons/add", post(add))
+        .merge(compile_once::router())
+        .merge(fairness::router())
 }
 
 async fn delivery(State(state): State<AppState>) -> Result<Json<DeliveryLesson>, ApiError> {

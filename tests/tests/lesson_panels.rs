@@ -11,6 +11,11 @@ use chromiumoxide::Page;
 use e2e::browser::{screenshot, wait_for_text};
 use e2e::{Chromium, NetworkLog, TestServer};
 
+#[path = "lesson_panels/compile_once.rs"]
+mod compile_once;
+#[path = "lesson_panels/noisy_neighbour.rs"]
+mod noisy_neighbour;
+
 const WAIT: Duration = Duration::from_secs(60);
 
 /// The server over the built site and the built guests, with a deadline a

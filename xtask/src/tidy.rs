@@ -111,9 +111,10 @@ mod tests {
     /// `server/src/error.rs`'s to choose. The asset responder chooses the
     /// conditional and range statuses (304, 206) because they are not
     /// errors but alternative successes of one GET.
-    const SUCCESS_STATUSES: [&str; 5] = [
+    const SUCCESS_STATUSES: [&str; 6] = [
         "OK",
         "CREATED",
+        "ACCEPTED",
         "NO_CONTENT",
         "PARTIAL_CONTENT",
         "NOT_MODIFIED",

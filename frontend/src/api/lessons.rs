@@ -160,3 +160,44 @@ fn percent_decode(encoded: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+pub use wire::lessons::{
+    COMPILE_ONCE_DEFAULT_CALLS, CompileOnceLesson, FAIRNESS_DEFAULT_SECONDS, FairnessPhase,
+    FairnessRun, FairnessWindow,
+};
+
+/// A lesson `POST` with no body (and the admin token when given), its JSON
+/// answer or the typed error's message.
+async fn post_lesson<T: for<'de> serde::Deserialize<'de>>(
+    url: &str,
+    admin_token: Option<&str>,
+) -> Result<T, String> {
+    let mut request = gloo_net::http::Request::post(url);
+    if let Some(token) = admin_token {
+        request = request.header("authorization", &format!("Bearer {token}"));
+    }
+    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
+    if !response.ok() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(failure_message(url, response.status(), &body));
+    }
+    response.json().await.map_err(|e| format!("{url}: {e}"))
+}
+
+/// `POST /api/lessons/compile-once?calls=N` (task 8): N compile-once calls
+/// and one naive compile-per-call, timed by the server.
+pub async fn run_compile_once(calls: u32) -> Result<CompileOnceLesson, String> {
+    post_lesson(&format!("/api/lessons/compile-once?calls={calls}"), None).await
+}
+
+/// `POST /api/lessons/fairness?seconds=N` (task 13, admin token): starts a
+/// noisy-neighbour run.
+pub async fn start_fairness(seconds: u32, admin_token: &str) -> Result<FairnessRun, String> {
+    let url = format!("/api/lessons/fairness?seconds={seconds}");
+    post_lesson(&url, Some(admin_token)).await
+}
+
+/// `GET /api/lessons/fairness`: the current or last run.
+pub async fn fetch_fairness() -> Result<FairnessRun, String> {
+    get_json("/api/lessons/fairness").await
+}

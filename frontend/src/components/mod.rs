@@ -1,12 +1,15 @@
 //! UI components, one per file.
 
 pub mod capabilities;
+pub mod chart;
+pub mod compile_once;
 pub mod decision_memo;
 pub mod go_module;
 pub mod header_inspector;
 pub mod hostile_guests;
 pub mod inspector_view;
 pub mod minimal_host;
+pub mod noisy_neighbour;
 pub mod rollout_view;
 pub mod sandbox_dashboard;
 pub mod shim_pair;

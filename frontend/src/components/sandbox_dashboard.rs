@@ -201,19 +201,9 @@ pub fn SandboxDashboard() -> impl IntoView {
 /// Worst p99 per second over the last minute, as an SVG polyline.
 #[component]
 fn LatencyChart(history: ReadSignal<Vec<f64>>) -> impl IntoView {
-    let (width, height) = (600.0, 120.0);
     let points = move || {
         let h = history.get();
-        let max = h.iter().copied().fold(1.0, f64::max);
-        h.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let x = i as f64 * width / (CHART_POINTS - 1) as f64;
-                let y = height - v / max * (height - 10.0);
-                format!("{x:.1},{y:.1}")
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        super::chart::polyline_points(&h, CHART_POINTS, super::chart::scale(&h))
     };
     let label = move || {
         let h = history.get();

@@ -1,0 +1,210 @@
+//! The live lessons of seed tasks 8 and 13 through the router, no socket:
+//! `POST /api/lessons/compile-once` and the noisy-neighbour run of
+//! `POST`/`GET /api/lessons/fairness`. One router per test, cloned per
+//! request, as `serve` shares one between connections.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt as _;
+use server::{AppState, Config};
+use tower::ServiceExt as _;
+use wire::lessons::{CompileOnceLesson, FairnessRun};
+
+const ADMIN: &str = "lessons-admin-token-0123456789abcdef";
+
+fn router(dir: &tempfile::TempDir) -> Router {
+    let guests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
+    assert!(
+        guests.join("process.wasm").is_file(),
+        "run `cargo xtask build` first"
+    );
+    let mut config = Config::with_assets_dir(dir.path().join("no-site"));
+    config.guests_dir = guests;
+    config.data_dir = dir.path().join("registry");
+    config.admin_token = Some(ADMIN.into());
+    server::app(AppState::new(config).expect("state"))
+}
+
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, headers, json)
+}
+
+#[tokio::test]
+async fn starting_a_fairness_run_takes_the_admin_token_and_nothing_starts_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(&dir);
+    let (status, _, body) = send(&app, "POST", "/api/lessons/fairness", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let wrong = Some("lessons-admin-token-0123456789abcdeX");
+    let (status, _, body) = send(&app, "POST", "/api/lessons/fairness?seconds=2", wrong).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "forbidden");
+    // Credentials come before the parameters: an absurd one is still a 401.
+    let (status, _, _) = send(&app, "POST", "/api/lessons/fairness?seconds=999", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = send(&app, "GET", "/api/lessons/fairness", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no run was started: {body}");
+}
+
+#[tokio::test]
+async fn absurd_lesson_parameters_are_typed_400s() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(&dir);
+    for query in [
+        "seconds=0",
+        "seconds=1",
+        "seconds=21",
+        "seconds=-3",
+        "seconds=ten",
+    ] {
+        let uri = format!("/api/lessons/fairness?{query}");
+        let (status, _, body) = send(&app, "POST", &uri, Some(ADMIN)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{query}");
+    }
+    for query in [
+        "calls=0",
+        "calls=51",
+        "calls=-1",
+        "calls=99999999999",
+        "calls=x",
+    ] {
+        let uri = format!("/api/lessons/compile-once?{query}");
+        let (status, _, body) = send(&app, "POST", &uri, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{query}");
+    }
+    let (status, _, body) = send(&app, "GET", "/api/lessons/fairness", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing started: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_twenty_parallel_starts_exactly_one_runs_and_it_ends_unpolled_in_three_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(&dir);
+    let starts = (0..20).map(|_| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            send(&app, "POST", "/api/lessons/fairness?seconds=3", Some(ADMIN)).await
+        })
+    });
+    let mut accepted = 0;
+    for start in futures::future::join_all(starts).await {
+        let (status, headers, body) = start.unwrap();
+        match status {
+            StatusCode::ACCEPTED => {
+                accepted += 1;
+                let run: FairnessRun = serde_json::from_value(body).unwrap();
+                assert!(run.running);
+                assert_eq!(run.phases.len(), 3);
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(body["error"]["code"], "already_running", "{body}");
+                assert!(headers.contains_key("retry-after"));
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(accepted, 1, "exactly one run starts");
+
+    // Nobody polls; the run still ends.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut run = None;
+    for _ in 0..100 {
+        let (status, _, body) = send(&app, "GET", "/api/lessons/fairness", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let r: FairnessRun = serde_json::from_value(body).unwrap();
+        if !r.running {
+            run = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let run = run.expect("the run ended within 20 s of its 3 s");
+    assert_eq!(run.windows.len(), 6, "{run:#?}");
+    let phases: Vec<_> = run.phases.iter().map(|p| (p.heavy, p.gated)).collect();
+    assert_eq!(phases, [(false, false), (true, false), (true, true)]);
+    for window in &run.windows {
+        let phase = &run.phases[window.phase as usize];
+        assert!(window.good_calls > 0, "{window:?}");
+        assert!(window.good_p99_ms >= window.good_p50_ms, "{window:?}");
+        if !phase.heavy {
+            assert_eq!(window.heavy_calls + window.heavy_refused, 0, "{window:?}");
+        }
+    }
+    let in_phase = |p: u32, f: fn(&wire::lessons::FairnessWindow) -> u64| {
+        run.windows
+            .iter()
+            .filter(|w| w.phase == p)
+            .map(f)
+            .sum::<u64>()
+    };
+    assert!(in_phase(1, |w| w.heavy_calls) > 0, "{run:#?}");
+    assert_eq!(in_phase(1, |w| w.heavy_refused), 0, "gates off refuse none");
+    assert!(
+        in_phase(2, |w| w.heavy_refused) > 0,
+        "a gate of one refuses the rest"
+    );
+
+    // Over: the next start is accepted.
+    let (status, _, body) =
+        send(&app, "POST", "/api/lessons/fairness?seconds=2", Some(ADMIN)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_naive_compile_per_call_is_slower_than_the_compile_once_median_and_runs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(&dir);
+    let (first, second) = tokio::join!(
+        send(&app, "POST", "/api/lessons/compile-once?calls=5", None),
+        send(&app, "POST", "/api/lessons/compile-once?calls=5", None),
+    );
+    let (ok, busy) = if first.0 == StatusCode::OK {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(ok.0, StatusCode::OK, "{}", ok.2);
+    assert_eq!(busy.0, StatusCode::CONFLICT, "{}", busy.2);
+    assert_eq!(busy.2["error"]["code"], "already_running");
+    let lesson: CompileOnceLesson = serde_json::from_value(ok.2).unwrap();
+    assert_eq!(lesson.guest, "process");
+    assert_eq!(lesson.calls_ms.len(), 5);
+    assert!(lesson.calls_ms.iter().all(|ms| *ms > 0.0), "{lesson:?}");
+    assert!(
+        lesson.naive.compile_ms > lesson.p50_ms,
+        "compiling costs more than a whole compile-once call: {lesson:?}"
+    );
+    assert!(lesson.ratio > 1.0, "{lesson:?}");
+    assert!(
+        (lesson.naive.total_ms - lesson.naive.compile_ms - lesson.naive.call_ms).abs() < 0.01,
+        "{lesson:?}"
+    );
+
+    // The permit was given back.
+    let (status, _, body) = send(&app, "POST", "/api/lessons/compile-once?calls=1", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
