@@ -10,6 +10,7 @@ use crate::components::decision_memo::DecisionMemo;
 use crate::components::go_module::GoModulePanel;
 use crate::components::header_inspector::HeaderInspector;
 use crate::components::hostile_guests::HostileGuests;
+use crate::components::loading_modes::LoadingModes;
 use crate::components::minimal_host::MinimalHost;
 use crate::components::noisy_neighbour::NoisyNeighbour;
 use crate::components::sandbox_dashboard::SandboxDashboard;
@@ -67,6 +68,7 @@ pub fn MediumPage() -> impl IntoView {
         {with_manifest(|m| view! {
             <p class="go-version">{format!("Go module built by {}", m.go.version)}</p>
             <GoModulePanel manifest=m.clone() />
+            <LoadingModes manifest=m.clone() />
             <ShimPair manifest=m />
         })}
         <CompileOnce />

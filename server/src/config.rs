@@ -38,6 +38,9 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// Default time a client has to send a whole request body (a 32 MiB upload
 /// at 2 MiB/s fits).
 pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 30_000;
+/// Default number of paced responses `/api/lessons/throttled/…` serves at
+/// once (a browser opens six connections per host).
+pub const DEFAULT_LESSON_THROTTLED_STREAMS: u32 = 6;
 /// Shortest admin token accepted (bytes): 256 bits of a random token.
 pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
 
@@ -86,6 +89,10 @@ pub struct Config {
     /// Calls of `/api/run`'s demo guests running at once (the `demo` tenant).
     #[arg(long, env = "WIP_RUN_CONCURRENCY", default_value_t = DEFAULT_RUN_CONCURRENCY)]
     pub run_concurrency: u64,
+
+    /// Paced responses of `/api/lessons/throttled/…` at once; beyond → 503.
+    #[arg(long, env = "WIP_LESSON_THROTTLED_STREAMS", default_value_t = DEFAULT_LESSON_THROTTLED_STREAMS)]
+    pub lesson_throttled_streams: u32,
 
     /// Wall-clock budget of an upload's smoke call, in milliseconds.
     #[arg(long, env = "WIP_VALIDATION_BUDGET_MS", default_value_t = DEFAULT_VALIDATION_BUDGET_MS)]
@@ -160,6 +167,7 @@ impl Config {
             sandbox_slots: DEFAULT_SLOTS,
             sandbox_max_input: DEFAULT_MAX_INPUT,
             run_concurrency: DEFAULT_RUN_CONCURRENCY,
+            lesson_throttled_streams: DEFAULT_LESSON_THROTTLED_STREAMS,
             validation_budget_ms: DEFAULT_VALIDATION_BUDGET_MS,
             header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
             body_read_timeout_ms: DEFAULT_BODY_READ_TIMEOUT_MS,
@@ -252,6 +260,11 @@ impl Config {
             1..=1 << 30,
         )?;
         range("--run-concurrency", self.run_concurrency, 1..=1024)?;
+        range(
+            "--lesson-throttled-streams",
+            u64::from(self.lesson_throttled_streams),
+            1..=1024,
+        )?;
         range(
             "--validation-budget-ms",
             self.validation_budget_ms,

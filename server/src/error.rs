@@ -86,6 +86,15 @@ pub enum ApiError {
         /// The body read timeout.
         timeout_ms: u64,
     },
+    /// A bounded server resource (e.g. the throttled lesson streams) is
+    /// fully in use: 503 with `Retry-After`, like a busy sandbox.
+    #[error("all {limit} {what} are in use; try again shortly")]
+    Saturated {
+        /// What is in use.
+        what: &'static str,
+        /// How many there are.
+        limit: u32,
+    },
     /// Something that runs one at a time (a lesson's load run or its naive
     /// compile) is running already.
     #[error("{what} is already running; try again in {retry_after_secs} s")]
@@ -143,6 +152,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::RequestTimeout { .. } => "request_timeout",
+            Self::Saturated { .. } => "busy",
             Self::AlreadyRunning { .. } => "already_running",
         }
     }
@@ -163,6 +173,7 @@ impl ApiError {
             Self::Sandbox(e) => sandbox_status(e),
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::Saturated { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::AlreadyRunning { .. } => StatusCode::CONFLICT,
         }
     }
@@ -180,7 +191,9 @@ impl ApiError {
                 retry_after_secs, ..
             }
             | Self::Registry(R::Busy { retry_after_secs }) => Some(*retry_after_secs),
-            Self::Sandbox(S::Busy { .. }) | Self::Registry(R::Unavailable { .. }) => Some(1),
+            Self::Sandbox(S::Busy { .. })
+            | Self::Registry(R::Unavailable { .. })
+            | Self::Saturated { .. } => Some(1),
             _ => None,
         }
     }

@@ -14,6 +14,8 @@
 //!   way `examples/minimal_host.rs` does, admitted by the `demo` tenant's
 //!   gate like every `/api/run` call.
 
+mod throttle;
+
 use std::time::Instant;
 
 use axum::body::Body;
@@ -48,6 +50,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/lessons/delivery", get(delivery))
         .route("/api/lessons/add", post(add))
+        .merge(throttle::router())
         .merge(compile_once::router())
         .merge(fairness::router())
 }

@@ -32,6 +32,7 @@ struct Inner {
     tenants: Tenants,
     metrics: Metrics,
     demo: Option<Demo>,
+    throttled_streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -63,8 +64,12 @@ impl AppState {
         if let Some(demo) = &demo {
             demo.register(&registry, &config.guests_dir)?;
         }
+        let throttled_streams = Arc::new(tokio::sync::Semaphore::new(
+            config.lesson_throttled_streams as usize,
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
+                throttled_streams,
                 config,
                 catalog,
                 sandbox,
@@ -80,6 +85,11 @@ impl AppState {
     /// no production credentials).
     pub fn demo(&self) -> Option<&Demo> {
         self.inner.demo.as_ref()
+    }
+
+    /// The places of the paced lesson answers (`--lesson-throttled-streams`).
+    pub fn throttled_streams(&self) -> Arc<tokio::sync::Semaphore> {
+        Arc::clone(&self.inner.throttled_streams)
     }
 
     /// The Wasm sandbox.

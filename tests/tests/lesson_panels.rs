@@ -10,6 +10,7 @@ use std::time::Duration;
 use chromiumoxide::Page;
 use e2e::browser::{screenshot, wait_for_text};
 use e2e::{Chromium, NetworkLog, TestServer};
+mod loading_modes;
 
 #[path = "lesson_panels/compile_once.rs"]
 mod compile_once;

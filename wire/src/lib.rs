@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod lessons;
 pub mod manifest;
+pub mod network;
 pub mod registry;
 pub mod rollout;
 pub mod routes;

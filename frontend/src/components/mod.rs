@@ -8,6 +8,7 @@ pub mod go_module;
 pub mod header_inspector;
 pub mod hostile_guests;
 pub mod inspector_view;
+pub mod loading_modes;
 pub mod minimal_host;
 pub mod noisy_neighbour;
 pub mod rollout_view;

@@ -163,36 +163,7 @@ async fn load_go(
         }
     };
 
-    let (instance, bytes) = match mode {
-        LoadMode::BufferedWithProgress => {
-            let bytes = read_body(&response, &report).await?;
-            let result = JsFuture::from(instantiate_buffer(&bytes.joined(), &imports)?)
-                .await
-                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
-            (get(&result, "instance"), bytes)
-        }
-        LoadMode::StreamingWithProgress => {
-            let counted = response
-                .clone()
-                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
-            let compile = JsFuture::from(WebAssembly::instantiate_streaming(
-                &Promise::resolve(&response),
-                &imports,
-            ));
-            let (compiled, bytes) = futures::join!(compile, read_body(&counted, &report));
-            let result = compiled.map_err(|e| LoadError::Instantiate(describe(&e)))?;
-            (get(&result, "instance"), bytes?)
-        }
-        LoadMode::StreamingOnly => {
-            let result = JsFuture::from(WebAssembly::instantiate_streaming(
-                &Promise::resolve(&response),
-                &imports,
-            ))
-            .await
-            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
-            (get(&result, "instance"), JsBytes::default())
-        }
-    };
+    let (instance, bytes) = instantiate_response(response, mode, &imports, &report).await?;
 
     run_until_ready(&go, &instance).await?;
     mark("wip:go:ready");
@@ -202,6 +173,47 @@ async fn load_go(
         mode,
         load_ms: now() - started,
     })
+}
+
+/// Compiles and instantiates the module of `response` in `mode`, counting
+/// received bytes through `report` in the modes that read the body. Returns
+/// the instance and the bytes read (none in [`LoadMode::StreamingOnly`]).
+pub(super) async fn instantiate_response(
+    response: web_sys::Response,
+    mode: LoadMode,
+    imports: &Object,
+    report: &dyn Fn(u64),
+) -> Result<(JsValue, JsBytes), LoadError> {
+    match mode {
+        LoadMode::BufferedWithProgress => {
+            let bytes = read_body(&response, report).await?;
+            let result = JsFuture::from(instantiate_buffer(&bytes.joined(), imports)?)
+                .await
+                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            Ok((get(&result, "instance"), bytes))
+        }
+        LoadMode::StreamingWithProgress => {
+            let counted = response
+                .clone()
+                .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            let compile = JsFuture::from(WebAssembly::instantiate_streaming(
+                &Promise::resolve(&response),
+                imports,
+            ));
+            let (compiled, bytes) = futures::join!(compile, read_body(&counted, report));
+            let result = compiled.map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            Ok((get(&result, "instance"), bytes?))
+        }
+        LoadMode::StreamingOnly => {
+            let result = JsFuture::from(WebAssembly::instantiate_streaming(
+                &Promise::resolve(&response),
+                imports,
+            ))
+            .await
+            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+            Ok((get(&result, "instance"), JsBytes::default()))
+        }
+    }
 }
 
 /// Starts `go.run(instance)` and waits for the program to call

@@ -13,7 +13,8 @@ pub enum Target {
     Assets,
     /// Three tenants, one heavy: well-behaved p99 with per-tenant gates off and on.
     Fairness,
-    /// Cold loads of the Go module in headless Chromium, per loading mode.
+    /// Loads of the Go module in headless Chromium, per loading mode, network
+    /// profile (DevTools throttling) and visit (cold, warm).
     Browser,
     /// Per-call latency of sandbox guests: naive vs compile-once vs InstancePre + pooling.
     Sandbox,
@@ -33,7 +34,7 @@ pub struct BenchArgs {
     /// isolation: per load row and round).
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
-    /// Cold loads per mode (browser).
+    /// Loads per mode, profile and visit (browser).
     #[arg(long, default_value_t = 10)]
     pub loads: u32,
     /// Isolation only: run the process sandbox's confinement checks (CI)
