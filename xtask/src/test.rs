@@ -75,6 +75,10 @@ pub fn run() -> anyhow::Result<()> {
             "warnings",
         ]),
     ));
+    // Libraries, binaries and test targets, not the examples: `cargo test`
+    // would link each of them (the whole server, in debug) only to prove
+    // they build, which clippy's `--all-targets` already checked; the
+    // stages that run an example build it.
     results.push(tests(
         "workspace tests",
         cmd::new("cargo").args([
@@ -84,6 +88,21 @@ pub fn run() -> anyhow::Result<()> {
             "frontend",
             "--exclude",
             "e2e",
+            "--lib",
+            "--bins",
+            "--tests",
+        ]),
+    ));
+    results.push(tests(
+        "doc tests",
+        cmd::new("cargo").args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "frontend",
+            "--exclude",
+            "e2e",
+            "--doc",
         ]),
     ));
     // Config and rules checks, the rules' unit tests, a real Prometheus

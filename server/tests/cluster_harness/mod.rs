@@ -73,10 +73,16 @@ impl Cluster {
                 .build()
                 .unwrap(),
         };
-        for i in 0..n {
-            let replica = cluster.start_replica(i);
-            cluster.replicas.push(replica);
-        }
+        // Side by side: each start waits for its replica's address.
+        cluster.replicas = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..n)
+                .map(|i| {
+                    let cluster = &cluster;
+                    scope.spawn(move || cluster.start_replica(i))
+                })
+                .collect();
+            starts.into_iter().map(|s| s.join().unwrap()).collect()
+        });
         for i in 0..n {
             cluster.wait_healthy(i, "ok").await;
         }

@@ -2,8 +2,7 @@
 //! (seed tasks 4, 10, 11): one behaviour per test. Limits, deadlines and
 //! slots: `sandbox_limits.rs`; the guest's log lines: `guest_log_lines.rs`.
 
-mod common;
-mod guest_calls;
+use crate::guest_calls;
 use guest_calls::*;
 
 use server::sandbox::SandboxError;

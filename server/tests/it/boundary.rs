@@ -2,8 +2,8 @@
 //! credentials before bodies, limits from config, and the documented JSON
 //! error for every refusal.
 
-mod common;
-mod plugin_api;
+use crate::common;
+use crate::plugin_api;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,9 +2,8 @@
 //! errors that change nothing, concurrent starts of which one wins, and a
 //! restart in the middle of a rollout.
 
-mod common;
-mod plugin_api;
-mod rollout_api;
+use crate::plugin_api;
+use crate::rollout_api;
 
 use axum::http::StatusCode;
 use server::outcome::Outcome;

@@ -4,9 +4,8 @@
 //! canary rollout (docs/rollouts.md; rollout families appear only once a
 //! rollout routed a call). The real Prometheus runs in `prometheus.rs`.
 
-mod common;
-mod deploy_files;
-mod plugin_api;
+use crate::deploy_files;
+use crate::plugin_api;
 
 use std::collections::BTreeSet;
 

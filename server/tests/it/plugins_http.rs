@@ -1,8 +1,8 @@
 //! Registry, tenants and metrics over HTTP (seed tasks 12, 13, 14): auth,
 //! typed errors for bad input, switching, and 429 at a full gate.
 
-mod common;
-mod plugin_api;
+use crate::common;
+use crate::plugin_api;
 use common::*;
 use plugin_api::*;
 

@@ -2,7 +2,7 @@
 //! guests `cargo xtask build` made: a restart maps every one of them instead
 //! of compiling, and what it maps still runs.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,9 +2,8 @@
 //! bug is rolled back by the numbers, a good one promoted, and every answer
 //! names the side that served it.
 
-mod common;
-mod plugin_api;
-mod rollout_api;
+use crate::plugin_api;
+use crate::rollout_api;
 
 use axum::http::StatusCode;
 

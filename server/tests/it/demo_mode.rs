@@ -2,7 +2,7 @@
 //! that a production configuration (an admin token or a tenants file, as
 //! flags or environment variables) never gets any of it.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -121,6 +121,10 @@ fn start_binary(dirs: &Dirs, env: &[(&str, &str)]) -> (Child, String, String) {
         .arg(dirs.data.path())
         .arg("--guests-dir")
         .arg(dirs.guests.path())
+        // The in-process tests' shared cache: the binary maps the built-in
+        // guests instead of compiling both on each of its three starts.
+        .arg("--builtins-cache-dir")
+        .arg(Config::with_assets_dir(dirs.site.path()).builtins_cache())
         .env_remove("WIP_ADMIN_TOKEN")
         .env_remove("WIP_TENANTS_FILE")
         .envs(env.iter().copied())

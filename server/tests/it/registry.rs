@@ -2,8 +2,8 @@
 //! activation and rollback (also under load), persistence and the
 //! precompiled-artifact cache. Upload validation: `uploads.rs`.
 
-mod common;
-mod registry_fixture;
+use crate::common;
+use crate::registry_fixture;
 use common::*;
 use registry_fixture::*;
 
