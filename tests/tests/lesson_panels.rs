@@ -10,12 +10,15 @@ use std::time::Duration;
 use chromiumoxide::Page;
 use e2e::browser::{screenshot, wait_for_text};
 use e2e::{Chromium, NetworkLog, TestServer};
+#[path = "lesson_panels/loading_modes.rs"]
 mod loading_modes;
 
 #[path = "lesson_panels/compile_once.rs"]
 mod compile_once;
 #[path = "lesson_panels/noisy_neighbour.rs"]
 mod noisy_neighbour;
+#[path = "lesson_panels/shim_pairs.rs"]
+mod shim_pairs;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -317,7 +320,7 @@ async fn capabilities_show_denied_probes_and_log_lines_tagged_with_the_tenant() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memo_and_shim_pair_show_what_the_build_produced() -> anyhow::Result<()> {
+async fn memo_shows_the_decision_memo_with_its_tables() -> anyhow::Result<()> {
     let server = server().await;
     let chromium = Chromium::launch().await?;
     let page = open(&chromium, format!("{}/memo", server.url()), "#memo-text h1").await?;
@@ -326,32 +329,6 @@ async fn memo_and_shim_pair_show_what_the_build_produced() -> anyhow::Result<()>
     let tables = page.find_elements("#memo-text table").await?;
     assert!(!tables.is_empty(), "the memo's tables are rendered");
     screenshot(&page, "lesson-memo").await?;
-    page.close().await?;
-
-    let page = open(&chromium, format!("{}/medium", server.url()), "#pair-go").await?;
-    let go = wait_for_text(&page, "#pair-go", WAIT).await?;
-    assert!(go.starts_with("go1."), "{go}");
-    let rows: Vec<(String, String)> = page
-        .evaluate(
-            "JSON.stringify([...document.querySelectorAll('#pair-table tr.pair-file')]
-                .map(r => [r.cells[1].innerText, r.cells[2].innerText]))",
-        )
-        .await?
-        .into_value::<String>()
-        .map(|t| serde_json::from_str(&t))??;
-    assert_eq!(rows.len(), 2, "module and shim");
-    let (module, shim) = (&rows[0], &rows[1]);
-    assert!(module.0.starts_with("/go/inspector.") && module.0.ends_with(".wasm"));
-    assert!(shim.0.starts_with("/go/wasm_exec.") && shim.0.ends_with(".js"));
-    let tag = |path: &str| path.split('.').nth(1).unwrap_or_default().to_owned();
-    assert_eq!(tag(&module.0), tag(&shim.0), "one hash names the pair");
-    let goroot_shim = wait_for_text(&page, "#pair-goroot-shim", WAIT).await?;
-    assert_eq!(shim.1, goroot_shim, "the served shim is the GOROOT's");
-    page.find_element("#shim-pair")
-        .await?
-        .scroll_into_view()
-        .await?;
-    screenshot(&page, "lesson-shim-pair").await?;
     chromium.close().await?;
     server.stop().await;
     Ok(())

@@ -15,7 +15,7 @@ pub mod rollout;
 pub mod routes;
 
 pub use demo::{DemoKeys, DemoTenant};
-pub use manifest::{GoInfo, Manifest, ManifestAsset};
+pub use manifest::{GoInfo, GoPair, Manifest, ManifestAsset};
 pub use registry::{ActivateRequest, Activation, PluginInfo, PluginList};
 pub use rollout::{
     Decision, DecisionKind, PluginStatus, Rollout, RolloutRequest, SideStats, Thresholds,

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
 use crate::go::Toolchain;
-use crate::manifest::{self, GoInfo, Manifest};
+use crate::manifest::{self, GoInfo, GoPair, Manifest};
 use crate::{cmd, compress, hash, paths, pins, sizes};
 
 /// Browser programs under `guest-go/cmd/`, built for `GOOS=js GOARCH=wasm`
@@ -30,49 +30,96 @@ struct Served {
     logical: String,
     rel_path: String,
     hashed: bool,
+    /// Index of the Go pair this file belongs to (its pre-compression is
+    /// counted in that pair's cost).
+    pair: Option<usize>,
+}
+
+/// What one Go pair cost this build.
+#[derive(Debug, Default)]
+struct PairCost {
+    go_build: Duration,
+    compression: Duration,
+}
+
+/// The Go versions whose pairs the build produces: `--go` first (the pair
+/// the app loads), then every other pinned version.
+pub fn pair_versions(app_go: &str) -> Vec<&str> {
+    let mut versions = vec![app_go];
+    versions.extend(pins::GO_VERSIONS.iter().filter(|v| **v != app_go));
+    versions
 }
 
 /// Builds everything into `target/site` and returns the manifest written there.
 pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     let started = Instant::now();
-    let toolchain = Toolchain::find(&args.go).with_context(|| {
-        format!(
-            "Go {} is not set up (setup installs {:?})",
-            args.go,
-            pins::GO_VERSIONS
-        )
-    })?;
+    let find = |version: &str| {
+        Toolchain::find(version).with_context(|| {
+            format!(
+                "Go {version} is not set up (setup installs {:?})",
+                pins::GO_VERSIONS
+            )
+        })
+    };
+    let toolchain = find(&args.go)?;
 
     println!("[build] trunk build --release (Leptos app)");
     trunk_build()?;
     let site = paths::site();
     let mut served = trunk_outputs(&site)?;
 
-    let shim = std::fs::read(toolchain.wasm_exec_js()?)?;
-    for program in BROWSER_PROGRAMS {
-        println!(
-            "[build] go {} build {program} (GOOS=js GOARCH=wasm)",
-            toolchain.version
-        );
-        let pair = build_go_pair(&toolchain, program, &site.join("go"))?;
-        served.push(Served {
-            logical: manifest::go_wasm_name(program),
-            rel_path: format!("go/{}", pair.wasm_name),
-            hashed: true,
-        });
-        served.push(Served {
-            logical: manifest::go_shim_name(program),
-            rel_path: format!("go/{}", pair.shim_name),
-            hashed: true,
-        });
+    let mut go_pairs = Vec::new();
+    let mut shims = Vec::new();
+    let mut costs = Vec::new();
+    for version in pair_versions(&args.go) {
+        let pair_toolchain = find(version)?;
+        let loaded_by_app = version == args.go;
+        let goroot_shim = std::fs::read(pair_toolchain.wasm_exec_js()?)?;
+        for program in BROWSER_PROGRAMS {
+            println!("[build] go {version} build {program} (GOOS=js GOARCH=wasm)");
+            let go_started = Instant::now();
+            let built = build_go_pair(&pair_toolchain, program, &site.join("go"))?;
+            let go_version = format!("go{version}");
+            let (module, shim) = manifest::go_pair_names(program, &go_version, loaded_by_app);
+            for (logical, name) in [(&module, &built.wasm_name), (&shim, &built.shim_name)] {
+                served.push(Served {
+                    logical: logical.clone(),
+                    rel_path: format!("go/{name}"),
+                    hashed: true,
+                    pair: Some(costs.len()),
+                });
+            }
+            shims.push(PairShims {
+                label: format!("{go_version} {program}"),
+                goroot: goroot_shim.clone(),
+                served: std::fs::read(site.join("go").join(&built.shim_name))?,
+            });
+            go_pairs.push(GoPair {
+                program: program.to_owned(),
+                go_version,
+                goroot_shim_sha256: hash::sha256_hex(&[&goroot_shim]),
+                module,
+                shim,
+                loaded_by_app,
+            });
+            costs.push(PairCost {
+                go_build: go_started.elapsed(),
+                ..PairCost::default()
+            });
+        }
     }
+    check_shims(&shims)?;
+    println!(
+        "[build] shim check: {} pairs, each serving its own GOROOT's wasm_exec.js, no two alike",
+        shims.len()
+    );
 
     // Sandbox guests need Go >= 1.24 (//go:wasmexport) and are not part of
     // the shim comparison: always the main toolchain, whatever `--go` says.
     let guest_toolchain = if toolchain.version == pins::GO_MAIN {
         toolchain.clone()
     } else {
-        Toolchain::find(pins::GO_MAIN)?
+        find(pins::GO_MAIN)?
     };
     for guest in crate::guests::build_all(&guest_toolchain)? {
         println!("[build] sandbox guest {}", guest.display());
@@ -81,6 +128,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     println!("[build] pre-compressing (brotli 11, gzip -9 / zopfli)");
     let mut assets = BTreeMap::new();
     for file in served {
+        let compress_started = Instant::now();
         let path = site.join(&file.rel_path);
         let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let compressed = compress::precompress_file(&path)?;
@@ -91,13 +139,26 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
             &compressed,
         );
         assets.insert(file.logical, asset);
+        if let Some(cost) = file.pair.and_then(|i| costs.get_mut(i)) {
+            cost.compression += compress_started.elapsed();
+        }
+    }
+    for (pair, cost) in go_pairs.iter().zip(&costs) {
+        println!(
+            "[build] pair {} {}: go build {:.1}s, pre-compression {:.1}s (cached when the bytes were seen before)",
+            pair.go_version,
+            pair.program,
+            cost.go_build.as_secs_f64(),
+            cost.compression.as_secs_f64()
+        );
     }
 
     let manifest = Manifest {
         go: GoInfo {
             version: format!("go{}", toolchain.version),
-            shim_sha256: hash::sha256_hex(&[&shim]),
+            shim_sha256: hash::sha256_hex(&[&std::fs::read(toolchain.wasm_exec_js()?)?]),
         },
+        go_pairs,
         assets,
     };
     manifest::write(&site, &manifest)?;
@@ -136,6 +197,7 @@ fn trunk_outputs(site: &Path) -> anyhow::Result<Vec<Served>> {
             logical,
             rel_path: name,
             hashed,
+            pair: None,
         });
     }
     out.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
@@ -144,7 +206,7 @@ fn trunk_outputs(site: &Path) -> anyhow::Result<Vec<Served>> {
 
 /// The Go module and its shim, as written into a directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GoPair {
+pub struct BuiltPair {
     /// `inspector.<sha8>.wasm`.
     pub wasm_name: String,
     /// `wasm_exec.<sha8>.js`.
@@ -159,7 +221,11 @@ pub struct GoPair {
 /// GOROOT into `dir`, both named by one hash over wasm ‖ shim, so a change to
 /// either renames both and a browser can never pair a cached shim with a
 /// new module.
-pub fn build_go_pair(toolchain: &Toolchain, program: &str, dir: &Path) -> anyhow::Result<GoPair> {
+pub fn build_go_pair(
+    toolchain: &Toolchain,
+    program: &str,
+    dir: &Path,
+) -> anyhow::Result<BuiltPair> {
     std::fs::create_dir_all(dir)?;
     // Built under a temporary name, then renamed once the hash is known.
     let unhashed = dir.join(format!("{program}.unhashed.wasm"));
@@ -170,7 +236,7 @@ pub fn build_go_pair(toolchain: &Toolchain, program: &str, dir: &Path) -> anyhow
 
     let tag = hash::sha256_hex(&[&wasm, &shim]);
     let tag = hash::short(&tag);
-    let pair = GoPair {
+    let pair = BuiltPair {
         wasm_name: format!("{program}.{tag}.wasm"),
         shim_name: format!("wasm_exec.{tag}.js"),
         wasm_sha256: hash::sha256_hex(&[&wasm]),
@@ -179,6 +245,47 @@ pub fn build_go_pair(toolchain: &Toolchain, program: &str, dir: &Path) -> anyhow
     std::fs::rename(&unhashed, dir.join(&pair.wasm_name))?;
     std::fs::write(dir.join(&pair.shim_name), &shim)?;
     Ok(pair)
+}
+
+/// One pair's shim, as the build check sees it.
+#[derive(Debug, Clone)]
+pub struct PairShims {
+    /// Which pair (`go1.21.13 inspector`), for the error.
+    pub label: String,
+    /// The bytes of its GOROOT's `wasm_exec.js`.
+    pub goroot: Vec<u8>,
+    /// The bytes of the shim the site serves with its module.
+    pub served: Vec<u8>,
+}
+
+/// Fails unless every pair serves exactly its own GOROOT's `wasm_exec.js`
+/// and no two pairs share a shim: the lesson of task 9 is that the shim
+/// follows the toolchain, so pairs whose shims are alike (two Go versions
+/// that ship the same `wasm_exec.js`) or a shim copied from another GOROOT
+/// would teach the opposite.
+pub fn check_shims(pairs: &[PairShims]) -> anyhow::Result<()> {
+    for pair in pairs {
+        anyhow::ensure!(
+            pair.served == pair.goroot,
+            "{}: the served shim ({} bytes, sha256 {}) is not its GOROOT's wasm_exec.js (sha256 {})",
+            pair.label,
+            pair.served.len(),
+            hash::sha256_hex(&[&pair.served]),
+            hash::sha256_hex(&[&pair.goroot]),
+        );
+    }
+    for (i, a) in pairs.iter().enumerate() {
+        for b in &pairs[i + 1..] {
+            anyhow::ensure!(
+                a.goroot != b.goroot,
+                "{} and {} have the same shim (sha256 {}): the pairs would not show the shim following the toolchain",
+                a.label,
+                b.label,
+                hash::sha256_hex(&[&a.goroot]),
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -207,6 +314,60 @@ mod tests {
         let tag = |name: &str| name.split('.').nth(1).unwrap().to_owned();
         assert_eq!(tag(&old.wasm_name), tag(&old.shim_name));
         assert_eq!(tag(&new.wasm_name), tag(&new.shim_name));
+    }
+
+    /// What the build's check sees for a pair built into `dir`.
+    fn shims_of(toolchain: &Toolchain, pair: &BuiltPair, dir: &Path) -> PairShims {
+        PairShims {
+            label: format!("go{}", toolchain.version),
+            goroot: std::fs::read(toolchain.wasm_exec_js().unwrap()).unwrap(),
+            served: std::fs::read(dir.join(&pair.shim_name)).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_pinned_pairs_pass_the_shim_check_and_a_swapped_shim_fails_it() {
+        let (old_go, new_go) = (toolchain(pins::GO_OLD), toolchain(pins::GO_MAIN));
+        let old_dir = tempfile::tempdir().unwrap();
+        let new_dir = tempfile::tempdir().unwrap();
+        let old = build_go_pair(&old_go, "inspector", old_dir.path()).unwrap();
+        let new = build_go_pair(&new_go, "inspector", new_dir.path()).unwrap();
+        let pairs = [
+            shims_of(&old_go, &old, old_dir.path()),
+            shims_of(&new_go, &new, new_dir.path()),
+        ];
+        check_shims(&pairs).unwrap();
+
+        // The old module served with the new GOROOT's shim.
+        let mut swapped = pairs.clone();
+        swapped[0].served = pairs[1].served.clone();
+        let err = check_shims(&swapped).unwrap_err().to_string();
+        assert!(err.contains("is not its GOROOT's wasm_exec.js"), "{err}");
+        assert!(err.starts_with(&format!("go{}", pins::GO_OLD)), "{err}");
+    }
+
+    #[test]
+    fn two_pairs_with_the_same_shim_fail_the_shim_check() {
+        // Two toolchains shipping identical wasm_exec.js bytes (as Go 1.25
+        // and 1.27 do) look like this: each pair is consistent on its own.
+        let go = toolchain(pins::GO_MAIN);
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = build_go_pair(&go, "inspector", a_dir.path()).unwrap();
+        let b = build_go_pair(&go, "inspector", b_dir.path()).unwrap();
+        let mut second = shims_of(&go, &b, b_dir.path());
+        second.label = "go1.25.0".into();
+        let pairs = [shims_of(&go, &a, a_dir.path()), second];
+        check_shims(&pairs[..1]).unwrap();
+        check_shims(&pairs[1..]).unwrap();
+
+        let err = check_shims(&pairs).unwrap_err().to_string();
+        assert!(err.contains("have the same shim"), "{err}");
+    }
+
+    #[test]
+    fn the_build_makes_a_pair_per_pinned_go_with_the_apps_first() {
+        assert_eq!(pair_versions(pins::GO_MAIN), [pins::GO_MAIN, pins::GO_OLD]);
+        assert_eq!(pair_versions(pins::GO_OLD), [pins::GO_OLD, pins::GO_MAIN]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-pub use wire::manifest::{GoInfo, Manifest, ManifestAsset, go_shim_name, go_wasm_name};
+pub use wire::manifest::{GoInfo, GoPair, Manifest, ManifestAsset, go_pair_names, go_wasm_name};
 
 use crate::compress::Compressed;
 use crate::hash;

@@ -1,7 +1,9 @@
 //! Caching (seed task 3): immutable only for hashed files, revalidation
 //! for the rest, strong per-encoding ETags and 304s.
 
-use crate::{IMMUTABLE, Server, asset_path, error_code, go_wasm, h};
+use sha2::Digest as _;
+
+use crate::{IMMUTABLE, Server, asset_path, decode, error_code, go_wasm, h, manifest};
 
 #[tokio::test]
 async fn hashed_files_are_immutable_for_a_year() {
@@ -18,6 +20,29 @@ async fn hashed_files_are_immutable_for_a_year() {
             IMMUTABLE,
             "{logical}"
         );
+    }
+}
+
+#[tokio::test]
+async fn every_go_pair_is_served_immutable_and_brotli_decodes_to_the_manifests_bytes() {
+    let server = Server::start().await;
+    let manifest = manifest();
+    assert!(
+        manifest.go_pairs.len() >= 2,
+        "a pair per pinned Go: {:?}",
+        manifest.go_pairs
+    );
+    for pair in &manifest.go_pairs {
+        assert!(manifest.serves_goroot_shim(pair), "{pair:?}");
+        for file in [manifest.pair_module(pair), manifest.pair_shim(pair)] {
+            let file = file.unwrap_or_else(|| panic!("a file of {pair:?} is not in the manifest"));
+            let response = server.get(&file.path, &[("accept-encoding", "br")]).await;
+            assert_eq!(response.status(), 200, "{}", file.path);
+            assert_eq!(h(response.headers(), "cache-control"), IMMUTABLE);
+            assert_eq!(h(response.headers(), "content-encoding"), "br");
+            let bytes = decode("br", &response.bytes().await.unwrap());
+            assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), file.sha256);
+        }
     }
 }
 
