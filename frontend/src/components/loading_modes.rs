@@ -178,9 +178,9 @@ fn mode_row(
     view! {
         <tr class="mode-row" class:error=failed data-mode=mode.id() data-ms=ms data-bytes=bytes
             data-floor-ms=floor>
-            <td class="mode">{label}</td>
+            <td class="mode-label">{label}</td>
             <td class="time">{cells.0}</td>
-            <td class="bytes">{cells.1}</td>
+            <td class="wire-bytes">{cells.1}</td>
             <td class="floor">{cells.2}</td>
             <td class="ratio">{cells.3}</td>
         </tr>
