@@ -8,13 +8,16 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 
 use crate::build::{self, BuildArgs};
 use crate::go::Toolchain;
 use crate::{cmd, paths, pins, setup};
 
+mod counts;
 mod prometheus;
+
+use counts::{Counts, parse_test_result};
 
 /// Outcome of one stage, for the summary table.
 #[derive(Debug)]
@@ -23,14 +26,6 @@ struct StageResult {
     ok: bool,
     counts: Option<Counts>,
     seconds: f64,
-}
-
-/// Test counts summed over every `test result:` line a stage printed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Counts {
-    passed: u64,
-    failed: u64,
-    ignored: u64,
 }
 
 /// Runs setup, build, and every stage; prints a summary table.
@@ -77,32 +72,27 @@ pub fn run() -> anyhow::Result<()> {
     ));
     // No examples: `cargo test` would link each (the whole server, in
     // debug) only to prove they build, which clippy's `--all-targets`
-    // checked; the stages that run one build it. xtask is tested alone:
-    // built beside it, its zopfli turns on a feature of a crate the server
-    // depends on, and the server would be compiled twice, here and for the
-    // `-p server` stages (the real Prometheus, the confinement check).
-    let server_and_wire = [
-        "--workspace",
-        "--exclude",
-        "frontend",
-        "--exclude",
-        "e2e",
-        "--exclude",
-        "xtask",
-    ];
+    // checked; the stages that run one build it. Every cargo stage below
+    // names the same package set, so the server, wasmtime and Cranelift are
+    // compiled once with one set of features: xtask is tested alone (its
+    // zopfli turns on a feature of a crate the server depends on), and e2e
+    // is in the set (chromiumoxide turns on others) with its browser tests
+    // behind its default `browser` feature, which this stage turns off.
     results.push(tests(
         "workspace tests",
-        cmd::new("cargo")
-            .arg("test")
-            .args(server_and_wire)
-            .args(["--lib", "--bins", "--tests"]),
+        cmd::new("cargo").arg("test").args(HOST_CRATES).args([
+            "--no-default-features",
+            "--lib",
+            "--bins",
+            "--tests",
+        ]),
     ));
     results.push(tests(
         "doc tests",
         cmd::new("cargo")
             .arg("test")
-            .args(server_and_wire)
-            .arg("--doc"),
+            .args(HOST_CRATES)
+            .args(["--no-default-features", "--doc"]),
     ));
     results.push(tests(
         "xtask tests (tidy)",
@@ -168,7 +158,11 @@ pub fn run() -> anyhow::Result<()> {
         "browser end-to-end",
         // One Chromium at a time: two cores, and the timing-sensitive
         // tests must not starve each other.
-        cmd::new("cargo").args(["test", "--package", "e2e", "--", "--test-threads=1"]),
+        cmd::new("cargo")
+            .arg("test")
+            .args(HOST_CRATES)
+            .args(browser_test_targets()?)
+            .args(["--", "--test-threads=1"]),
     ));
 
     print_summary(&results);
@@ -177,6 +171,34 @@ pub fn run() -> anyhow::Result<()> {
         bail!("failed stages: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// The packages every cargo test stage builds: one feature resolution, so
+/// one build of the server and its dependencies for all of them.
+pub(crate) const HOST_CRATES: [&str; 5] =
+    ["--workspace", "--exclude", "frontend", "--exclude", "xtask"];
+
+/// `--test <name>` for every browser test of the e2e crate (`tests/tests/*.rs`).
+fn browser_test_targets() -> anyhow::Result<Vec<String>> {
+    let dir = paths::root().join("tests/tests");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "rs")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            names.push(stem.to_owned());
+        }
+    }
+    if names.is_empty() {
+        bail!("no browser tests in {}", dir.display());
+    }
+    names.sort();
+    let args = names
+        .into_iter()
+        .flat_map(|name| ["--test".to_owned(), name])
+        .collect();
+    Ok(args)
 }
 
 /// Runs one stage, echoing its output while collecting test counts.
@@ -255,60 +277,6 @@ fn echo_and_count(
     })
 }
 
-/// Parses libtest's `test result: ok. 3 passed; 0 failed; 1 ignored; ...` line
-/// (also printed by wasm-bindgen-test-runner), or one top-level `go test -v`
-/// result line (`--- PASS: TestX (0.00s)`; indented subtests are not counted).
-fn parse_test_result(line: &str) -> Option<Counts> {
-    for (prefix, counts) in [
-        (
-            "--- PASS: ",
-            Counts {
-                passed: 1,
-                failed: 0,
-                ignored: 0,
-            },
-        ),
-        (
-            "--- FAIL: ",
-            Counts {
-                passed: 0,
-                failed: 1,
-                ignored: 0,
-            },
-        ),
-        (
-            "--- SKIP: ",
-            Counts {
-                passed: 0,
-                failed: 0,
-                ignored: 1,
-            },
-        ),
-    ] {
-        if line.starts_with(prefix) {
-            return Some(counts);
-        }
-    }
-    let rest = line.trim().strip_prefix("test result: ")?;
-    let mut counts = Counts::default();
-    for part in rest.split(';') {
-        let mut words = part.split_whitespace().rev();
-        let (Some(label), Some(number)) = (words.next(), words.next()) else {
-            continue;
-        };
-        let Ok(n) = number.parse::<u64>() else {
-            continue;
-        };
-        match label {
-            "passed" => counts.passed = n,
-            "failed" => counts.failed = n,
-            "ignored" => counts.ignored = n,
-            _ => {}
-        }
-    }
-    Some(counts)
-}
-
 fn print_summary(results: &[StageResult]) {
     println!(
         "\n{:<42} {:<6} {:>7} {:>7} {:>8} {:>8}",
@@ -347,51 +315,4 @@ fn print_summary(results: &[StageResult]) {
         total.passed,
         total.failed + stage_failures
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_top_level_go_tests_but_not_subtests() {
-        let pass = Counts {
-            passed: 1,
-            failed: 0,
-            ignored: 0,
-        };
-        assert_eq!(
-            parse_test_result("--- PASS: TestInspect (0.00s)"),
-            Some(pass)
-        );
-        assert_eq!(
-            parse_test_result("    --- PASS: TestInspect/empty (0.00s)"),
-            None
-        );
-        assert_eq!(
-            parse_test_result("--- FAIL: TestX (0.01s)").unwrap().failed,
-            1
-        );
-    }
-
-    #[test]
-    fn parses_libtest_summary_line() {
-        let c = parse_test_result(
-            "test result: ok. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s",
-        );
-        assert_eq!(
-            c,
-            Some(Counts {
-                passed: 12,
-                failed: 1,
-                ignored: 3
-            })
-        );
-    }
-
-    #[test]
-    fn ignores_lines_that_are_not_summaries() {
-        assert_eq!(parse_test_result("running 3 tests"), None);
-        assert_eq!(parse_test_result("test shell::renders ... ok"), None);
-    }
 }

@@ -222,6 +222,38 @@ mod tests {
     }
 
     #[test]
+    fn every_browser_test_is_behind_the_browser_feature() {
+        // The workspace-tests stage builds e2e with the server (one feature
+        // resolution) and skips its browser tests with
+        // `--no-default-features`: a browser test without
+        // `required-features` would run there, beside the server's tests.
+        let root = root();
+        let manifest = std::fs::read_to_string(root.join("tests/Cargo.toml")).unwrap();
+        let gated: Vec<String> = manifest
+            .split("[[test]]")
+            .skip(1)
+            .filter(|block| block.contains("required-features = [\"browser\"]"))
+            .filter_map(|block| {
+                let line = block.lines().find(|l| l.trim_start().starts_with("name"))?;
+                Some(line.split('"').nth(1)?.to_owned())
+            })
+            .collect();
+        let mut tests = Vec::new();
+        files(&root.join("tests/tests"), &[".rs"], &mut tests);
+        let ungated: Vec<String> = tests
+            .iter()
+            .filter(|p| p.parent() == Some(root.join("tests/tests").as_path()))
+            .filter_map(|p| p.file_stem()?.to_str().map(str::to_owned))
+            .filter(|stem| !gated.contains(stem))
+            .collect();
+        assert!(gated.len() >= 4, "parsed tests/Cargo.toml: {gated:?}");
+        assert!(
+            ungated.is_empty(),
+            "add a [[test]] with required-features = [\"browser\"] to tests/Cargo.toml for: {ungated:?}"
+        );
+    }
+
+    #[test]
     fn the_code_map_names_only_real_paths_and_covers_every_source_file() {
         let root = root();
         let architecture = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();

@@ -42,7 +42,9 @@ pub(super) fn stages() -> Vec<StageResult> {
                 stage(
                     "real Prometheus (scrape, rules)",
                     cmd::new("cargo")
-                        .args(["test", "--package", "server", "--test", "prometheus"])
+                        .arg("test")
+                        .args(super::HOST_CRATES)
+                        .args(["--no-default-features", "--test", "prometheus"])
                         .args(["--", "--ignored"])
                         .env("WIP_PROMETHEUS", pins::PROMETHEUS),
                     true,
