@@ -143,6 +143,20 @@ async fn of_twenty_parallel_starts_exactly_one_runs_and_it_ends_unpolled_in_thre
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let run = run.expect("the run ended within 20 s of its 3 s");
+    for w in &run.windows {
+        eprintln!(
+            "window {} phase {}: {} well-behaved calls ({} failed), p50 {:.2} ms, p99 {:.2} ms; heavy {} ({} failed), {} refused",
+            w.index,
+            w.phase,
+            w.good_calls,
+            w.good_failed,
+            w.good_p50_ms,
+            w.good_p99_ms,
+            w.heavy_calls,
+            w.heavy_failed,
+            w.heavy_refused
+        );
+    }
     assert_eq!(run.windows.len(), 6, "{run:#?}");
     let phases: Vec<_> = run.phases.iter().map(|p| (p.heavy, p.gated)).collect();
     assert_eq!(phases, [(false, false), (true, false), (true, true)]);
@@ -191,6 +205,10 @@ async fn the_naive_compile_per_call_is_slower_than_the_compile_once_median_and_r
     assert_eq!(busy.0, StatusCode::CONFLICT, "{}", busy.2);
     assert_eq!(busy.2["error"]["code"], "already_running");
     let lesson: CompileOnceLesson = serde_json::from_value(ok.2).unwrap();
+    eprintln!(
+        "compile once p50 {:.2} ms over {:?}; naive compile {:.1} ms + call {:.2} ms; ratio {:.0}",
+        lesson.p50_ms, lesson.calls_ms, lesson.naive.compile_ms, lesson.naive.call_ms, lesson.ratio
+    );
     assert_eq!(lesson.guest, "process");
     assert_eq!(lesson.calls_ms.len(), 5);
     assert!(lesson.calls_ms.iter().all(|ms| *ms > 0.0), "{lesson:?}");

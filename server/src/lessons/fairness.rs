@@ -64,6 +64,9 @@ const HEAVY_ROWS: usize = 1500;
 /// A refused heavy client waits this long before calling again.
 const HEAVY_BACKOFF: Duration = Duration::from_millis(10);
 
+/// Longest latency a window tells apart, µs (longer ones count as this).
+const LATENCY_BOUND_US: u64 = 60_000_000;
+
 /// The lesson's runs, one per router (per server): the current or last.
 #[derive(Debug, Default)]
 struct Runs {
@@ -198,7 +201,9 @@ impl Run {
         let count = phases.iter().map(|p| p.windows).sum::<u32>();
         let windows = (0..count)
             .map(|_| Window {
-                good: Histogram::new(3).expect("3 significant figures"),
+                // Bounded: `saturating_record` clamps to the bound instead
+                // of growing an auto-resizing histogram.
+                good: Histogram::new_with_bounds(1, LATENCY_BOUND_US, 3).expect("valid bounds"),
                 good_failed: 0,
                 heavy_calls: 0,
                 heavy_failed: 0,
@@ -347,6 +352,11 @@ mod tests {
         assert!(!snapshot.running);
         assert_eq!(snapshot.windows.len(), 4);
         assert_eq!(snapshot.windows[0].good_calls, 1);
+        let p99 = snapshot.windows[0].good_p99_ms;
+        assert!(
+            (1.99..=2.01).contains(&p99),
+            "a 2 ms call is a 2 ms p99: {p99}"
+        );
         assert_eq!(snapshot.windows[3].phase, 2);
     }
 }

@@ -44,16 +44,16 @@ async fn noisy_neighbour_run_shows_three_phases_with_calls_and_the_gate_refusing
     )
     .await?;
     click(&page, "#nn-start").await?;
-    let js = format!(
-        "JSON.stringify({{running: document.querySelector('#nn-phases')?.dataset.running, \
+    // Each phase row: its data-* and each cell's text by its last class
+    // (the first is the shared `num`).
+    let js = "JSON.stringify({running: document.querySelector('#nn-phases')?.dataset.running, \
          error: document.querySelector('#nn-error')?.innerText, \
-         chart: Object.assign({{}}, document.querySelector('#nn-chart')?.dataset), rows: {}}})",
-        rows_js("#nn-phases tr.nn-phase")
-            .strip_prefix("JSON.stringify(")
-            .and_then(|js| js.strip_suffix(')'))
-            .expect("rows_js is one JSON.stringify call")
-    );
-    let shown = poll_json(&page, &js, |v| {
+         chart: Object.assign({}, document.querySelector('#nn-chart')?.dataset), \
+         rows: [...document.querySelectorAll('#nn-phases tr.nn-phase')].map(r => { \
+             const o = Object.assign({}, r.dataset); \
+             r.querySelectorAll('td').forEach(td => o[td.classList[td.classList.length - 1]] = td.innerText); \
+             return o; })})";
+    let shown = poll_json(&page, js, |v| {
         v["running"] == "false" || v["error"].is_string()
     })
     .await?;
