@@ -46,8 +46,11 @@ const RETRY_AFTER_SECS: u64 = 5;
 /// The lesson's own state, one per router (per server).
 #[derive(Debug)]
 struct Lesson {
-    /// One lesson at a time: the naive compile takes a core.
-    running: Semaphore,
+    /// One lesson at a time: the naive compile takes a core. Its permit
+    /// moves into the compile's thread, so a client that hangs up does not
+    /// free it while Cranelift still runs (hang up and ask again would
+    /// otherwise stack compiles on the blocking pool).
+    running: Arc<Semaphore>,
     /// The guest's module bytes, read once from `--guests-dir`.
     module: OnceCell<Bytes>,
 }
@@ -55,7 +58,7 @@ struct Lesson {
 /// `POST /api/lessons/compile-once`.
 pub(super) fn router() -> Router<AppState> {
     let lesson = Arc::new(Lesson {
-        running: Semaphore::new(1),
+        running: Arc::new(Semaphore::new(1)),
         module: OnceCell::new(),
     });
     Router::new()
@@ -101,7 +104,7 @@ async fn compile_once(
     Query(args): Query<Args>,
 ) -> Result<Response, ApiError> {
     let calls = calls(&args)?;
-    let Ok(_running) = lesson.running.try_acquire() else {
+    let Ok(running) = Arc::clone(&lesson.running).try_acquire_owned() else {
         return Err(ApiError::AlreadyRunning {
             what: "the compile-once lesson".into(),
             retry_after_secs: RETRY_AFTER_SECS,
@@ -142,14 +145,17 @@ async fn compile_once(
     let _permit = state.tenants().admit(&TenantId::demo()).await?;
     let started = Instant::now();
     let compiler = state.sandbox();
-    let compiled = tokio::task::spawn_blocking(move || compiler.compile(GUEST, &bytes))
-        .await
-        .map_err(|e| ApiError::Internal {
-            message: format!("the naive compile's thread failed: {e}"),
-        })?
-        .map_err(|e| ApiError::Internal {
-            message: format!("the naive compile of a module that loaded at start-up: {e}"),
-        })?;
+    let compiled = tokio::task::spawn_blocking(move || {
+        let _running = running;
+        compiler.compile(GUEST, &bytes)
+    })
+    .await
+    .map_err(|e| ApiError::Internal {
+        message: format!("the naive compile's thread failed: {e}"),
+    })?
+    .map_err(|e| ApiError::Internal {
+        message: format!("the naive compile of a module that loaded at start-up: {e}"),
+    })?;
     let compile = started.elapsed();
     let options = state
         .tenants()
