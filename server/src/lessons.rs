@@ -18,7 +18,7 @@ mod throttle;
 
 use std::time::Instant;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
@@ -113,13 +113,41 @@ async fn probe(
 
 /// Status, headers and body length of an in-memory response.
 async fn read(response: Response) -> Result<(u16, HeaderMap, u64), ApiError> {
-    let (parts, body): (_, Body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
+    let (parts, body) = response.into_parts();
+    let bytes = in_memory_body(body).await?;
+    Ok((parts.status.as_u16(), parts.headers, bytes.len() as u64))
+}
+
+/// The bytes of a body the asset responder made (one in-memory `Bytes`:
+/// collecting it copies nothing).
+async fn in_memory_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, usize::MAX)
         .await
         .map_err(|e| ApiError::Internal {
             message: format!("reading an in-memory asset body: {e}"),
-        })?;
-    Ok((parts.status.as_u16(), parts.headers, bytes.len() as u64))
+        })
+}
+
+/// A query parameter: `default` when absent, else it must lie in `range`
+/// (a typed 400 naming the parameter otherwise).
+fn bounded(
+    name: &str,
+    value: Option<u32>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ApiError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::BadRequest {
+            reason: format!(
+                "{name} must be {} to {}, not {value}",
+                range.start(),
+                range.end()
+            ),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -84,18 +84,12 @@ fn median(samples: &[f64]) -> f64 {
 
 /// Checks `?calls=` against [`COMPILE_ONCE_CALLS`].
 fn calls(args: &Args) -> Result<u32, ApiError> {
-    let calls = args.calls.unwrap_or(COMPILE_ONCE_DEFAULT_CALLS);
-    if COMPILE_ONCE_CALLS.contains(&calls) {
-        Ok(calls)
-    } else {
-        Err(ApiError::BadRequest {
-            reason: format!(
-                "calls must be {} to {}, not {calls}",
-                COMPILE_ONCE_CALLS.start(),
-                COMPILE_ONCE_CALLS.end()
-            ),
-        })
-    }
+    super::bounded(
+        "calls",
+        args.calls,
+        COMPILE_ONCE_DEFAULT_CALLS,
+        COMPILE_ONCE_CALLS,
+    )
 }
 
 async fn compile_once(

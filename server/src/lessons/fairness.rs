@@ -87,18 +87,12 @@ struct Args {
 
 /// Checks `?seconds=` against [`FAIRNESS_SECONDS`].
 fn seconds(args: &Args) -> Result<u32, ApiError> {
-    let seconds = args.seconds.unwrap_or(FAIRNESS_DEFAULT_SECONDS);
-    if FAIRNESS_SECONDS.contains(&seconds) {
-        Ok(seconds)
-    } else {
-        Err(ApiError::BadRequest {
-            reason: format!(
-                "seconds must be {} to {}, not {seconds}",
-                FAIRNESS_SECONDS.start(),
-                FAIRNESS_SECONDS.end()
-            ),
-        })
-    }
+    super::bounded(
+        "seconds",
+        args.seconds,
+        FAIRNESS_DEFAULT_SECONDS,
+        FAIRNESS_SECONDS,
+    )
 }
 
 /// The three phases of a run of `seconds`: the two heavy phases equally
@@ -251,11 +245,16 @@ impl Run {
 
     /// The phase `at` falls in.
     fn phase_of(&self, at: Instant) -> Option<&FairnessPhase> {
-        let window = self.window_of(at)? as u32;
+        let phase = self.phase_index(self.window_of(at)? as u32)?;
+        self.plan.phases.get(phase)
+    }
+
+    /// The index of the phase window `window` belongs to.
+    fn phase_index(&self, window: u32) -> Option<usize> {
         self.plan
             .phases
             .iter()
-            .find(|p| (p.first_window..p.first_window + p.windows).contains(&window))
+            .position(|p| (p.first_window..p.first_window + p.windows).contains(&window))
     }
 
     fn record(&self, window: Option<usize>, update: impl FnOnce(&mut Window)) {
@@ -278,19 +277,12 @@ impl Run {
         } else {
             ((settled.as_micros() / WINDOW.as_micros()) as usize).min(windows.len())
         };
-        let phase_of = |index: u32| {
-            self.plan
-                .phases
-                .iter()
-                .position(|p| index >= p.first_window && index < p.first_window + p.windows)
-                .unwrap_or_default() as u32
-        };
         let windows = windows[..over]
             .iter()
             .enumerate()
             .map(|(i, w)| FairnessWindow {
                 index: i as u32,
-                phase: phase_of(i as u32),
+                phase: self.phase_index(i as u32).unwrap_or_default() as u32,
                 good_calls: w.good.len(),
                 good_failed: w.good_failed,
                 good_p50_ms: w.good.value_at_quantile(0.5) as f64 / 1e3,

@@ -87,12 +87,7 @@ async fn throttled(
     tokio::time::sleep(Duration::from_millis(profile.rtt_ms.into())).await;
 
     let (mut parts, body) = response.into_parts();
-    // The responder's body is one in-memory `Bytes`: collecting it copies nothing.
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| ApiError::Internal {
-            message: format!("reading an in-memory asset body: {e}"),
-        })?;
+    let bytes = super::in_memory_body(body).await?;
     parts.headers.insert(CACHE_CONTROL, NO_STORE);
     let deadline = Instant::now()
         + Duration::from_secs_f64(2.0 * profile.transfer_ms(bytes.len() as u64) / 1e3)
