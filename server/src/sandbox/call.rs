@@ -58,15 +58,14 @@ pub(super) async fn run(
         // A tick the ticker made since the last callback is a tick of CPU;
         // an epoch the scheduler forced to preempt at once is not.
         let now = ticks.now();
-        if now != counted {
-            counted = now;
-            state.cpu_ticks += 1;
-        }
+        let ran = u64::from(now != counted);
+        counted = now;
+        state.cpu_ticks += ran;
         if budget_ticks.is_some_and(|budget| state.cpu_ticks > budget) {
             return Err(wasmtime::Error::new(CpuBudgetExceeded));
         }
         let resume: Resume = match &state.turn {
-            Some(turn) => turn.tick(),
+            Some(turn) => turn.tick(ran),
             None => Box::pin(super::scheduler::yield_once()),
         };
         Ok(UpdateDeadline::YieldCustom(1, resume))

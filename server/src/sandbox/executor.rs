@@ -49,9 +49,9 @@ impl std::fmt::Debug for Executor {
 }
 
 impl Executor {
-    /// `threads` workers per class (at least one).
-    pub(super) fn new(threads: usize) -> std::io::Result<Self> {
-        let build = |name: &str| {
+    /// `normal` and `background` workers (at least one each).
+    pub(super) fn new(normal: usize, background: usize) -> std::io::Result<Self> {
+        let build = |name: &str, threads: usize| {
             let mut builder = Builder::new_multi_thread();
             builder
                 .worker_threads(threads.max(1))
@@ -61,12 +61,12 @@ impl Executor {
         };
         Ok(Self {
             normal: Some(
-                build("wip-guest")
+                build("wip-guest", normal)
                     .on_thread_start(|| set_this_threads_nice(GUEST_NICE))
                     .build()?,
             ),
             background: Some(
-                build("wip-guest-bg")
+                build("wip-guest-bg", background)
                     .on_thread_start(|| set_this_threads_nice(BACKGROUND_NICE))
                     .build()?,
             ),
@@ -127,7 +127,7 @@ mod tests {
 
     #[tokio::test]
     async fn background_calls_run_at_the_lowest_priority_and_normal_ones_below_http() {
-        let executor = Executor::new(1).unwrap();
+        let executor = Executor::new(1, 1).unwrap();
         let nice = |cpu| executor.spawn(cpu, async { current_thread_nice() });
         assert_eq!(
             nice(CpuClass::Background).await.unwrap(),

@@ -142,7 +142,16 @@ impl Sandbox {
                 Box::new(move || engine.increment_epoch()),
             )
         });
-        let executor = executor::Executor::new(threads)
+        // With the fair scheduler at most `threads` calls run wasm at once
+        // (their slices); the other calls wait for a slice, holding no
+        // thread. Spare threads pick up a new call at once instead of
+        // leaving it in the runtime's queue until a busy thread's next
+        // yield, so it can ask for its slice (and preempt) straight away.
+        let normal = match scheduler {
+            Some(_) => threads * 2,
+            None => threads,
+        };
+        let executor = executor::Executor::new(normal, threads)
             .map_err(|e| LoadError::Engine(format!("starting the guest threads: {e}")))?;
         Ok(Self {
             _ticker: engine::EpochTicker::start(engine.clone(), ticks.clone()),

@@ -1,42 +1,56 @@
 //! Fair CPU between tenants, in time slices (seed task 13, done properly).
 //!
-//! A guest call holds a *slice* while it runs; at every epoch tick it
-//! gives its slice back and asks for the next one. At most `capacity`
-//! slices run at once (the executor's threads). A free slice goes to the
-//! waiting request with the smallest virtual start time, start-time fair
-//! queuing: each tenant's virtual time advances by `ticks / weight` as it
-//! is charged, so a tenant that used more CPU waits longer between its
-//! slices, and a well-behaved tenant's request overtakes a heavy one's at
-//! the heavy one's next tick. A tenant with nothing queued is not in the
-//! queue: its share goes to the others. A returning tenant starts at the
-//! current virtual time, so idleness earns no credit.
+//! A guest call holds a *slice* while it runs; at every epoch tick it is
+//! charged for the tick and keeps its slice unless a waiter comes first.
+//! At most `capacity` slices run at once (the executor's threads). A free
+//! slice goes to the waiting request with the smallest virtual start time,
+//! start-time fair queuing: each tenant's virtual time advances by
+//! `ticks / weight` as it is charged, so a tenant that used more CPU waits
+//! longer between its slices, and a well-behaved tenant's request overtakes
+//! a heavy one's at the heavy one's next tick. A tenant with nothing queued
+//! is not in the queue: its share goes to the others. A returning tenant
+//! starts at most [`RETURN_CREDIT`] ticks behind the current virtual time,
+//! so a short call runs through, but idleness cannot be saved up.
 //!
 //! A holder only looks at the queue at its ticks, so a waiter that comes
 //! first would wait up to a tick for its slice. A waiter that comes before
 //! some running tenant therefore *preempts* at once: the scheduler's
 //! preempt hook forces an epoch tick (wasmtime's `increment_epoch`), every
 //! running guest reaches its epoch callback within a loop iteration, and
-//! the one that should yield hands its slice on. CPU accounting counts only
-//! the ticker's own ticks, so forced ticks cost nobody CPU time.
+//! the one that should yield hands its slice on (in the same lock as its
+//! check, so one waiter takes one slice, not every holder's). CPU
+//! accounting counts only the ticker's own ticks, so forced ticks cost
+//! nobody CPU time.
 //!
 //! A guest blocked in a host call (a sleep) runs no wasm and so never
-//! ticks: it would keep its slice. A waiter that has seen no slice change
-//! hands for [`STALL`] therefore takes one beyond the capacity: spinning
-//! holders hand theirs on at every tick when someone waits, so a silent
-//! scheduler means the holders are all blocked.
+//! ticks: it would keep its slice while its thread is free. Every holder
+//! therefore *beats* at its grant and at each tick; a holder whose last
+//! beat is older than [`STALL`] counts as blocked, and its slice is lent to
+//! a waiter beyond the capacity. A holder that computes beats every tick,
+//! so waiters of the same tenant (which never come first) wait their turn
+//! instead of taking slices beyond the capacity.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-/// How long slices may go without changing hands, while someone waits,
-/// before the holders count as blocked (four epoch ticks: a loaded host
-/// delays ticks by a tick or two).
+mod turn;
+
+pub(super) use turn::{Resume, Turn, yield_once};
+
+/// How long a holder may go without a beat before it counts as blocked in
+/// the host (four epoch ticks: a loaded host delays ticks by a tick or two).
 pub const STALL: Duration = Duration::from_millis(4);
+
+/// How far behind the clock a tenant may be when it returns (in ticks):
+/// a tenant that was idle, or new, runs its first few ticks before a
+/// tenant that never paused, as a kernel's sleeper credit does, so a short
+/// call is not interleaved with a heavy one's ticks. It is bounded, so
+/// idleness cannot be saved up: a tenant that comes and goes gains at most
+/// this much per return.
+pub const RETURN_CREDIT: f64 = 10.0;
 
 /// Forces every running guest to its next epoch callback at once.
 pub type Preempt = Box<dyn Fn() + Send + Sync>;
@@ -60,42 +74,65 @@ impl std::fmt::Debug for FairScheduler {
 
 #[derive(Debug)]
 struct Inner {
-    running: usize,
+    /// Numbers waiters and slices (never reused).
     seq: u64,
-    /// When a slice last changed hands (granted or passed on).
-    handoff: Instant,
-    /// Virtual time: the start tag of the slice last granted.
+    /// Virtual time: the largest start tag of a slice granted.
     clock: f64,
     /// Waiting calls per tenant, oldest first (no empty queues). A
     /// tenant's next call is ordered by the tenant's virtual time when the
     /// slice is handed out, never by a tag from when it queued: a tenant
     /// with many calls queued must not jump ahead on old, small tags.
     waiting: HashMap<String, VecDeque<Waiter>>,
+    /// Virtual time per tenant.
     tenants: HashMap<String, f64>,
-    /// Slices each tenant holds now.
-    holders: HashMap<String, usize>,
+    /// Slices held now, by number.
+    held: HashMap<u64, Held>,
+}
+
+#[derive(Debug)]
+struct Held {
+    tenant: String,
+    /// When its holder last showed it runs wasm (its grant or a tick).
+    beat: Instant,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    seq: u64,
+    /// Receives the number of the slice granted.
+    wake: oneshot::Sender<u64>,
 }
 
 impl Inner {
+    /// `tenant`'s virtual time: its own, but at most [`RETURN_CREDIT`]
+    /// behind the clock.
     fn vtime(&self, tenant: &str) -> f64 {
+        let floor = self.clock - RETURN_CREDIT;
         self.tenants
             .get(tenant)
             .copied()
-            .unwrap_or(self.clock)
-            .max(self.clock)
+            .unwrap_or(floor)
+            .max(floor)
     }
 
-    fn hold(&mut self, tenant: &str) {
-        *self.holders.entry(tenant.to_owned()).or_default() += 1;
+    /// Slices whose holders run: beat within [`STALL`].
+    fn active(&self, now: Instant) -> usize {
+        self.held
+            .values()
+            .filter(|h| now.duration_since(h.beat) < STALL)
+            .count()
     }
 
-    fn unhold(&mut self, tenant: &str) {
-        if let Some(n) = self.holders.get_mut(tenant) {
-            *n -= 1;
-            if *n == 0 {
-                self.holders.remove(tenant);
-            }
-        }
+    /// Records a slice granted to `tenant` at `tag`; its number.
+    fn grant(&mut self, tenant: &str, tag: f64, now: Instant) -> u64 {
+        self.seq += 1;
+        self.clock = self.clock.max(tag);
+        let held = Held {
+            tenant: tenant.to_owned(),
+            beat: now,
+        };
+        self.held.insert(self.seq, held);
+        self.seq
     }
 
     /// The waiting tenant that goes next: the smallest virtual time, ties
@@ -119,43 +156,69 @@ impl Inner {
         Some((tenant, vtime, waiter))
     }
 
-    /// Takes waiter `seq` out of the queue; its tenant, if it was there.
-    fn remove(&mut self, seq: u64) -> Option<String> {
-        let tenant = self
+    /// Takes waiter `seq` out of the queue; whether it was there.
+    fn remove(&mut self, seq: u64) -> bool {
+        let Some(tenant) = self
             .waiting
             .iter()
             .find(|(_, queue)| queue.iter().any(|w| w.seq == seq))
-            .map(|(tenant, _)| tenant.clone())?;
+            .map(|(tenant, _)| tenant.clone())
+        else {
+            return false;
+        };
         let queue = self.waiting.get_mut(&tenant).expect("found above");
         queue.retain(|w| w.seq != seq);
         if queue.is_empty() {
             self.waiting.remove(&tenant);
         }
-        Some(tenant)
+        true
+    }
+
+    /// Hands free slices (fewer than `capacity` active) to the waiters,
+    /// best first.
+    fn fill(&mut self, capacity: usize) {
+        let now = Instant::now();
+        while self.active(now) < capacity {
+            let Some((tenant, tag, waiter)) = self.pop_next() else {
+                return;
+            };
+            let id = self.grant(&tenant, tag, now);
+            if waiter.wake.send(id).is_err() {
+                self.held.remove(&id); // its call ended while queued
+            }
+        }
     }
 
     /// Whether a waiter with `tag` comes before a tenant holding a slice.
     fn overtakes_a_holder(&self, tag: f64) -> bool {
-        self.holders.keys().any(|holder| self.vtime(holder) > tag)
+        self.held.values().any(|h| self.vtime(&h.tenant) > tag)
     }
-}
 
-#[derive(Debug)]
-struct Waiter {
-    seq: u64,
-    wake: oneshot::Sender<()>,
+    /// Whether a waiter comes before `tenant`'s next slice: one has a
+    /// smaller virtual start time than `tenant` would get now. (Handing the
+    /// slice on and queueing again would give it to the best *other*
+    /// waiter, even one that used far more CPU.)
+    fn preempts(&self, tenant: &str) -> bool {
+        let mine = self.vtime(tenant);
+        self.next_tenant().is_some_and(|(_, best)| best < mine)
+    }
+
+    fn charge(&mut self, tenant: &str, ticks: u64, weight: u32) {
+        let vtime = self.vtime(tenant) + ticks as f64 / f64::from(weight.max(1));
+        self.tenants.insert(tenant.to_owned(), vtime);
+    }
 }
 
 /// A running slice; dropping it hands the slice to the next waiter.
 #[derive(Debug)]
 pub struct Slice {
     scheduler: Arc<FairScheduler>,
-    tenant: String,
+    id: u64,
 }
 
 impl Drop for Slice {
     fn drop(&mut self) {
-        self.scheduler.release(&self.tenant);
+        self.scheduler.release(self.id);
     }
 }
 
@@ -164,7 +227,7 @@ impl Drop for Slice {
 struct Waiting<'a> {
     scheduler: &'a FairScheduler,
     seq: u64,
-    tenant: &'a str,
+    woken: oneshot::Receiver<u64>,
     granted: bool,
 }
 
@@ -174,9 +237,12 @@ impl Drop for Waiting<'_> {
             return;
         }
         let mut inner = self.scheduler.inner.lock().expect("scheduler lock");
-        if inner.remove(self.seq).is_none() {
+        if !inner.remove(self.seq) {
             drop(inner);
-            self.scheduler.release(self.tenant);
+            // Granted under the lock, so the number is here by now.
+            if let Ok(id) = self.woken.try_recv() {
+                self.scheduler.release(id);
+            }
         }
     }
 }
@@ -197,196 +263,113 @@ impl FairScheduler {
         Arc::new(Self {
             capacity: capacity.max(1),
             inner: Mutex::new(Inner {
-                running: 0,
                 seq: 0,
-                handoff: Instant::now(),
                 clock: 0.0,
                 waiting: HashMap::new(),
                 tenants: HashMap::new(),
-                holders: HashMap::new(),
+                held: HashMap::new(),
             }),
             preempt,
         })
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("scheduler lock")
+    }
+
     /// Waits for a slice for `tenant`.
     pub async fn acquire(self: &Arc<Self>, tenant: &str) -> Slice {
-        let (wait, preempt) = {
-            let mut inner = self.inner.lock().expect("scheduler lock");
+        let (seq, woken, preempt) = {
+            let mut inner = self.lock();
             let tag = inner.vtime(tenant);
-            if inner.running < self.capacity && inner.waiting.is_empty() {
-                inner.running += 1;
-                inner.clock = tag;
-                inner.handoff = Instant::now();
-                inner.hold(tenant);
-                (None, false)
-            } else {
-                let (wake, woken) = oneshot::channel();
-                inner.seq += 1;
-                let seq = inner.seq;
-                let preempt = inner.overtakes_a_holder(tag);
-                inner
-                    .waiting
-                    .entry(tenant.to_owned())
-                    .or_default()
-                    .push_back(Waiter { seq, wake });
-                (Some((seq, woken)), preempt)
+            let now = Instant::now();
+            if inner.waiting.is_empty() && inner.active(now) < self.capacity {
+                let id = inner.grant(tenant, tag, now);
+                return self.slice(id);
             }
+            let (wake, woken) = oneshot::channel();
+            inner.seq += 1;
+            let seq = inner.seq;
+            let preempt = inner.overtakes_a_holder(tag);
+            inner
+                .waiting
+                .entry(tenant.to_owned())
+                .or_default()
+                .push_back(Waiter { seq, wake });
+            (seq, woken, preempt)
         };
         if let (true, Some(preempt)) = (preempt, &self.preempt) {
             preempt();
         }
-        if let Some((seq, mut woken)) = wait {
-            // The releaser counts us as running before waking us. If we are
-            // dropped while waiting (the call's deadline), the guard takes
-            // us out of the queue, or passes on a slice granted meanwhile.
-            let mut waiting = Waiting {
-                scheduler: self,
-                seq,
-                tenant,
-                granted: false,
-            };
-            loop {
-                match tokio::time::timeout(STALL, &mut woken).await {
-                    Ok(_) => break,
-                    Err(_) if self.take_stalled(seq) => break,
-                    Err(_) => continue,
-                }
+        // If we are dropped while waiting (the call's deadline), the guard
+        // takes us out of the queue, or passes on a slice granted meanwhile.
+        let mut waiting = Waiting {
+            scheduler: self,
+            seq,
+            woken,
+            granted: false,
+        };
+        let id = loop {
+            match tokio::time::timeout(STALL, &mut waiting.woken).await {
+                Ok(Ok(id)) => break id,
+                Ok(Err(_)) => unreachable!("a queued waiter's sender lives in the queue"),
+                // Holders blocked in the host lend their slices.
+                Err(_) => self.lock().fill(self.capacity),
             }
-            waiting.granted = true;
-        }
-        Slice {
-            scheduler: Arc::clone(self),
-            tenant: tenant.to_owned(),
-        }
+        };
+        waiting.granted = true;
+        self.slice(id)
     }
 
-    /// Takes a slice beyond the capacity for waiter `seq` when none has
-    /// changed hands for [`STALL`] (every holder is blocked in the host).
-    fn take_stalled(&self, seq: u64) -> bool {
-        let mut inner = self.inner.lock().expect("scheduler lock");
-        if inner.handoff.elapsed() < STALL {
-            return false;
+    fn slice(self: &Arc<Self>, id: u64) -> Slice {
+        Slice {
+            scheduler: Arc::clone(self),
+            id,
         }
-        let Some(tenant) = inner.remove(seq) else {
-            return false; // granted meanwhile: the wake-up is on its way
-        };
-        let tag = inner.vtime(&tenant);
-        inner.running += 1;
-        inner.hold(&tenant);
-        inner.clock = inner.clock.max(tag);
-        inner.handoff = Instant::now();
-        true
     }
 
     /// Charges `tenant` for `ticks` of CPU at `weight`.
     pub fn charge(&self, tenant: &str, ticks: u64, weight: u32) {
-        let mut inner = self.inner.lock().expect("scheduler lock");
-        let clock = inner.clock;
-        let vtime = inner.tenants.entry(tenant.to_owned()).or_insert(clock);
-        *vtime = vtime.max(clock) + ticks as f64 / f64::from(weight.max(1));
+        self.lock().charge(tenant, ticks, weight);
+    }
+
+    /// At a tick of `slice`'s holder: charges its tenant `ticks` at
+    /// `weight` and records the beat; then keeps the slice (true) unless a
+    /// waiter comes first, when the slice is handed on at once (false;
+    /// dropping `slice` afterwards is a no-op).
+    pub fn ticked(&self, slice: &Slice, ticks: u64, weight: u32) -> bool {
+        let mut inner = self.lock();
+        let Some(held) = inner.held.get_mut(&slice.id) else {
+            return false;
+        };
+        held.beat = Instant::now();
+        let tenant = held.tenant.clone();
+        inner.charge(&tenant, ticks, weight);
+        if !inner.preempts(&tenant) {
+            return true;
+        }
+        inner.held.remove(&slice.id);
+        inner.fill(self.capacity);
+        false
     }
 
     /// Whether anyone waits for a slice (the tests' view of the queue).
     #[cfg(test)]
     pub fn contended(&self) -> bool {
-        !self
-            .inner
-            .lock()
-            .expect("scheduler lock")
-            .waiting
-            .is_empty()
+        !self.lock().waiting.is_empty()
     }
 
-    /// Whether a waiter should run before `tenant`'s next slice: one has a
-    /// smaller virtual start time than `tenant` would get now. (Handing the
-    /// slice on and queueing again would give it to the best *other*
-    /// waiter, even one that used far more CPU.)
+    /// Whether a waiter should run before `tenant`'s next slice.
     pub fn preempts(&self, tenant: &str) -> bool {
-        let inner = self.inner.lock().expect("scheduler lock");
-        let mine = inner.vtime(tenant);
-        inner.next_tenant().is_some_and(|(_, best)| best < mine)
+        self.lock().preempts(tenant)
     }
 
-    fn release(&self, tenant: &str) {
-        let mut inner = self.inner.lock().expect("scheduler lock");
-        inner.unhold(tenant);
-        while let Some((next, tag, waiter)) = inner.pop_next() {
-            if waiter.wake.send(()).is_ok() {
-                inner.clock = inner.clock.max(tag);
-                inner.handoff = Instant::now();
-                inner.hold(&next);
-                return; // the slice passes on: `running` is unchanged
-            }
+    fn release(&self, id: u64) {
+        let mut inner = self.lock();
+        if inner.held.remove(&id).is_some() {
+            inner.fill(self.capacity);
         }
-        inner.running -= 1;
     }
-}
-
-/// One call's turns at the CPU: the slice it holds, handed on at every
-/// tick when someone else waits.
-#[derive(Debug)]
-pub(super) struct Turn {
-    scheduler: Arc<FairScheduler>,
-    tenant: String,
-    weight: u32,
-    slice: Mutex<Option<Slice>>,
-}
-
-/// What the epoch callback awaits before the guest runs on.
-pub(super) type Resume = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-impl Turn {
-    pub(super) fn new(scheduler: Arc<FairScheduler>, tenant: &str, weight: u32) -> Arc<Self> {
-        Arc::new(Self {
-            scheduler,
-            tenant: tenant.to_owned(),
-            weight,
-            slice: Mutex::new(None),
-        })
-    }
-
-    /// Waits for a slice.
-    pub(super) async fn begin(&self) {
-        let slice = self.scheduler.acquire(&self.tenant).await;
-        *self.slice.lock().expect("slice lock") = Some(slice);
-    }
-
-    /// Gives the slice to the next waiter.
-    fn pause(&self) {
-        self.slice.lock().expect("slice lock").take();
-    }
-
-    /// At a tick: charges it, then keeps the slice unless a waiter comes
-    /// first, else hands it on and queues for the next one.
-    pub(super) fn tick(self: &Arc<Self>) -> Resume {
-        self.scheduler.charge(&self.tenant, 1, self.weight);
-        let held = self.slice.lock().expect("slice lock").is_some();
-        if held && !self.scheduler.preempts(&self.tenant) {
-            return Box::pin(yield_once());
-        }
-        self.pause();
-        let turn = Arc::clone(self);
-        Box::pin(async move { turn.begin().await })
-    }
-}
-
-/// Pending once, woken at once: hands the thread back to the executor
-/// (which then polls the call's deadline) and resumes at its next turn.
-/// (`tokio::task::yield_now` defers its wake-up to the worker's park,
-/// which a guest running on a wasmtime fiber may never reach.)
-pub(super) async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
 
 #[cfg(test)]

@@ -79,18 +79,62 @@ async fn a_tenant_with_nothing_queued_lends_its_share() {
 }
 
 #[tokio::test]
-async fn an_idle_tenant_earns_no_credit_while_away() {
+async fn an_idle_tenant_earns_only_a_bounded_credit_while_away() {
     let scheduler = FairScheduler::new(1);
     scheduler.charge("busy", 100, 1);
     // The clock moves to busy's time as its slices are granted.
     drop(scheduler.acquire("busy").await);
-    let blocker = scheduler.acquire("busy").await;
-    drop(blocker);
-    // A newcomer starts at the clock, not at zero: it ties with busy's
-    // next request instead of owning the next 100 slices.
-    scheduler.charge("newcomer", 0, 1);
+    // A newcomer starts RETURN_CREDIT ticks behind the clock, not at zero:
+    // it goes first for that long instead of owning the next 100 slices.
+    scheduler.charge("newcomer", RETURN_CREDIT as u64 - 1, 1);
     let order = order_of_grants(&scheduler, &["busy", "newcomer"]).await;
-    assert_eq!(order, ["busy", "newcomer"], "FIFO among equal tags");
+    assert_eq!(order, ["newcomer", "busy"], "within its credit");
+    scheduler.charge("newcomer", 2, 1);
+    let order = order_of_grants(&scheduler, &["newcomer", "busy"]).await;
+    assert_eq!(order, ["busy", "newcomer"], "its credit used up");
+}
+
+#[tokio::test]
+async fn waiters_of_the_holders_tenant_get_no_slice_beyond_the_capacity_while_it_ticks() {
+    let scheduler = FairScheduler::new(1);
+    let held = scheduler.acquire("heavy").await;
+    // Its own next call never comes first, so the holder keeps its slice.
+    let mut waiting = Box::pin(scheduler.acquire("heavy"));
+    for _ in 0..10 {
+        tokio::select! {
+            _ = &mut waiting => panic!("a slice beyond the capacity while the holder ran"),
+            () = tokio::time::sleep(STALL / 2) => {}
+        }
+        assert!(scheduler.ticked(&held, 1, 1), "no waiter comes first");
+    }
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the slice, once handed on");
+}
+
+#[tokio::test]
+async fn one_waiter_that_comes_first_takes_one_slice_not_every_holders() {
+    let scheduler = FairScheduler::new(2);
+    scheduler.charge("heavy", 100, 1);
+    let (a, b) = (
+        scheduler.acquire("heavy").await,
+        scheduler.acquire("heavy").await,
+    );
+    scheduler.charge("heavy", 100, 1);
+    let light = tokio::spawn({
+        let scheduler = Arc::clone(&scheduler);
+        async move { scheduler.acquire("light").await }
+    });
+    while !scheduler.contended() {
+        tokio::task::yield_now().await;
+    }
+    // Both holders reach the forced tick; the first hands its slice on.
+    assert!(!scheduler.ticked(&a, 0, 1), "light comes before heavy");
+    assert!(scheduler.ticked(&b, 0, 1), "no one else waits");
+    let light = light.await.unwrap();
+    assert_eq!(scheduler.inner.lock().unwrap().held.len(), 2);
+    drop((a, b, light));
 }
 
 #[tokio::test]
@@ -122,9 +166,8 @@ async fn a_waiter_dropped_at_its_deadline_does_not_leak_a_slice() {
     drop(held); // the hand-off to the vanished waiter fails over
     let again = scheduler.acquire("c").await;
     drop(again);
-    assert_eq!(
-        scheduler.inner.lock().unwrap().running,
-        0,
+    assert!(
+        scheduler.inner.lock().unwrap().held.is_empty(),
         "no slice leaked"
     );
 }

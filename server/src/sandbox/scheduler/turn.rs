@@ -1,0 +1,78 @@
+//! One call's side of the scheduler: the slice it holds between ticks.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use super::{FairScheduler, Slice};
+
+/// One call's turns at the CPU: the slice it holds, handed on at every
+/// tick when someone else waits.
+#[derive(Debug)]
+pub(crate) struct Turn {
+    scheduler: Arc<FairScheduler>,
+    tenant: String,
+    weight: u32,
+    slice: Mutex<Option<Slice>>,
+}
+
+/// What the epoch callback awaits before the guest runs on.
+pub(crate) type Resume = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Turn {
+    pub(crate) fn new(scheduler: Arc<FairScheduler>, tenant: &str, weight: u32) -> Arc<Self> {
+        Arc::new(Self {
+            scheduler,
+            tenant: tenant.to_owned(),
+            weight,
+            slice: Mutex::new(None),
+        })
+    }
+
+    /// Waits for a slice.
+    pub(crate) async fn begin(&self) {
+        let slice = self.scheduler.acquire(&self.tenant).await;
+        *self.slice.lock().expect("slice lock") = Some(slice);
+    }
+
+    /// Gives the slice to the next waiter.
+    fn pause(&self) {
+        self.slice.lock().expect("slice lock").take();
+    }
+
+    /// At a tick (`ticks` of CPU: 0 for a tick the scheduler forced):
+    /// charges it, then keeps the slice unless a waiter comes first, else
+    /// hands it on and queues for the next one.
+    pub(crate) fn tick(self: &Arc<Self>, ticks: u64) -> Resume {
+        let kept = {
+            let slice = self.slice.lock().expect("slice lock");
+            slice
+                .as_ref()
+                .is_some_and(|slice| self.scheduler.ticked(slice, ticks, self.weight))
+        };
+        if kept {
+            return Box::pin(yield_once());
+        }
+        self.pause();
+        let turn = Arc::clone(self);
+        Box::pin(async move { turn.begin().await })
+    }
+}
+
+/// Pending once, woken at once: hands the thread back to the executor
+/// (which then polls the call's deadline) and resumes at its next turn.
+/// (`tokio::task::yield_now` defers its wake-up to the worker's park,
+/// which a guest running on a wasmtime fiber may never reach.)
+pub(crate) async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
