@@ -79,9 +79,23 @@ pub(super) async fn run(
         }
         abi::run(&mut store, &guest.pre, entry).await
     };
-    let result = tokio::time::timeout_at(deadline, call)
-        .await
-        .unwrap_or(Err(Failure::Deadline));
+    let result = {
+        // The scheduler tells a holder blocked in the host (a sleep) from one
+        // that runs, wasm or host code, by whether its future is being polled.
+        let mut call = std::pin::pin!(call);
+        let call = std::future::poll_fn(|cx| {
+            let mark = |running| turn.as_ref().map(|turn| turn.polled(running));
+            mark(true);
+            let poll = call.as_mut().poll(cx);
+            if poll.is_pending() {
+                mark(false);
+            }
+            poll
+        });
+        tokio::time::timeout_at(deadline, call)
+            .await
+            .unwrap_or(Err(Failure::Deadline))
+    };
 
     let state = store.data();
     let observed = Observed {

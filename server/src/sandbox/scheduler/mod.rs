@@ -23,15 +23,18 @@
 //! nobody CPU time.
 //!
 //! A guest blocked in a host call (a sleep) runs no wasm and so never
-//! ticks: it would keep its slice while its thread is free. Every holder
-//! therefore *beats* at its grant and at each tick; a holder whose last
-//! beat is older than [`STALL`] counts as blocked, and its slice is lent to
-//! a waiter beyond the capacity. A holder that computes beats every tick,
-//! so waiters of the same tenant (which never come first) wait their turn
+//! ticks: it would keep its slice while its thread is free. Each holder
+//! therefore has an [`Activity`]: its call marks it *parked* whenever its
+//! future is pending and *polled* while it runs (wasm or host code, such
+//! as instantiation). A holder parked for [`STALL`] counts as blocked, and
+//! its slice is lent to a waiter beyond the capacity. A holder that
+//! computes, or runs host code however long, is never lent out, so
+//! waiters of the same tenant (which never come first) wait their turn
 //! instead of taking slices beyond the capacity.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -40,8 +43,8 @@ mod turn;
 
 pub(super) use turn::{Resume, Turn, yield_once};
 
-/// How long a holder may go without a beat before it counts as blocked in
-/// the host (four epoch ticks: a loaded host delays ticks by a tick or two).
+/// How long a holder may stay parked before it counts as blocked in the
+/// host (four epoch ticks).
 pub const STALL: Duration = Duration::from_millis(4);
 
 /// How far behind the clock a tenant may be when it returns (in ticks):
@@ -92,13 +95,48 @@ struct Inner {
 #[derive(Debug)]
 struct Held {
     tenant: String,
-    /// When its holder last showed it runs wasm (its grant or a tick).
-    beat: Instant,
+    activity: Activity,
+}
+
+/// Whether a call is running on a thread or parked (its future pending),
+/// and since when: written by the call at every poll, read by the
+/// scheduler to tell a blocked holder.
+#[derive(Debug, Clone, Default)]
+pub struct Activity(Arc<AtomicU64>);
+
+/// Where [`Activity`] counts its microseconds from.
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn micros(at: Instant) -> u64 {
+    (at.saturating_duration_since(*EPOCH).as_micros() as u64).max(1)
+}
+
+impl Activity {
+    /// The call is being polled (it runs on a thread).
+    pub fn polled(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
+    /// The call's future returned pending.
+    pub fn parked(&self) {
+        self.parked_at(Instant::now());
+    }
+
+    fn parked_at(&self, at: Instant) {
+        self.0.store(micros(at), Ordering::Relaxed);
+    }
+
+    /// Parked for [`STALL`] or more at `now`.
+    fn blocked(&self, now: Instant) -> bool {
+        let since = self.0.load(Ordering::Relaxed);
+        since != 0 && micros(now).saturating_sub(since) >= STALL.as_micros() as u64
+    }
 }
 
 #[derive(Debug)]
 struct Waiter {
     seq: u64,
+    activity: Activity,
     /// Receives the number of the slice granted.
     wake: oneshot::Sender<u64>,
 }
@@ -115,21 +153,23 @@ impl Inner {
             .max(floor)
     }
 
-    /// Slices whose holders run: beat within [`STALL`].
+    /// Slices whose holders are not blocked.
     fn active(&self, now: Instant) -> usize {
         self.held
             .values()
-            .filter(|h| now.duration_since(h.beat) < STALL)
+            .filter(|h| !h.activity.blocked(now))
             .count()
     }
 
-    /// Records a slice granted to `tenant` at `tag`; its number.
-    fn grant(&mut self, tenant: &str, tag: f64, now: Instant) -> u64 {
+    /// Records a slice granted to `tenant` at `tag`; its number. A call
+    /// woken for its slice counts as parked until its task runs.
+    fn grant(&mut self, tenant: &str, activity: &Activity, tag: f64, now: Instant) -> u64 {
         self.seq += 1;
         self.clock = self.clock.max(tag);
+        activity.parked_at(now);
         let held = Held {
             tenant: tenant.to_owned(),
-            beat: now,
+            activity: activity.clone(),
         };
         self.held.insert(self.seq, held);
         self.seq
@@ -182,7 +222,7 @@ impl Inner {
             let Some((tenant, tag, waiter)) = self.pop_next() else {
                 return;
             };
-            let id = self.grant(&tenant, tag, now);
+            let id = self.grant(&tenant, &waiter.activity, tag, now);
             if waiter.wake.send(id).is_err() {
                 self.held.remove(&id); // its call ended while queued
             }
@@ -222,26 +262,60 @@ impl Drop for Slice {
     }
 }
 
-/// A queued request; dropped before its grant arrived (its call ended), it
-/// leaves the queue, or hands on the slice it was granted meanwhile.
-struct Waiting<'a> {
-    scheduler: &'a FairScheduler,
-    seq: u64,
-    woken: oneshot::Receiver<u64>,
-    granted: bool,
+/// A request for a slice, made without waiting: granted at once, or
+/// queued (and the preempt hook already run). Dropped while queued (its
+/// call ended), it leaves the queue, or hands on the slice it was granted
+/// meanwhile.
+#[derive(Debug)]
+pub struct Request {
+    scheduler: Arc<FairScheduler>,
+    state: RequestState,
 }
 
-impl Drop for Waiting<'_> {
+#[derive(Debug)]
+enum RequestState {
+    Granted(u64),
+    Queued {
+        seq: u64,
+        woken: oneshot::Receiver<u64>,
+    },
+    Done,
+}
+
+impl Request {
+    /// Waits for the slice.
+    pub async fn granted(mut self) -> Slice {
+        let id = match &mut self.state {
+            RequestState::Granted(id) => *id,
+            RequestState::Queued { woken, .. } => loop {
+                match tokio::time::timeout(STALL, &mut *woken).await {
+                    Ok(Ok(id)) => break id,
+                    Ok(Err(_)) => unreachable!("a queued waiter's sender lives in the queue"),
+                    // Holders blocked in the host lend their slices.
+                    Err(_) => self.scheduler.lock().fill(self.scheduler.capacity),
+                }
+            },
+            RequestState::Done => unreachable!("granted() consumes the request"),
+        };
+        self.state = RequestState::Done;
+        self.scheduler.slice(id)
+    }
+}
+
+impl Drop for Request {
     fn drop(&mut self) {
-        if self.granted {
-            return;
-        }
-        let mut inner = self.scheduler.inner.lock().expect("scheduler lock");
-        if !inner.remove(self.seq) {
-            drop(inner);
-            // Granted under the lock, so the number is here by now.
-            if let Ok(id) = self.woken.try_recv() {
-                self.scheduler.release(id);
+        match std::mem::replace(&mut self.state, RequestState::Done) {
+            RequestState::Done => {}
+            RequestState::Granted(id) => self.scheduler.release(id),
+            RequestState::Queued { seq, mut woken } => {
+                let mut inner = self.scheduler.lock();
+                if !inner.remove(seq) {
+                    drop(inner);
+                    // Granted under the lock, so the number is here by now.
+                    if let Ok(id) = woken.try_recv() {
+                        self.scheduler.release(id);
+                    }
+                }
             }
         }
     }
@@ -279,46 +353,45 @@ impl FairScheduler {
 
     /// Waits for a slice for `tenant`.
     pub async fn acquire(self: &Arc<Self>, tenant: &str) -> Slice {
-        let (seq, woken, preempt) = {
+        self.request(tenant, &Activity::default()).granted().await
+    }
+
+    /// Asks for a slice for `tenant` without waiting: a free one is
+    /// granted at once; else the request queues and, if it comes before a
+    /// running tenant, preempts it now (a call asks before its task first
+    /// runs, so the thread its slice frees can pick the task up).
+    pub fn request(self: &Arc<Self>, tenant: &str, activity: &Activity) -> Request {
+        let (state, preempt) = {
             let mut inner = self.lock();
             let tag = inner.vtime(tenant);
             let now = Instant::now();
             if inner.waiting.is_empty() && inner.active(now) < self.capacity {
-                let id = inner.grant(tenant, tag, now);
-                return self.slice(id);
+                let id = inner.grant(tenant, activity, tag, now);
+                (RequestState::Granted(id), false)
+            } else {
+                let (wake, woken) = oneshot::channel();
+                inner.seq += 1;
+                let seq = inner.seq;
+                let preempt = inner.overtakes_a_holder(tag);
+                inner
+                    .waiting
+                    .entry(tenant.to_owned())
+                    .or_default()
+                    .push_back(Waiter {
+                        seq,
+                        activity: activity.clone(),
+                        wake,
+                    });
+                (RequestState::Queued { seq, woken }, preempt)
             }
-            let (wake, woken) = oneshot::channel();
-            inner.seq += 1;
-            let seq = inner.seq;
-            let preempt = inner.overtakes_a_holder(tag);
-            inner
-                .waiting
-                .entry(tenant.to_owned())
-                .or_default()
-                .push_back(Waiter { seq, wake });
-            (seq, woken, preempt)
         };
         if let (true, Some(preempt)) = (preempt, &self.preempt) {
             preempt();
         }
-        // If we are dropped while waiting (the call's deadline), the guard
-        // takes us out of the queue, or passes on a slice granted meanwhile.
-        let mut waiting = Waiting {
-            scheduler: self,
-            seq,
-            woken,
-            granted: false,
-        };
-        let id = loop {
-            match tokio::time::timeout(STALL, &mut waiting.woken).await {
-                Ok(Ok(id)) => break id,
-                Ok(Err(_)) => unreachable!("a queued waiter's sender lives in the queue"),
-                // Holders blocked in the host lend their slices.
-                Err(_) => self.lock().fill(self.capacity),
-            }
-        };
-        waiting.granted = true;
-        self.slice(id)
+        Request {
+            scheduler: Arc::clone(self),
+            state,
+        }
     }
 
     fn slice(self: &Arc<Self>, id: u64) -> Slice {
@@ -334,7 +407,7 @@ impl FairScheduler {
     }
 
     /// At a tick of `slice`'s holder: charges its tenant `ticks` at
-    /// `weight` and records the beat; then keeps the slice (true) unless a
+    /// `weight` (it runs: it is polled); then keeps the slice (true) unless a
     /// waiter comes first, when the slice is handed on at once (false;
     /// dropping `slice` afterwards is a no-op).
     pub fn ticked(&self, slice: &Slice, ticks: u64, weight: u32) -> bool {
@@ -342,7 +415,7 @@ impl FairScheduler {
         let Some(held) = inner.held.get_mut(&slice.id) else {
             return false;
         };
-        held.beat = Instant::now();
+        held.activity.polled();
         let tenant = held.tenant.clone();
         inner.charge(&tenant, ticks, weight);
         if !inner.preempts(&tenant) {

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use super::{FairScheduler, Slice};
+use super::{Activity, FairScheduler, Request, Slice};
 
 /// One call's turns at the CPU: the slice it holds, handed on at every
 /// tick when someone else waits.
@@ -13,6 +13,10 @@ pub(crate) struct Turn {
     scheduler: Arc<FairScheduler>,
     tenant: String,
     weight: u32,
+    /// Polled or parked: the call marks it (see [`Turn::polled`]).
+    activity: Activity,
+    /// The first request, made when the call is handed to the executor.
+    first: Mutex<Option<Request>>,
     slice: Mutex<Option<Slice>>,
 }
 
@@ -20,19 +24,37 @@ pub(crate) struct Turn {
 pub(crate) type Resume = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Turn {
+    /// A call's turns; it asks for its first slice now, before its task
+    /// runs, so a waiter that comes first preempts at once and the thread
+    /// it frees picks the new task up.
     pub(crate) fn new(scheduler: Arc<FairScheduler>, tenant: &str, weight: u32) -> Arc<Self> {
+        let activity = Activity::default();
+        let first = scheduler.request(tenant, &activity);
         Arc::new(Self {
             scheduler,
             tenant: tenant.to_owned(),
             weight,
+            activity,
+            first: Mutex::new(Some(first)),
             slice: Mutex::new(None),
         })
     }
 
     /// Waits for a slice.
     pub(crate) async fn begin(&self) {
-        let slice = self.scheduler.acquire(&self.tenant).await;
+        let first = self.first.lock().expect("request lock").take();
+        let request = first.unwrap_or_else(|| self.scheduler.request(&self.tenant, &self.activity));
+        let slice = request.granted().await;
         *self.slice.lock().expect("slice lock") = Some(slice);
+    }
+
+    /// The call's future is being polled (`true`) or returned pending.
+    pub(crate) fn polled(&self, running: bool) {
+        if running {
+            self.activity.polled();
+        } else {
+            self.activity.parked();
+        }
     }
 
     /// Gives the slice to the next waiter.
