@@ -7,10 +7,11 @@ mod guest_calls;
 use common::*;
 use guest_calls::*;
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use server::sandbox::{Sandbox, SandboxError, SandboxLimits};
+use server::sandbox::{Sandbox, SandboxError, SandboxLimits, Scheduling};
 
 #[tokio::test]
 async fn a_guest_sleeping_in_its_call_or_while_it_starts_is_cut_at_its_deadline() {
@@ -171,4 +172,83 @@ async fn sleeping_spends_no_cpu_budget() {
     let call = call("sleeper", "200ms", budgeted).await;
     assert_eq!(call.result.unwrap().bytes, b"slept 200ms");
     assert!(call.cpu_ticks < 20, "{} ticks", call.cpu_ticks);
+}
+
+/// A sandbox whose normal threads are shared in fair slices.
+static FAIR: LazyLock<Sandbox> = LazyLock::new(|| {
+    let limits = SandboxLimits {
+        slots: 32,
+        ..LIMITS
+    };
+    let sandbox = Sandbox::with_scheduling(limits, Scheduling::Fair).expect("engine");
+    let cache = server::Config::with_assets_dir("").builtins_cache();
+    sandbox
+        .load_builtins_shared(&guests_dir(), &cache)
+        .expect("guests load");
+    sandbox
+});
+
+fn fair_call(
+    guest: &'static str,
+    tenant: &'static str,
+    input: &'static str,
+    options: server::sandbox::CallOptions,
+) -> tokio::task::JoinHandle<server::sandbox::Invocation> {
+    tokio::spawn(async move {
+        let input = Bytes::from_static(input.as_bytes());
+        FAIR.invoke(&builtin(guest), tenant, input, options).await
+    })
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+#[tokio::test]
+async fn with_fair_slices_guests_asleep_in_the_host_lend_their_slices() {
+    // More sleepers than slices (one per core), each asleep for 5 s.
+    let sleepers: Vec<_> = (0..cores() * 2)
+        .map(|_| fair_call("sleeper", "sleepy", "5s", options(256, GENEROUS)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let csv = "id,name,qty\n1,a,2\n";
+    let done = fair_call("process", "other", csv, options(256, GENEROUS))
+        .await
+        .unwrap();
+    assert!(done.result.is_ok(), "{:?}", done.result);
+    assert!(
+        sleepers.iter().all(|s| !s.is_finished()),
+        "the call ran while every sleeper held or wanted a slice"
+    );
+    for sleeper in sleepers {
+        assert_eq!(sleeper.await.unwrap().result.unwrap().bytes, b"slept 5s");
+    }
+}
+
+#[tokio::test]
+async fn with_fair_slices_a_tenant_of_weight_three_gets_about_three_times_the_cpu() {
+    let spin = |tenant: &'static str, weight: u32| {
+        let mut options = options(256, Duration::from_millis(1500));
+        options.weight = weight;
+        (0..cores() * 2)
+            .map(|_| fair_call("spin", tenant, "", options))
+            .collect::<Vec<_>>()
+    };
+    let (gold, plain) = (spin("gold", 3), spin("plain", 1));
+    let mut ticks = [0u64; 2];
+    for (i, calls) in [gold, plain].into_iter().enumerate() {
+        for call in calls {
+            let call = call.await.unwrap();
+            assert!(matches!(call.result, Err(SandboxError::Deadline { .. })));
+            ticks[i] += call.cpu_ticks;
+        }
+    }
+    let ratio = ticks[0] as f64 / ticks[1].max(1) as f64;
+    println!("gold {} ticks, plain {}: {ratio:.2}x", ticks[0], ticks[1]);
+    assert!(
+        ratio > 1.8,
+        "gold {} ticks, plain {}: {ratio:.2}x",
+        ticks[0],
+        ticks[1]
+    );
 }

@@ -81,16 +81,11 @@ pub(super) async fn run(
     };
     let result = {
         // The scheduler tells a holder blocked in the host (a sleep) from one
-        // that runs, wasm or host code, by whether its future is being polled.
+        // that runs, wasm or host code, or waits for a thread after a tick.
         let mut call = std::pin::pin!(call);
-        let call = std::future::poll_fn(|cx| {
-            let mark = |running| turn.as_ref().map(|turn| turn.polled(running));
-            mark(true);
-            let poll = call.as_mut().poll(cx);
-            if poll.is_pending() {
-                mark(false);
-            }
-            poll
+        let call = std::future::poll_fn(|cx| match &turn {
+            Some(turn) => turn.poll(call.as_mut(), cx),
+            None => call.as_mut().poll(cx),
         });
         tokio::time::timeout_at(deadline, call)
             .await

@@ -98,11 +98,32 @@ struct Held {
     activity: Activity,
 }
 
-/// Whether a call is running on a thread or parked (its future pending),
-/// and since when: written by the call at every poll, read by the
-/// scheduler to tell a blocked holder.
+/// Whether a call is running or runnable, or parked (its future pending
+/// and not woken), and since when: written by the call at every poll and
+/// by its waker, read by the scheduler to tell a blocked holder. A call
+/// that yielded at a tick is woken at once, so it never looks blocked
+/// while it waits for a busy thread.
 #[derive(Debug, Clone, Default)]
 pub struct Activity(Arc<AtomicU64>);
+
+/// A call's waker that marks the call runnable before waking it.
+struct Marking {
+    activity: Activity,
+    inner: std::task::Waker,
+    woken: std::sync::atomic::AtomicBool,
+}
+
+impl std::task::Wake for Marking {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.activity.polled();
+        self.inner.wake_by_ref();
+    }
+}
 
 /// Where [`Activity`] counts its microseconds from.
 static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
@@ -112,14 +133,36 @@ fn micros(at: Instant) -> u64 {
 }
 
 impl Activity {
-    /// The call is being polled (it runs on a thread).
+    /// The call is being polled, or was woken (it runs, or is about to).
     pub fn polled(&self) {
         self.0.store(0, Ordering::Relaxed);
     }
 
-    /// The call's future returned pending.
-    pub fn parked(&self) {
-        self.parked_at(Instant::now());
+    /// Polls `future` on behalf of its call: marks the call running, and
+    /// parked if it returns pending without having been woken meanwhile;
+    /// its waker marks it runnable again.
+    pub fn poll<F: std::future::Future + ?Sized>(
+        &self,
+        future: std::pin::Pin<&mut F>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let waker = Arc::new(Marking {
+            activity: self.clone(),
+            inner: cx.waker().clone(),
+            woken: std::sync::atomic::AtomicBool::new(false),
+        });
+        self.polled();
+        let poll = future.poll(&mut std::task::Context::from_waker(
+            &Arc::clone(&waker).into(),
+        ));
+        if poll.is_pending() {
+            self.parked_at(Instant::now());
+            // Woken while it was polled (a yield), or since: runnable.
+            if waker.woken.load(Ordering::SeqCst) {
+                self.polled();
+            }
+        }
+        poll
     }
 
     fn parked_at(&self, at: Instant) {

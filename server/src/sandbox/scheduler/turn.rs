@@ -13,7 +13,7 @@ pub(crate) struct Turn {
     scheduler: Arc<FairScheduler>,
     tenant: String,
     weight: u32,
-    /// Polled or parked: the call marks it (see [`Turn::polled`]).
+    /// Running, runnable or parked (see [`Turn::poll`]).
     activity: Activity,
     /// The first request, made when the call is handed to the executor.
     first: Mutex<Option<Request>>,
@@ -48,13 +48,14 @@ impl Turn {
         *self.slice.lock().expect("slice lock") = Some(slice);
     }
 
-    /// The call's future is being polled (`true`) or returned pending.
-    pub(crate) fn polled(&self, running: bool) {
-        if running {
-            self.activity.polled();
-        } else {
-            self.activity.parked();
-        }
+    /// Polls the call's future, marking it running, runnable or parked
+    /// (see [`Activity::poll`]).
+    pub(crate) fn poll<F: Future + ?Sized>(
+        &self,
+        future: Pin<&mut F>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.activity.poll(future, cx)
     }
 
     /// Gives the slice to the next waiter.
