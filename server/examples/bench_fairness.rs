@@ -145,6 +145,15 @@ async fn call(client: &reqwest::Client, url: &str, tenant: &str, body: Vec<u8>) 
     status.is_success()
 }
 
+/// What a phase's load loops share: when to stop, the refusals they
+/// count, and when measuring starts (after the warm-up).
+#[derive(Clone)]
+struct Control {
+    stop: Arc<AtomicBool>,
+    rejected: Arc<AtomicU64>,
+    measured_from: Instant,
+}
+
 /// Runs `clients` loops of `tenant` until `stop`; records latencies of 200s.
 fn load(
     client: &reqwest::Client,
@@ -152,19 +161,20 @@ fn load(
     tenant: &'static str,
     clients: usize,
     body: Vec<u8>,
-    stop: Arc<AtomicBool>,
-    rejected: Arc<AtomicU64>,
-    measured_from: Instant,
+    phase: &Control,
 ) -> Vec<tokio::task::JoinHandle<Histogram<u64>>> {
     (0..clients)
         .map(|_| {
-            let (client, url, body, stop, rejected) = (
+            let (client, url, body) = (
                 client.clone(),
                 format!("{url}/api/invoke/csv"),
                 body.clone(),
-                Arc::clone(&stop),
-                Arc::clone(&rejected),
             );
+            let Control {
+                stop,
+                rejected,
+                measured_from,
+            } = phase.clone();
             tokio::spawn(async move {
                 let mut hist = Histogram::<u64>::new(3).unwrap();
                 while !stop.load(Ordering::Relaxed) {
@@ -198,11 +208,14 @@ fn paced(
     tenant: &'static str,
     rate: u32,
     body: Vec<u8>,
-    stop: Arc<AtomicBool>,
-    rejected: Arc<AtomicU64>,
-    measured_from: Instant,
+    phase: &Control,
 ) -> tokio::task::JoinHandle<Histogram<u64>> {
     let (client, url) = (client.clone(), format!("{url}/api/invoke/csv"));
+    let Control {
+        stop,
+        rejected,
+        measured_from,
+    } = phase.clone();
     tokio::spawn(async move {
         let hist = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).unwrap()));
         let mut schedule = tokio::time::interval(Duration::from_secs(1) / rate);
@@ -247,11 +260,16 @@ struct Run {
 async fn run_phase(server: &Server, heavies: usize, seconds: u64) -> Run {
     let client = reqwest::Client::new();
     let stop = Arc::new(AtomicBool::new(false));
-    let rejected_good = Arc::new(AtomicU64::new(0));
-    let rejected_heavy = Arc::new(AtomicU64::new(0));
     // Fresh pool slots, connections and caches make a new server's first
     // calls slower: each phase warms up before it is measured.
     let measured_from = Instant::now() + WARM_UP;
+    let control = |rejected: &Arc<AtomicU64>| Control {
+        stop: Arc::clone(&stop),
+        rejected: Arc::clone(rejected),
+        measured_from,
+    };
+    let (rejected_good, rejected_heavy) = (Arc::default(), Arc::default());
+    let (good_control, heavy_control) = (control(&rejected_good), control(&rejected_heavy));
     let mut good = Vec::new();
     for tenant in ["good1", "good2"] {
         good.push(paced(
@@ -260,9 +278,7 @@ async fn run_phase(server: &Server, heavies: usize, seconds: u64) -> Run {
             tenant,
             GOOD_RATE,
             csv(5),
-            Arc::clone(&stop),
-            Arc::clone(&rejected_good),
-            measured_from,
+            &good_control,
         ));
     }
     let mut heavy = Vec::new();
@@ -273,9 +289,7 @@ async fn run_phase(server: &Server, heavies: usize, seconds: u64) -> Run {
             tenant,
             HEAVY_CLIENTS,
             csv(3000),
-            Arc::clone(&stop),
-            Arc::clone(&rejected_heavy),
-            measured_from,
+            &heavy_control,
         ));
     }
     tokio::time::sleep(WARM_UP + Duration::from_secs(seconds)).await;

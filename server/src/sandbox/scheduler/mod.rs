@@ -33,14 +33,18 @@
 //! instead of taking slices beyond the capacity.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+mod activity;
+mod request;
 mod turn;
 
+pub use activity::Activity;
+pub use request::Request;
+use request::RequestState;
 pub(super) use turn::{Resume, Turn, yield_once};
 
 /// How long a holder may stay parked before it counts as blocked in the
@@ -96,84 +100,6 @@ struct Inner {
 struct Held {
     tenant: String,
     activity: Activity,
-}
-
-/// Whether a call is running or runnable, or parked (its future pending
-/// and not woken), and since when: written by the call at every poll and
-/// by its waker, read by the scheduler to tell a blocked holder. A call
-/// that yielded at a tick is woken at once, so it never looks blocked
-/// while it waits for a busy thread.
-#[derive(Debug, Clone, Default)]
-pub struct Activity(Arc<AtomicU64>);
-
-/// A call's waker that marks the call runnable before waking it.
-struct Marking {
-    activity: Activity,
-    inner: std::task::Waker,
-    woken: std::sync::atomic::AtomicBool,
-}
-
-impl std::task::Wake for Marking {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::SeqCst);
-        self.activity.polled();
-        self.inner.wake_by_ref();
-    }
-}
-
-/// Where [`Activity`] counts its microseconds from.
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
-
-fn micros(at: Instant) -> u64 {
-    (at.saturating_duration_since(*EPOCH).as_micros() as u64).max(1)
-}
-
-impl Activity {
-    /// The call is being polled, or was woken (it runs, or is about to).
-    pub fn polled(&self) {
-        self.0.store(0, Ordering::Relaxed);
-    }
-
-    /// Polls `future` on behalf of its call: marks the call running, and
-    /// parked if it returns pending without having been woken meanwhile;
-    /// its waker marks it runnable again.
-    pub fn poll<F: std::future::Future + ?Sized>(
-        &self,
-        future: std::pin::Pin<&mut F>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        let waker = Arc::new(Marking {
-            activity: self.clone(),
-            inner: cx.waker().clone(),
-            woken: std::sync::atomic::AtomicBool::new(false),
-        });
-        self.polled();
-        let poll = future.poll(&mut std::task::Context::from_waker(
-            &Arc::clone(&waker).into(),
-        ));
-        if poll.is_pending() {
-            self.parked_at(Instant::now());
-            // Woken while it was polled (a yield), or since: runnable.
-            if waker.woken.load(Ordering::SeqCst) {
-                self.polled();
-            }
-        }
-        poll
-    }
-
-    fn parked_at(&self, at: Instant) {
-        self.0.store(micros(at), Ordering::Relaxed);
-    }
-
-    /// Parked for [`STALL`] or more at `now`.
-    fn blocked(&self, now: Instant) -> bool {
-        let since = self.0.load(Ordering::Relaxed);
-        since != 0 && micros(now).saturating_sub(since) >= STALL.as_micros() as u64
-    }
 }
 
 #[derive(Debug)]
@@ -302,65 +228,6 @@ pub struct Slice {
 impl Drop for Slice {
     fn drop(&mut self) {
         self.scheduler.release(self.id);
-    }
-}
-
-/// A request for a slice, made without waiting: granted at once, or
-/// queued (and the preempt hook already run). Dropped while queued (its
-/// call ended), it leaves the queue, or hands on the slice it was granted
-/// meanwhile.
-#[derive(Debug)]
-pub struct Request {
-    scheduler: Arc<FairScheduler>,
-    state: RequestState,
-}
-
-#[derive(Debug)]
-enum RequestState {
-    Granted(u64),
-    Queued {
-        seq: u64,
-        woken: oneshot::Receiver<u64>,
-    },
-    Done,
-}
-
-impl Request {
-    /// Waits for the slice.
-    pub async fn granted(mut self) -> Slice {
-        let id = match &mut self.state {
-            RequestState::Granted(id) => *id,
-            RequestState::Queued { woken, .. } => loop {
-                match tokio::time::timeout(STALL, &mut *woken).await {
-                    Ok(Ok(id)) => break id,
-                    Ok(Err(_)) => unreachable!("a queued waiter's sender lives in the queue"),
-                    // Holders blocked in the host lend their slices.
-                    Err(_) => self.scheduler.lock().fill(self.scheduler.capacity),
-                }
-            },
-            RequestState::Done => unreachable!("granted() consumes the request"),
-        };
-        self.state = RequestState::Done;
-        self.scheduler.slice(id)
-    }
-}
-
-impl Drop for Request {
-    fn drop(&mut self) {
-        match std::mem::replace(&mut self.state, RequestState::Done) {
-            RequestState::Done => {}
-            RequestState::Granted(id) => self.scheduler.release(id),
-            RequestState::Queued { seq, mut woken } => {
-                let mut inner = self.scheduler.lock();
-                if !inner.remove(seq) {
-                    drop(inner);
-                    // Granted under the lock, so the number is here by now.
-                    if let Ok(id) = woken.try_recv() {
-                        self.scheduler.release(id);
-                    }
-                }
-            }
-        }
     }
 }
 
