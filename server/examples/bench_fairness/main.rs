@@ -21,7 +21,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use load::{Control, csv, load, paced};
 use server::{AppState, Config};
+
+mod load;
 
 const ADMIN: &str = "bench-admin-token-0000-0123456789abcdef";
 /// Calls per second each well-behaved tenant sends, on a fixed schedule:
@@ -121,132 +124,6 @@ async fn start(phase: Phase) -> Server {
         _running: running,
         _dir: dir,
     }
-}
-
-fn csv(rows: usize) -> Vec<u8> {
-    let mut s = String::from("id,name,qty\n");
-    for i in 0..rows {
-        s.push_str(&format!("{i},item{i},{}\n", i % 17));
-    }
-    s.into_bytes()
-}
-
-/// One call of `tenant` with `body`, its answer read whole; whether it succeeded.
-async fn call(client: &reqwest::Client, url: &str, tenant: &str, body: Vec<u8>) -> bool {
-    let answer = client
-        .post(url)
-        .bearer_auth(format!("{tenant}-key-0123456789"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status();
-    let _ = answer.bytes().await;
-    status.is_success()
-}
-
-/// What a phase's load loops share: when to stop, the refusals they
-/// count, and when measuring starts (after the warm-up).
-#[derive(Clone)]
-struct Control {
-    stop: Arc<AtomicBool>,
-    rejected: Arc<AtomicU64>,
-    measured_from: Instant,
-}
-
-/// Runs `clients` loops of `tenant` until `stop`; records latencies of 200s.
-fn load(
-    client: &reqwest::Client,
-    url: &str,
-    tenant: &'static str,
-    clients: usize,
-    body: Vec<u8>,
-    phase: &Control,
-) -> Vec<tokio::task::JoinHandle<Histogram<u64>>> {
-    (0..clients)
-        .map(|_| {
-            let (client, url, body) = (
-                client.clone(),
-                format!("{url}/api/invoke/csv"),
-                body.clone(),
-            );
-            let Control {
-                stop,
-                rejected,
-                measured_from,
-            } = phase.clone();
-            tokio::spawn(async move {
-                let mut hist = Histogram::<u64>::new(3).unwrap();
-                while !stop.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    if call(&client, &url, tenant, body.clone()).await {
-                        if t >= measured_from {
-                            hist.record(t.elapsed().as_micros() as u64).unwrap();
-                        }
-                    } else {
-                        if t >= measured_from {
-                            rejected.fetch_add(1, Ordering::Relaxed);
-                        }
-                        // A refused client backs off briefly instead of spinning.
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                }
-                hist
-            })
-        })
-        .collect()
-}
-
-/// Sends `rate` calls per second of `tenant` on a fixed schedule until
-/// `stop`, whatever the answers take (open loop: a well-behaved tenant's
-/// demand does not shrink because the server is slow). Latency counts
-/// from each call's scheduled time, so a stalled sender cannot hide a
-/// stall (no coordinated omission).
-fn paced(
-    client: &reqwest::Client,
-    url: &str,
-    tenant: &'static str,
-    rate: u32,
-    body: Vec<u8>,
-    phase: &Control,
-) -> tokio::task::JoinHandle<Histogram<u64>> {
-    let (client, url) = (client.clone(), format!("{url}/api/invoke/csv"));
-    let Control {
-        stop,
-        rejected,
-        measured_from,
-    } = phase.clone();
-    tokio::spawn(async move {
-        let hist = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).unwrap()));
-        let mut schedule = tokio::time::interval(Duration::from_secs(1) / rate);
-        schedule.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        let mut calls = Vec::new();
-        while !stop.load(Ordering::Relaxed) {
-            let due = schedule.tick().await;
-            let (client, url, body, hist, rejected) = (
-                client.clone(),
-                url.clone(),
-                body.clone(),
-                Arc::clone(&hist),
-                Arc::clone(&rejected),
-            );
-            let measured = due.into_std() >= measured_from;
-            calls.push(tokio::spawn(async move {
-                let ok = call(&client, &url, tenant, body).await;
-                if !measured {
-                } else if ok {
-                    let took = due.elapsed().as_micros() as u64;
-                    hist.lock().unwrap().record(took).unwrap();
-                } else {
-                    rejected.fetch_add(1, Ordering::Relaxed);
-                }
-            }));
-        }
-        for call in calls {
-            call.await.unwrap();
-        }
-        Arc::try_unwrap(hist).unwrap().into_inner().unwrap()
-    })
 }
 
 /// One run of a phase: the well-behaved latencies, heavy calls done,
