@@ -38,6 +38,23 @@ pub struct Control {
     pub measured_from: Instant,
 }
 
+impl Control {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Counts the answer to a call sent at `sent`: its latency into `hist`
+    /// if it succeeded, a refusal if not; nothing during the warm-up.
+    fn count(&self, hist: &mut Histogram<u64>, sent: Instant, ok: bool, took: Duration) {
+        if sent < self.measured_from {
+        } else if ok {
+            hist.record(took.as_micros() as u64).unwrap();
+        } else {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Runs `clients` loops of `tenant` until `stop`; records latencies of 200s.
 pub fn load(
     client: &reqwest::Client,
@@ -47,30 +64,18 @@ pub fn load(
     body: Vec<u8>,
     phase: &Control,
 ) -> Vec<tokio::task::JoinHandle<Histogram<u64>>> {
+    let url = format!("{url}/api/invoke/csv");
     (0..clients)
         .map(|_| {
-            let (client, url, body) = (
-                client.clone(),
-                format!("{url}/api/invoke/csv"),
-                body.clone(),
-            );
-            let Control {
-                stop,
-                rejected,
-                measured_from,
-            } = phase.clone();
+            let (client, url, body, phase) =
+                (client.clone(), url.clone(), body.clone(), phase.clone());
             tokio::spawn(async move {
                 let mut hist = Histogram::<u64>::new(3).unwrap();
-                while !stop.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    if call(&client, &url, tenant, body.clone()).await {
-                        if t >= measured_from {
-                            hist.record(t.elapsed().as_micros() as u64).unwrap();
-                        }
-                    } else {
-                        if t >= measured_from {
-                            rejected.fetch_add(1, Ordering::Relaxed);
-                        }
+                while !phase.stopped() {
+                    let sent = Instant::now();
+                    let ok = call(&client, &url, tenant, body.clone()).await;
+                    phase.count(&mut hist, sent, ok, sent.elapsed());
+                    if !ok {
                         // A refused client backs off briefly instead of spinning.
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
@@ -94,36 +99,28 @@ pub fn paced(
     body: Vec<u8>,
     phase: &Control,
 ) -> tokio::task::JoinHandle<Histogram<u64>> {
-    let (client, url) = (client.clone(), format!("{url}/api/invoke/csv"));
-    let Control {
-        stop,
-        rejected,
-        measured_from,
-    } = phase.clone();
+    let (client, url, phase) = (
+        client.clone(),
+        format!("{url}/api/invoke/csv"),
+        phase.clone(),
+    );
     tokio::spawn(async move {
         let hist = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).unwrap()));
         let mut schedule = tokio::time::interval(Duration::from_secs(1) / rate);
         schedule.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut calls = Vec::new();
-        while !stop.load(Ordering::Relaxed) {
-            let due = schedule.tick().await;
-            let (client, url, body, hist, rejected) = (
+        while !phase.stopped() {
+            let due = schedule.tick().await.into_std();
+            let (client, url, body, hist, phase) = (
                 client.clone(),
                 url.clone(),
                 body.clone(),
                 Arc::clone(&hist),
-                Arc::clone(&rejected),
+                phase.clone(),
             );
-            let measured = due.into_std() >= measured_from;
             calls.push(tokio::spawn(async move {
                 let ok = call(&client, &url, tenant, body).await;
-                if !measured {
-                } else if ok {
-                    let took = due.elapsed().as_micros() as u64;
-                    hist.lock().unwrap().record(took).unwrap();
-                } else {
-                    rejected.fetch_add(1, Ordering::Relaxed);
-                }
+                phase.count(&mut hist.lock().unwrap(), due, ok, due.elapsed());
             }));
         }
         for call in calls {
