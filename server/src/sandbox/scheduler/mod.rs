@@ -24,13 +24,15 @@
 //!
 //! A guest blocked in a host call (a sleep) runs no wasm and so never
 //! ticks: it would keep its slice while its thread is free. Each holder
-//! therefore has an [`Activity`]: its call marks it *parked* whenever its
-//! future is pending and *polled* while it runs (wasm or host code, such
-//! as instantiation). A holder parked for [`STALL`] counts as blocked, and
-//! its slice is lent to a waiter beyond the capacity. A holder that
-//! computes, or runs host code however long, is never lent out, so
-//! waiters of the same tenant (which never come first) wait their turn
-//! instead of taking slices beyond the capacity.
+//! therefore has an [`Activity`]: its call marks it *running* while it is
+//! polled (wasm or host code, such as instantiation), *runnable* once its
+//! waker fires (a call that yielded at a tick and waits for a busy
+//! thread), and *parked* while its future is pending and not woken. A
+//! holder parked for [`STALL`] counts as blocked, and its slice is lent to
+//! a waiter beyond the capacity. A holder that computes, or runs host code
+//! however long, is never lent out, so waiters of the same tenant (which
+//! never come first) wait their turn instead of taking slices beyond the
+//! capacity.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
