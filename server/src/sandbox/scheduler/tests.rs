@@ -98,7 +98,10 @@ async fn an_idle_tenant_earns_only_a_bounded_credit_while_away() {
 async fn waiters_of_the_holders_tenant_get_no_slice_beyond_the_capacity_while_it_ticks() {
     let scheduler = FairScheduler::new(1);
     let held = scheduler.acquire("heavy").await;
-    // Its own next call never comes first, so the holder keeps its slice.
+    // Its first tick: it runs (a call marks it so when its task is polled).
+    assert!(scheduler.ticked(&held, 0, 1));
+    // Its own next call never comes first, so the holder keeps its slice,
+    // however long it runs.
     let mut waiting = Box::pin(scheduler.acquire("heavy"));
     for _ in 0..10 {
         tokio::select! {
@@ -270,4 +273,17 @@ async fn a_tenant_with_many_calls_queued_cannot_jump_ahead_on_the_tags_they_queu
     }
     drop(done);
     assert_eq!(grants.recv().await, Some("light"));
+}
+
+#[test]
+fn a_call_pending_and_not_woken_counts_as_blocked_and_one_that_yielded_does_not() {
+    let activity = Activity::default();
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let later = Instant::now() + STALL * 2;
+    let mut asleep = std::pin::pin!(std::future::pending::<()>());
+    assert!(activity.poll(asleep.as_mut(), &mut cx).is_pending());
+    assert!(activity.blocked(later), "parked, nobody woke it");
+    let mut yielded = std::pin::pin!(yield_once());
+    assert!(activity.poll(yielded.as_mut(), &mut cx).is_pending());
+    assert!(!activity.blocked(later), "woken while polled: runnable");
 }
