@@ -77,7 +77,14 @@ async fn host_keeps_serving_after_hostile_guests() {
 
 #[tokio::test]
 async fn a_full_pool_answers_busy_instead_of_queueing() {
-    let one_slot = std::sync::Arc::new(Sandbox::new(SandboxLimits { slots: 1, ..LIMITS }).unwrap());
+    // A generous deadline: on a loaded machine a 50 ms knock can time out
+    // instead of answering busy or 2 (this test is about the pool).
+    let limits = SandboxLimits {
+        slots: 1,
+        deadline: GENEROUS,
+        ..LIMITS
+    };
+    let one_slot = std::sync::Arc::new(Sandbox::new(limits).unwrap());
     for name in ["sleeper", "add"] {
         one_slot.load(builtin(name), &guest(name)).unwrap();
     }
@@ -228,9 +235,11 @@ async fn with_fair_slices_guests_asleep_in_the_host_lend_their_slices() {
 #[tokio::test]
 async fn with_fair_slices_a_tenant_of_weight_three_gets_about_three_times_the_cpu() {
     let spin = |tenant: &'static str, weight: u32| {
-        let mut options = options(256, Duration::from_millis(1500));
+        let mut options = options(256, Duration::from_millis(1000));
         options.weight = weight;
-        (0..cores() * 2)
+        // One call per core and tenant: twice the slices, so both tenants
+        // always have a call waiting.
+        (0..cores())
             .map(|_| fair_call("spin", tenant, "", options))
             .collect::<Vec<_>>()
     };
