@@ -146,7 +146,8 @@ impl Sandbox {
         // (their slices); the other calls wait for a slice, holding no
         // thread. Spare threads pick up a new call at once instead of
         // leaving it in the runtime's queue until a busy thread's next
-        // yield, so it can ask for its slice (and preempt) straight away.
+        // yield (the call asked for its slice, and preempted, before it
+        // was spawned: see `scheduler::Turn::new`).
         let normal = match scheduler {
             Some(_) => threads * 2,
             None => threads,
