@@ -344,7 +344,9 @@ impl FairScheduler {
         !self.lock().waiting.is_empty()
     }
 
-    /// Whether a waiter should run before `tenant`'s next slice.
+    /// Whether a waiter should run before `tenant`'s next slice (the
+    /// tests' view; a holder asks in [`Self::ticked`]).
+    #[cfg(test)]
     pub fn preempts(&self, tenant: &str) -> bool {
         self.lock().preempts(tenant)
     }
