@@ -70,11 +70,7 @@ pub fn run() -> anyhow::Result<()> {
             "warnings",
         ]),
     ));
-    // The one build of another package set, so it goes first. (Moving it
-    // here did not stop the real-Prometheus stage from compiling ~100
-    // crates again, serde and syn among them: 415 s in the fresh-clone CI
-    // of b3c317b, against 400 s before. Its `--test prometheus` shape
-    // still resolves something differently from `--lib --bins --tests`.)
+    // The one build of another package set.
     results.push(tests(
         "xtask tests (tidy)",
         cmd::new("cargo").args(["test", "--package", "xtask"]),
@@ -89,12 +85,10 @@ pub fn run() -> anyhow::Result<()> {
     // behind its default `browser` feature, which this stage turns off.
     results.push(tests(
         "workspace tests",
-        cmd::new("cargo").arg("test").args(HOST_CRATES).args([
-            "--no-default-features",
-            "--lib",
-            "--bins",
-            "--tests",
-        ]),
+        cmd::new("cargo")
+            .arg("test")
+            .args(HOST_CRATES)
+            .args(WORKSPACE_TARGETS),
     ));
     results.push(tests(
         "doc tests",
@@ -177,6 +171,12 @@ pub fn run() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The workspace stage's targets, which the real-Prometheus stage reuses:
+/// cargo resolves features for the packages a command selects, so a
+/// narrower `--test` would build the server's dependencies again.
+pub(crate) const WORKSPACE_TARGETS: [&str; 4] =
+    ["--no-default-features", "--lib", "--bins", "--tests"];
 
 /// The packages every cargo test stage builds: one feature resolution, so
 /// one build of the server and its dependencies for all of them.
