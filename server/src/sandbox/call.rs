@@ -53,6 +53,7 @@ pub(super) async fn run(
     // replaces its behaviour.
     store.epoch_deadline_async_yield_and_update(1);
     let (ticks, mut counted) = (ticks.clone(), ticks.now());
+    let deadline_at = started + limits.deadline;
     store.epoch_deadline_callback(move |mut ctx| {
         let state = ctx.data_mut();
         // A tick the ticker made since the last callback is a tick of CPU;
@@ -64,15 +65,25 @@ pub(super) async fn run(
         if budget_ticks.is_some_and(|budget| state.cpu_ticks > budget) {
             return Err(wasmtime::Error::new(CpuBudgetExceeded));
         }
-        let resume: Resume = match &state.turn {
+        // FIFO: yield at every tick, so the executor interleaves the calls
+        // its threads run. Fair slices: at most as many calls run wasm as
+        // the executor has threads, so a call that keeps its slice runs on
+        // where it is; a yield would only let an idle thread steal the
+        // call (a wake-up that costs up to a millisecond on an idle CPU).
+        // It yields once its deadline has passed, so the timeout sees it.
+        let resume: Option<Resume> = match &state.turn {
             Some(turn) => turn.tick(ran),
-            None => Box::pin(super::scheduler::yield_once()),
+            None => Some(Box::pin(super::scheduler::yield_once())),
         };
-        Ok(UpdateDeadline::YieldCustom(1, resume))
+        Ok(match resume {
+            Some(resume) => UpdateDeadline::YieldCustom(1, resume),
+            None if Instant::now() < deadline_at => UpdateDeadline::Continue(1),
+            None => UpdateDeadline::YieldCustom(1, Box::pin(super::scheduler::yield_once())),
+        })
     });
     store.data_mut().turn = turn.clone();
 
-    let deadline = tokio::time::Instant::from_std(started + limits.deadline);
+    let deadline = tokio::time::Instant::from_std(deadline_at);
     let call = async {
         if let Some(turn) = &turn {
             turn.begin().await;

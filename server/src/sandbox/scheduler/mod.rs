@@ -12,13 +12,18 @@
 //! starts at most [`RETURN_CREDIT`] ticks behind the current virtual time,
 //! so a short call runs through, but idleness cannot be saved up.
 //!
-//! A holder only looks at the queue at its ticks, so a waiter that comes
-//! first would wait up to a tick for its slice. A waiter that comes before
-//! some running tenant therefore *preempts* at once: the scheduler's
-//! preempt hook forces an epoch tick (wasmtime's `increment_epoch`), every
-//! running guest reaches its epoch callback within a loop iteration, and
-//! the one that should yield hands its slice on (in the same lock as its
-//! check, so one waiter takes one slice, not every holder's). CPU
+//! A holder only looks at the queue at its ticks, so a request that comes
+//! first would wait up to a tick for its slice, or longer while the
+//! holder's thread is off the CPU or in host code. A request that no
+//! waiter comes before, and that comes before a running tenant, therefore
+//! takes a slice beyond the capacity *at once* (one per holder it
+//! overtakes), and *preempts*: the scheduler's preempt hook forces an
+//! epoch tick (wasmtime's `increment_epoch`), every running guest reaches
+//! its epoch callback within a loop iteration, and while more slices run
+//! than the capacity, the running holder that comes last hands its slice
+//! back (in the same lock as its check, so one grant beyond the capacity
+//! costs one holder its slice, not every holder's). A waiter that comes
+//! first once the slices are full is handed a slice the same way. CPU
 //! accounting counts only the ticker's own ticks, so forced ticks cost
 //! nobody CPU time.
 //!
@@ -205,6 +210,34 @@ impl Inner {
         self.held.values().any(|h| self.vtime(&h.tenant) > tag)
     }
 
+    /// Whether a request at `tag` that no waiter comes before takes a
+    /// slice beyond the capacity at once: one holder that comes after it,
+    /// and is not already owed to an earlier such grant, hands its slice
+    /// back at its next tick. (Waiting for that tick instead would add
+    /// the holder's way to it, up to a millisecond or more when its
+    /// thread is off the CPU or in host code, to every preempting call.)
+    fn takes_a_slice_at_once(&self, tag: f64, capacity: usize, now: Instant) -> bool {
+        let overtaken = self
+            .held
+            .values()
+            .filter(|h| !h.activity.blocked(now) && self.vtime(&h.tenant) > tag)
+            .count();
+        self.active(now).saturating_sub(capacity) < overtaken
+    }
+
+    /// Whether `tenant`'s holder hands its slice back: more slices run
+    /// than the capacity (a request took one at once), and no running
+    /// holder comes after it.
+    fn gives_back(&self, tenant: &str, capacity: usize, now: Instant) -> bool {
+        let mine = self.vtime(tenant);
+        self.active(now) > capacity
+            && self
+                .held
+                .values()
+                .filter(|h| !h.activity.blocked(now))
+                .all(|h| self.vtime(&h.tenant) <= mine)
+    }
+
     /// Whether a waiter comes before `tenant`'s next slice: one has a
     /// smaller virtual start time than `tenant` would get now. (Handing the
     /// slice on and queueing again would give it to the best *other*
@@ -277,9 +310,13 @@ impl FairScheduler {
             let mut inner = self.lock();
             let tag = inner.vtime(tenant);
             let now = Instant::now();
-            if inner.waiting.is_empty() && inner.active(now) < self.capacity {
+            let first = inner.next_tenant().is_none_or(|(_, best)| tag < best);
+            if first && inner.active(now) < self.capacity {
                 let id = inner.grant(tenant, activity, tag, now);
                 (RequestState::Granted(id), false)
+            } else if first && inner.takes_a_slice_at_once(tag, self.capacity, now) {
+                let id = inner.grant(tenant, activity, tag, now);
+                (RequestState::Granted(id), true)
             } else {
                 let (wake, woken) = oneshot::channel();
                 inner.seq += 1;
@@ -330,7 +367,7 @@ impl FairScheduler {
         held.activity.polled();
         let tenant = held.tenant.clone();
         inner.charge(&tenant, ticks, weight);
-        if !inner.preempts(&tenant) {
+        if !inner.gives_back(&tenant, self.capacity, Instant::now()) && !inner.preempts(&tenant) {
             return true;
         }
         inner.held.remove(&slice.id);

@@ -117,7 +117,7 @@ async fn waiters_of_the_holders_tenant_get_no_slice_beyond_the_capacity_while_it
 }
 
 #[tokio::test]
-async fn one_waiter_that_comes_first_takes_one_slice_not_every_holders() {
+async fn a_request_that_comes_first_runs_at_once_and_one_holder_hands_its_slice_back() {
     let scheduler = FairScheduler::new(2);
     scheduler.charge("heavy", 100, 1);
     let (a, b) = (
@@ -127,19 +127,27 @@ async fn one_waiter_that_comes_first_takes_one_slice_not_every_holders() {
     scheduler.charge("heavy", 100, 1);
     // Both run (their calls are polled), however slow this machine is.
     assert!(scheduler.ticked(&a, 0, 1) && scheduler.ticked(&b, 0, 1));
-    let light = tokio::spawn({
-        let scheduler = Arc::clone(&scheduler);
-        async move { scheduler.acquire("light").await }
-    });
-    while !scheduler.contended() {
-        tokio::task::yield_now().await;
+    // Light comes before heavy: each of its requests takes a slice beyond
+    // the capacity at once, one per holder it overtakes, instead of
+    // waiting for a holder's tick.
+    let at_once = || tokio::time::timeout(Duration::from_secs(5), scheduler.acquire("light"));
+    let first = at_once().await.expect("granted at once");
+    let second = at_once().await.expect("granted at once");
+    // A third is owed no holder's slice: it waits.
+    let mut third = Box::pin(scheduler.acquire("light"));
+    tokio::select! {
+        _ = &mut third => panic!("more slices beyond the capacity than holders to give them back"),
+        () = tokio::task::yield_now() => {}
     }
-    // Both holders reach the forced tick; the first hands its slice on.
+    // Both heavy holders reach the forced tick and hand their slices back,
+    // which brings the count back to the capacity.
     assert!(!scheduler.ticked(&a, 0, 1), "light comes before heavy");
-    assert!(scheduler.ticked(&b, 0, 1), "no one else waits");
-    let light = light.await.unwrap();
+    assert!(!scheduler.ticked(&b, 0, 1), "still beyond the capacity");
     assert_eq!(scheduler.inner.lock().unwrap().held.len(), 2);
-    drop((a, b, light));
+    drop((first, second));
+    tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("the third request, once a slice is free");
 }
 
 #[tokio::test]
@@ -189,24 +197,19 @@ async fn a_waiter_that_comes_before_a_holder_preempts_at_once_and_a_heavier_one_
     );
     let held = scheduler.acquire("heavy").await;
     scheduler.charge("heavy", 30, 1); // it ran 30 ticks since its grant
-    let light = tokio::spawn({
-        let scheduler = Arc::clone(&scheduler);
-        async move { drop(scheduler.acquire("light").await) }
-    });
-    while !scheduler.contended() {
-        tokio::task::yield_now().await;
-    }
+    let light = tokio::time::timeout(Duration::from_secs(5), scheduler.acquire("light"))
+        .await
+        .expect("light comes first: granted at once");
     assert_eq!(
         forced.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "light preempts heavy"
     );
     assert!(
-        scheduler.preempts("heavy"),
-        "heavy hands its slice on at the forced tick"
+        !scheduler.ticked(&held, 0, 1),
+        "heavy hands its slice back at the forced tick"
     );
-    drop(held);
-    light.await.unwrap();
+    drop((held, light));
 
     let held = scheduler.acquire("light").await;
     let heavy = tokio::spawn({

@@ -64,9 +64,10 @@ impl Turn {
     }
 
     /// At a tick (`ticks` of CPU: 0 for a tick the scheduler forced):
-    /// charges it, then keeps the slice unless a waiter comes first, else
-    /// hands it on and queues for the next one.
-    pub(crate) fn tick(self: &Arc<Self>, ticks: u64) -> Resume {
+    /// charges it, then keeps the slice unless a waiter comes first (None:
+    /// the guest runs on, on this thread), else hands it on and queues for
+    /// the next one (what the guest awaits before it runs on).
+    pub(crate) fn tick(self: &Arc<Self>, ticks: u64) -> Option<Resume> {
         let kept = {
             let slice = self.slice.lock().expect("slice lock");
             slice
@@ -74,11 +75,11 @@ impl Turn {
                 .is_some_and(|slice| self.scheduler.ticked(slice, ticks, self.weight))
         };
         if kept {
-            return Box::pin(yield_once());
+            return None;
         }
         self.pause();
         let turn = Arc::clone(self);
-        Box::pin(async move { turn.begin().await })
+        Some(Box::pin(async move { turn.begin().await }))
     }
 }
 
