@@ -261,3 +261,27 @@ async fn with_fair_slices_a_tenant_of_weight_three_gets_about_three_times_the_cp
         ticks[1]
     );
 }
+
+#[tokio::test]
+async fn with_fair_slices_a_spinner_that_keeps_its_slice_is_still_cut_at_its_deadline() {
+    // Alone, it keeps its slice at every tick and so never yields to the
+    // executor, until its deadline has passed.
+    tokio::task::spawn_blocking(|| LazyLock::force(&FAIR))
+        .await
+        .unwrap(); // loads the guests
+    let started = std::time::Instant::now();
+    let call = fair_call("spin", "alone", "", options(256, Duration::from_millis(50)));
+    let call = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("cut within 5 s")
+        .unwrap();
+    assert_eq!(
+        call.result.unwrap_err(),
+        SandboxError::Deadline { deadline_ms: 50 }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "cut {:?} after it started",
+        started.elapsed()
+    );
+}
