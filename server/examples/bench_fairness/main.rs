@@ -9,6 +9,9 @@
 //!   equal weights, no gate on the heavy tenant, no background class;
 //! - the same with three heavy tenants at once.
 //!
+//! The server runs on its own HTTP runtime (as `wip-server` does), apart
+//! from the load generators' tasks.
+//!
 //! Three interleaved rounds; the table shows each phase's median round:
 //! the well-behaved p50/p99 and their ratio to running alone (same round),
 //! the heavy tenants' throughput and the host's total throughput.
@@ -40,7 +43,22 @@ const WARM_UP: Duration = Duration::from_secs(1);
 struct Server {
     url: String,
     _running: server::testing::RunningServer,
+    /// The server's HTTP workers, as `wip-server` has its own: the load
+    /// generators' tasks (up to 24 heavy clients) must not queue in front
+    /// of the answers they measure on the same two workers.
+    _runtime: HttpRuntime,
     _dir: tempfile::TempDir,
+}
+
+/// A runtime that may be dropped inside the bench's async context.
+struct HttpRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for HttpRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// How a phase configures the server and its heavy tenants.
@@ -118,12 +136,21 @@ async fn start(phase: Phase) -> Server {
     config.sandbox_slots = 64;
     config.sandbox_deadline_ms = 1000;
     config.cpu_scheduler = phase.scheduler.into();
-    let running = server::testing::spawn(AppState::new(config).unwrap())
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = AppState::new(config).unwrap();
+    let running = runtime
+        .spawn(server::testing::spawn(state))
         .await
+        .unwrap()
         .unwrap();
     Server {
         url: running.url(),
         _running: running,
+        _runtime: HttpRuntime(Some(runtime)),
         _dir: dir,
     }
 }
