@@ -64,9 +64,10 @@ impl Turn {
     }
 
     /// At a tick (`ticks` of CPU: 0 for a tick the scheduler forced):
-    /// charges it, then keeps the slice unless a waiter comes first (None:
-    /// the guest runs on, on this thread), else hands it on and queues for
-    /// the next one (what the guest awaits before it runs on).
+    /// charges it, then keeps the slice (None: the guest runs on, on this
+    /// thread) unless a waiter comes first or a call that came first took
+    /// a slice beyond the capacity; else hands it on and queues for the
+    /// next one (what the guest awaits before it runs on).
     pub(crate) fn tick(self: &Arc<Self>, ticks: u64) -> Option<Resume> {
         let kept = {
             let slice = self.slice.lock().expect("slice lock");
