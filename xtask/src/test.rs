@@ -172,9 +172,10 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The workspace stage's targets, which the real-Prometheus stage reuses:
-/// cargo resolves features for the packages a command selects, so a
-/// narrower `--test` would build the server's dependencies again.
+/// The workspace stage's targets, which the real-Prometheus stage and the
+/// confinement check's build reuse: cargo resolves features for the units
+/// a command selects, so a narrower `--test` or `--example` would build
+/// the server's dependencies again.
 pub(crate) const WORKSPACE_TARGETS: [&str; 4] =
     ["--no-default-features", "--lib", "--bins", "--tests"];
 

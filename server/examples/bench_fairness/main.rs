@@ -137,7 +137,6 @@ async fn start(phase: Phase) -> Server {
     config.sandbox_deadline_ms = 1000;
     config.cpu_scheduler = phase.scheduler.into();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
         .enable_all()
         .build()
         .unwrap();

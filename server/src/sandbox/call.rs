@@ -65,19 +65,20 @@ pub(super) async fn run(
         if budget_ticks.is_some_and(|budget| state.cpu_ticks > budget) {
             return Err(wasmtime::Error::new(CpuBudgetExceeded));
         }
-        // FIFO: yield at every tick, so the executor interleaves the calls
-        // its threads run. Fair slices: at most as many calls run wasm as
-        // the executor has threads, so a call that keeps its slice runs on
-        // where it is; a yield would only let an idle thread steal the
-        // call (a wake-up that costs up to a millisecond on an idle CPU).
-        // It yields once its deadline has passed, so the timeout sees it.
-        let resume: Option<Resume> = match &state.turn {
-            Some(turn) => turn.tick(ran),
-            None => Some(Box::pin(super::scheduler::yield_once())),
-        };
+        let resume: Option<Resume> = state.turn.as_ref().and_then(|turn| turn.tick(ran));
         Ok(match resume {
+            // It handed its slice on: it waits for the next one.
             Some(resume) => UpdateDeadline::YieldCustom(1, resume),
-            None if Instant::now() < deadline_at => UpdateDeadline::Continue(1),
+            // Fair slices: at most as many calls run wasm as the executor
+            // has threads, so a call that keeps its slice runs on where it
+            // is; a yield would only let an idle thread steal the call (a
+            // wake-up that costs up to a millisecond on an idle CPU).
+            None if state.turn.is_some() && Instant::now() < deadline_at => {
+                UpdateDeadline::Continue(1)
+            }
+            // FIFO: a yield at every tick, so the executor interleaves the
+            // calls its threads run; either way, past its deadline, so the
+            // timeout sees it.
             None => UpdateDeadline::YieldCustom(1, Box::pin(super::scheduler::yield_once())),
         })
     });

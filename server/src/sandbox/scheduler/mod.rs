@@ -129,12 +129,14 @@ impl Inner {
             .max(floor)
     }
 
+    /// Holders that are not blocked.
+    fn running(&self, now: Instant) -> impl Iterator<Item = &Held> {
+        self.held.values().filter(move |h| !h.activity.blocked(now))
+    }
+
     /// Slices whose holders are not blocked.
     fn active(&self, now: Instant) -> usize {
-        self.held
-            .values()
-            .filter(|h| !h.activity.blocked(now))
-            .count()
+        self.running(now).count()
     }
 
     /// Records a slice granted to `tenant` at `tag`; its number. A call
@@ -218,9 +220,8 @@ impl Inner {
     /// thread is off the CPU or in host code, to every preempting call.)
     fn takes_a_slice_at_once(&self, tag: f64, capacity: usize, now: Instant) -> bool {
         let overtaken = self
-            .held
-            .values()
-            .filter(|h| !h.activity.blocked(now) && self.vtime(&h.tenant) > tag)
+            .running(now)
+            .filter(|h| self.vtime(&h.tenant) > tag)
             .count();
         self.active(now).saturating_sub(capacity) < overtaken
     }
@@ -230,12 +231,7 @@ impl Inner {
     /// holder comes after it.
     fn gives_back(&self, tenant: &str, capacity: usize, now: Instant) -> bool {
         let mine = self.vtime(tenant);
-        self.active(now) > capacity
-            && self
-                .held
-                .values()
-                .filter(|h| !h.activity.blocked(now))
-                .all(|h| self.vtime(&h.tenant) <= mine)
+        self.active(now) > capacity && self.running(now).all(|h| self.vtime(&h.tenant) <= mine)
     }
 
     /// Whether a waiter comes before `tenant`'s next slice: one has a
