@@ -356,8 +356,7 @@ impl Sandbox {
         // The guest's log lines belong to the caller's span and subscriber,
         // whichever thread runs the guest.
         let call = call.in_current_span().with_current_subscriber();
-        let task = self.executor.spawn(options.cpu, call);
-        match task.await {
+        match self.executor.run(options.cpu, call).await {
             Ok(outcome) => outcome,
             // A panic in our host code (never guest code: that traps).
             Err(e) => (
