@@ -88,10 +88,11 @@ impl Executor {
     /// Having handed it over, the guest thread yields its core once
     /// (`sched_yield`): the task it has just woken, the request waiting for
     /// this output, then runs before the next guest slice on that core
-    /// instead of queueing behind it (the kernel lets a running thread of
-    /// equal standing finish its slice, up to a 4 ms tick at HZ=250). Beside
-    /// a heavy tenant, the wait from a small call's end to its request
-    /// running again fell from 3.8 to 2.2 ms at p99.
+    /// instead of queueing behind it (Linux's EEVDF lets a running thread
+    /// finish its protected slice whatever its nice value, and may notice
+    /// only at the next tick, 4 ms at HZ=250). Beside a heavy tenant, the
+    /// wait from a small call's end to its request running again fell from
+    /// 3.8 to 2.2 ms at p99.
     pub(super) async fn run<F>(&self, cpu: CpuClass, call: F) -> Result<F::Output, JoinError>
     where
         F: Future + Send + 'static,
