@@ -21,8 +21,8 @@ const ADMIN: &str = "lessons-admin-token-0123456789abcdef";
 /// cut at their deadline, beside another test's noisy neighbours.
 static CPU_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn router(dir: &tempfile::TempDir) -> Router {
-    server::app(AppState::new(config(dir)).expect("state"))
+fn app(config: Config) -> Router {
+    server::app(AppState::new(config).expect("state"))
 }
 
 fn config(dir: &tempfile::TempDir) -> Config {
@@ -62,7 +62,7 @@ async fn send(
 #[tokio::test]
 async fn starting_a_fairness_run_takes_the_admin_token_and_nothing_starts_without_it() {
     let dir = tempfile::tempdir().unwrap();
-    let app = router(&dir);
+    let app = app(config(&dir));
     let (status, _, body) = send(&app, "POST", "/api/lessons/fairness", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "unauthorized");
@@ -80,7 +80,7 @@ async fn starting_a_fairness_run_takes_the_admin_token_and_nothing_starts_withou
 #[tokio::test]
 async fn absurd_lesson_parameters_are_typed_400s() {
     let dir = tempfile::tempdir().unwrap();
-    let app = router(&dir);
+    let app = app(config(&dir));
     for query in [
         "seconds=0",
         "seconds=1",
@@ -113,7 +113,7 @@ async fn absurd_lesson_parameters_are_typed_400s() {
 async fn of_twenty_parallel_starts_exactly_one_runs_and_it_ends_unpolled_in_three_phases() {
     let _alone = CPU_HEAVY.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let app = router(&dir);
+    let app = app(config(&dir));
     let starts = (0..20).map(|_| {
         let app = app.clone();
         tokio::spawn(async move {
@@ -207,7 +207,7 @@ async fn the_naive_compile_per_call_is_slower_than_the_compile_once_median_and_r
     // lesson, not the deadline).
     let mut config = config(&dir);
     config.sandbox_deadline_ms = 5_000;
-    let app = server::app(AppState::new(config).expect("state"));
+    let app = app(config);
     let (first, second) = tokio::join!(
         send(&app, "POST", "/api/lessons/compile-once?calls=5", None),
         send(&app, "POST", "/api/lessons/compile-once?calls=5", None),

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
+use server::sandbox::limits::PAGE_BYTES;
 use server::{AppState, Config, app};
 use tower::ServiceExt as _;
 
@@ -281,7 +282,8 @@ async fn soak_of_ten_thousand_mixed_calls_keeps_the_host_alive_and_memory_bounde
     // the sandbox may hold up to slots x cap more than after the warm-up;
     // beyond that, growth is a leak.
     let config = state.config();
-    let kept_mib = u64::from(config.sandbox_slots) * config.sandbox_memory_pages / 16;
+    let kept_mib =
+        (u64::from(config.sandbox_slots) * config.sandbox_memory_pages * PAGE_BYTES) >> 20;
     let growth_mib = after.saturating_sub(before) / 1024;
     assert!(
         growth_mib < kept_mib + 64,
