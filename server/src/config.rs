@@ -56,6 +56,13 @@ pub struct Config {
     #[arg(long, env = "WIP_ADDR", default_value = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
+    /// Other names this server answers as (comma-separated in the
+    /// environment; a leading `.` also allows subdomains). Besides these,
+    /// only `localhost` and the bound IP are served: any other `Host` is
+    /// refused with 421 (DNS rebinding). Ports are not compared.
+    #[arg(long = "allowed-host", env = "WIP_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
     /// Directory holding the built site (`cargo xtask build` output).
     #[arg(long, env = "WIP_ASSETS_DIR", default_value = DEFAULT_ASSETS_DIR)]
     pub assets_dir: PathBuf,
@@ -160,6 +167,7 @@ impl Config {
                 .parse()
                 .expect("DEFAULT_ADDR is a valid socket address"),
             assets_dir: assets_dir.into(),
+            allowed_hosts: Vec::new(),
             wrong_mime_demo: true,
             guests_dir: DEFAULT_GUESTS_DIR.into(),
             sandbox_memory_pages: DEFAULT_MEMORY_PAGES,
@@ -210,6 +218,11 @@ impl Config {
             "fifo" => crate::sandbox::Scheduling::Fifo,
             _ => crate::sandbox::Scheduling::Fair,
         }
+    }
+
+    /// The names requests may address this server by.
+    pub fn allowed_hosts(&self) -> crate::allowed_hosts::AllowedHosts {
+        crate::allowed_hosts::AllowedHosts::new(self.addr.ip(), &self.allowed_hosts)
     }
 
     /// What an upload's smoke call may use.
@@ -280,6 +293,12 @@ impl Config {
             self.body_read_timeout_ms,
             1..=3_600_000,
         )?;
+        for name in &self.allowed_hosts {
+            crate::allowed_hosts::check_name(name).map_err(|reason| ConfigError {
+                flag: "--allowed-host",
+                reason,
+            })?;
+        }
         if let Some(token) = &self.admin_token
             && token.len() < MIN_ADMIN_TOKEN_BYTES
         {
@@ -332,5 +351,7 @@ mod tests {
         assert_eq!(c.check().unwrap_err().flag, "--admin-token");
         c.admin_token = Some("x".repeat(MIN_ADMIN_TOKEN_BYTES));
         assert!(c.check().is_ok());
+        c.allowed_hosts = vec!["wip.example.com".into(), "*".into()];
+        assert_eq!(c.check().unwrap_err().flag, "--allowed-host");
     }
 }

@@ -11,7 +11,6 @@
 //! out its admin token over HTTP, it refuses to start on an address that is
 //! not loopback; it also refuses a shared registry (`--registry`).
 
-use std::io::Read as _;
 use std::path::Path;
 
 use axum::extract::State;
@@ -24,7 +23,9 @@ use wire::demo::{DEMO_PATH, DemoKeys, DemoTenant};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::pipeline::Pipeline;
 use crate::registry::{Registry, Upload};
+use crate::request_id::RequestId;
 use crate::sandbox::CpuClass;
 use crate::state::AppState;
 use crate::tenants::TenantConfig;
@@ -89,7 +90,7 @@ pub enum DemoError {
     SharedRegistry,
     /// No randomness for the secrets.
     #[error("--demo: generating its secrets: {0}")]
-    Random(std::io::Error),
+    Random(String),
     /// The demo plugin could not be registered.
     #[error("--demo: registering {PLUGIN}: {0}")]
     Register(String),
@@ -187,7 +188,12 @@ impl Demo {
     /// run left (the registry persists it). Missing guest files leave the
     /// demo without a plugin (logged), as a missing guests directory leaves
     /// the sandbox empty.
-    pub fn register(&self, registry: &Registry, guests_dir: &Path) -> Result<(), DemoError> {
+    pub fn register(
+        &self,
+        registry: &Registry,
+        pipeline: &Pipeline,
+        guests_dir: &Path,
+    ) -> Result<(), DemoError> {
         let mut files = Vec::new();
         for (guest, version) in VERSIONS {
             let path = guests_dir.join(format!("{guest}.wasm"));
@@ -208,7 +214,7 @@ impl Demo {
                         .enable_all()
                         .build()
                         .map_err(|e| DemoError::Register(e.to_string()))?;
-                    runtime.block_on(upload_all(registry, files))
+                    runtime.block_on(upload_all(registry, pipeline, files))
                 })
                 .join()
                 .unwrap_or_else(|_| Err(DemoError::Register("the upload thread panicked".into())))
@@ -238,15 +244,20 @@ impl Demo {
 }
 
 /// Uploads every version under [`PLUGIN`], in order.
-async fn upload_all(registry: &Registry, files: Vec<(&str, Bytes)>) -> Result<(), DemoError> {
+async fn upload_all(
+    registry: &Registry,
+    pipeline: &Pipeline,
+    files: Vec<(&str, Bytes)>,
+) -> Result<(), DemoError> {
     for (version, bytes) in files {
+        let upload = Upload {
+            name: PLUGIN.to_owned(),
+            version: version.to_owned(),
+            bytes,
+            smoke_input: None,
+        };
         registry
-            .upload(Upload {
-                name: PLUGIN.to_owned(),
-                version: version.to_owned(),
-                bytes,
-                smoke_input: None,
-            })
+            .upload(upload, pipeline, &RequestId::random().to_string())
             .await
             .map_err(|e| DemoError::Register(e.to_string()))?;
     }
@@ -255,11 +266,7 @@ async fn upload_all(registry: &Registry, files: Vec<(&str, Bytes)>) -> Result<()
 
 /// `SECRET_BYTES` from the operating system's CSPRNG, hex-encoded.
 fn secret() -> Result<String, DemoError> {
-    let mut bytes = [0u8; SECRET_BYTES];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(DemoError::Random)?;
-    Ok(hex::encode(bytes))
+    crate::random::try_hex::<SECRET_BYTES>().map_err(|e| DemoError::Random(e.to_string()))
 }
 
 /// `GET /api/demo`.

@@ -86,6 +86,22 @@ pub enum ApiError {
         /// The body read timeout.
         timeout_ms: u64,
     },
+    /// One client asked again too soon for something it may do only so
+    /// often (a lesson's CPU-heavy step).
+    #[error("{what}: this client may ask again in {retry_after_secs} s")]
+    RateLimited {
+        /// What is limited.
+        what: String,
+        /// Seconds until the client may ask again.
+        retry_after_secs: u64,
+    },
+    /// The request's `Host` is not one of this server's names (DNS
+    /// rebinding): refused before routing.
+    #[error("host {host:?} is not one of this server's names; start it with --allowed-host to serve it")]
+    HostNotAllowed {
+        /// The `Host` the request carried.
+        host: String,
+    },
     /// A bounded server resource (e.g. the throttled lesson streams) is
     /// fully in use: 503 with `Retry-After`, like a busy sandbox.
     #[error("all {limit} {what} are in use; try again shortly")]
@@ -154,6 +170,8 @@ impl ApiError {
             Self::RequestTimeout { .. } => "request_timeout",
             Self::Saturated { .. } => "busy",
             Self::AlreadyRunning { .. } => "already_running",
+            Self::HostNotAllowed { .. } => "host_not_allowed",
+            Self::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -175,6 +193,8 @@ impl ApiError {
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Saturated { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::AlreadyRunning { .. } => StatusCode::CONFLICT,
+            Self::HostNotAllowed { .. } => StatusCode::MISDIRECTED_REQUEST,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -188,6 +208,9 @@ impl ApiError {
                 retry_after_secs, ..
             }
             | Self::AlreadyRunning {
+                retry_after_secs, ..
+            }
+            | Self::RateLimited {
                 retry_after_secs, ..
             }
             | Self::Registry(R::Busy { retry_after_secs }) => Some(*retry_after_secs),

@@ -3,10 +3,12 @@
 //! `examples/error-handling`), and the request body is read only after the
 //! caller is known, with the route's limit enforced while reading.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
@@ -23,10 +25,34 @@ pub struct Path<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
 
-/// [`axum::Json`] as a request body, rejecting with [`ApiError`].
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// [`axum::Json`] as a request body, rejecting with [`ApiError`]; the body
+/// must be a JSON object ([`wire::Object`]: never a struct by position).
+#[derive(Debug)]
 pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(wire::Object(body)) = axum::Json::from_request(request, state).await?;
+        Ok(Self(body))
+    }
+}
+
+/// The peer's IP address: [`crate::serve`] puts the connection's
+/// [`ConnectInfo`] on every request; a router driven without a socket
+/// (`oneshot`) has none, and all such requests are one client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(Self(peer.map(|info| info.0.ip())))
+    }
+}
 
 /// Why a body could not be read.
 #[derive(Debug)]

@@ -1,11 +1,9 @@
-//! The one invocation pipeline: every guest call, whichever route it came
-//! by, goes through [`invoke`]: resolution to a typed [`GuestKey`],
-//! admission by the tenant's gate, the tenant's limits and CPU class, the
-//! sandbox call, metrics and one log line. Routes only authenticate, read
-//! the body and shape the response.
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+//! The HTTP face of the one invocation pipeline: `/api/run` and
+//! `/api/invoke` resolve their target to a typed [`GuestKey`] (a rollout
+//! picks its side here), hand the call to [`crate::pipeline`] (gate,
+//! limits, sandbox, metrics, log line), count a routed call in its
+//! rollout, and shape the answer. Routes only authenticate and read the
+//! body.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -13,8 +11,10 @@ use bytes::Bytes;
 
 use crate::error::ApiError;
 use crate::outcome::Outcome;
+use crate::pipeline::{Admission, Call, Route};
 use crate::registry::RolloutCall;
-use crate::sandbox::{GuestKey, Output};
+use crate::request_id::RequestId;
+use crate::sandbox::{GuestKey, GuestRef, Output, Work};
 use crate::state::AppState;
 use crate::tenants::TenantId;
 
@@ -28,10 +28,10 @@ pub enum Target {
 }
 
 impl Target {
-    fn route(&self) -> &'static str {
+    fn route(&self) -> Route {
         match self {
-            Self::Builtin(_) => "run",
-            Self::Plugin(_) => "invoke",
+            Self::Builtin(_) => Route::Run,
+            Self::Plugin(_) => Route::Invoke,
         }
     }
 
@@ -48,27 +48,6 @@ struct Resolved {
     key: GuestKey,
     digest: String,
     rollout: Option<RolloutCall>,
-}
-
-/// The caller's `x-request-id` (1 to 64 characters of `A-Z a-z 0-9 . _ : -`),
-/// or a new one: a rollout routes by it, so a retry lands on the same digest.
-pub fn request_id(headers: &HeaderMap) -> Result<String, ApiError> {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let Some(value) = headers.get("x-request-id") else {
-        return Ok(format!("wip-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
-    };
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .as_bytes()
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(b));
-    if valid {
-        Ok(value.to_str().expect("checked ASCII").to_owned())
-    } else {
-        Err(ApiError::BadRequest {
-            reason: "x-request-id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -".into(),
-        })
-    }
 }
 
 fn resolve(state: &AppState, target: &Target, request_id: &str) -> Result<Resolved, ApiError> {
@@ -103,57 +82,39 @@ pub async fn invoke(
     target: Target,
     tenant: TenantId,
     input: Bytes,
-    request_id: String,
+    request_id: &RequestId,
 ) -> Result<Response, ApiError> {
-    let resolved = resolve(state, &target, &request_id)?;
-    let record = CallRecord {
-        request_id: &request_id,
-        route: target.route(),
-        tenant: &tenant,
-        requested: target.requested(),
-        digest: &resolved.digest,
-    };
-    let started = Instant::now();
-    let permit = match state.tenants().admit(&tenant).await {
-        Ok(permit) => permit,
-        Err(e) => {
-            let usage = Usage::default();
-            record.finish(state, Outcome::Rejected, started.elapsed(), usage, Some(&e));
-            return Err(e);
-        }
-    };
-    let sandbox = state.sandbox();
-    let options = state
-        .tenants()
-        .call_options(&tenant, sandbox.limits().per_call());
-    let invocation = sandbox
-        .invoke(&resolved.key, tenant.as_str(), input, options)
+    let resolved = resolve(state, &target, request_id.as_str())?;
+    let called = state
+        .pipeline()
+        .call(Call {
+            route: target.route(),
+            request_id: request_id.as_str(),
+            tenant: &tenant,
+            requested: target.requested(),
+            guest: GuestRef::Installed(&resolved.key),
+            digest: &resolved.digest,
+            work: Work::Process(input),
+            admission: Admission::Tenant,
+            options: None,
+        })
         .await;
-    drop(permit);
-    let outcome = Outcome::of(&invocation.result);
-    let error = invocation.result.as_ref().err().map(|e| e.to_string());
-    let usage = Usage {
-        memory_pages: invocation.peak_memory_pages,
-        cpu: crate::sandbox::engine::EPOCH_TICK * invocation.cpu_ticks as u32,
-    };
-    let elapsed = started.elapsed();
-    record.finish(state, outcome, elapsed, usage, error.as_ref());
+    if called.outcome == Outcome::Rejected {
+        return Err(called.result.expect_err("a rejected call has no output"));
+    }
     if let Some(call) = &resolved.rollout {
-        crate::rollouts::count(state, call, &resolved.digest, outcome, elapsed).await;
+        crate::rollouts::count(state, call, &resolved.digest, called.outcome, called.elapsed)
+            .await;
     }
     // A failed call names what failed too: which digest, which side.
-    let mut response = match invocation.result {
+    let mut response = match called.result {
         Ok(output) => respond(output),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => e.into_response(),
     };
     let headers = response.headers_mut();
     headers.insert(
         "x-guest-digest",
         HeaderValue::from_str(&resolved.digest).expect("hex digest"),
-    );
-    headers.insert(
-        "x-request-id",
-        HeaderValue::from_str(&request_id).expect("checked request id"),
     );
     // The tenant the call ran (and its log lines were tagged) as: on
     // `/api/run`, always `demo`, whatever the caller claims.
@@ -219,66 +180,6 @@ fn log_header_value(message: &str) -> HeaderValue {
         }
     }
     HeaderValue::from_str(&out).expect("printable ASCII")
-}
-
-/// What a call used.
-#[derive(Debug, Default, Clone, Copy)]
-struct Usage {
-    memory_pages: u64,
-    cpu: Duration,
-}
-
-/// Who called what: one metrics record and one log line per call, the
-/// same shape whichever route it came by.
-struct CallRecord<'a> {
-    request_id: &'a str,
-    route: &'static str,
-    tenant: &'a TenantId,
-    requested: &'a str,
-    digest: &'a str,
-}
-
-impl CallRecord<'_> {
-    fn finish(
-        &self,
-        state: &AppState,
-        outcome: Outcome,
-        duration: Duration,
-        usage: Usage,
-        error: Option<&impl std::fmt::Display>,
-    ) {
-        let (memory_pages, cpu_ms) = (usage.memory_pages, usage.cpu.as_secs_f64() * 1e3);
-        state.metrics().record(
-            self.digest,
-            self.tenant.as_str(),
-            outcome,
-            duration,
-            usage.cpu,
-        );
-        let error = error.map(ToString::to_string);
-        macro_rules! line {
-            ($level:ident) => {
-                tracing::$level!(
-                    request_id = self.request_id,
-                    route = self.route,
-                    tenant = %self.tenant,
-                    plugin = self.requested,
-                    digest = self.digest,
-                    outcome = outcome.as_str(),
-                    duration_ms = duration.as_secs_f64() * 1e3,
-                    memory_pages,
-                    cpu_ms,
-                    error,
-                    "invocation"
-                )
-            };
-        }
-        if outcome.is_guest_failure() {
-            line!(warn);
-        } else {
-            line!(info);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,12 +11,12 @@
 //! - `POST /api/lessons/add?a=2&b=3` (seed task 4): `add` exports
 //!   `add(i32, i32) -> i32`, not the plugin ABI `/api/run` speaks, so it
 //!   cannot be called there (`abi_violation`). This calls the export the
-//!   way `examples/minimal_host.rs` does, admitted by the `demo` tenant's
-//!   gate like every `/api/run` call.
+//!   way `examples/minimal_host.rs` does, through the pipeline under the
+//!   `demo` tenant like every `/api/run` call (route `lesson-add`).
 
 mod throttle;
 
-use std::time::Instant;
+pub use throttle::Places;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -33,7 +33,9 @@ use wire::lessons::{AddLesson, DeliveryLesson, HeaderProbe};
 use crate::assets::{Catalog, respond};
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::sandbox::GuestKey;
+use crate::pipeline::{Admission, Call, Route};
+use crate::request_id::RequestId;
+use crate::sandbox::{GuestKey, GuestRef, Work};
 use crate::state::AppState;
 use crate::tenants::TenantId;
 
@@ -168,24 +170,39 @@ fn three() -> i32 {
 
 async fn add(
     State(state): State<AppState>,
+    request_id: RequestId,
     Query(args): Query<AddArgs>,
 ) -> Result<Json<AddLesson>, ApiError> {
     let key = GuestKey::Builtin(ADD_GUEST.to_owned());
-    let sandbox = state.sandbox();
+    let pipeline = state.pipeline();
     let info =
-        sandbox
+        pipeline
+            .sandbox()
             .guest_info(&key)
             .ok_or_else(|| crate::sandbox::SandboxError::UnknownGuest {
                 name: ADD_GUEST.to_owned(),
             })?;
-    let _permit = state.tenants().admit(&TenantId::demo()).await?;
-    let started = Instant::now();
-    let sum = sandbox.call_add(ADD_GUEST, args.a, args.b).await?;
+    let called = pipeline
+        .call(Call {
+            route: Route::LessonAdd,
+            request_id: request_id.as_str(),
+            tenant: &TenantId::demo(),
+            requested: ADD_GUEST,
+            guest: GuestRef::Installed(&key),
+            digest: &info.digest,
+            work: Work::Add(args.a, args.b),
+            admission: Admission::Tenant,
+            options: None,
+        })
+        .await;
+    let sum = called.result?.returned.ok_or_else(|| ApiError::Internal {
+        message: "the add export returned no i32".into(),
+    })?;
     Ok(Json(AddLesson {
         a: args.a,
         b: args.b,
         sum,
         digest: info.digest,
-        duration_ms: started.elapsed().as_secs_f64() * 1e3,
+        duration_ms: called.elapsed.as_secs_f64() * 1e3,
     }))
 }

@@ -5,6 +5,7 @@
 //! [`serve`] runs it on a listener until a shutdown signal;
 //! [`testing::spawn`] runs it in-process on a free loopback port.
 
+pub mod allowed_hosts;
 pub mod assets;
 pub mod auth;
 pub mod config;
@@ -17,8 +18,11 @@ pub mod invoke;
 pub mod lessons;
 pub mod metrics;
 pub mod outcome;
+pub mod pipeline;
 pub mod plugins;
+pub mod random;
 pub mod registry;
+pub mod request_id;
 pub mod rollouts;
 pub mod run;
 pub mod sandbox;
@@ -27,11 +31,16 @@ pub mod tenants;
 pub mod testing;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::{Router, middleware};
 use axum::http::header::X_CONTENT_TYPE_OPTIONS;
 use axum::http::{HeaderValue, Method};
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use tower::ServiceExt as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -48,6 +57,7 @@ pub use state::{AppState, StartupError};
 /// Builds the complete router for `state`.
 pub fn app(state: AppState) -> Router {
     let assets = assets::router(state.catalog(), state.config().wrong_mime_demo);
+    let allowed = Arc::new(state.config().allowed_hosts());
     let api = Router::new()
         .merge(health::router())
         .merge(run::router())
@@ -66,7 +76,27 @@ pub fn app(state: AppState) -> Router {
         ))
         // A guest's 502/504/507 is the guest's outcome (logged once by the
         // invocation pipeline), not a server failure for the error log.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
+        // Before any route sees it: a rebinding page's request is refused.
+        .layer(middleware::from_fn_with_state(allowed, allowed_hosts::check))
+        // Outermost, so every answer (a 421 or 404 too) names its request.
+        .layer(middleware::from_fn(request_id::layer))
+}
+
+/// tower-http's default span, with the request id an answer carries.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request.extensions().get::<request_id::RequestId>();
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %request.uri(),
+        version = ?request.version(),
+        request_id = id.map(request_id::RequestId::as_str),
+    )
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {
@@ -94,7 +124,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -106,7 +136,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        // Who the peer is, for the per-client limits (`extract::ClientIp`).
+        let service = app.clone().map_request(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
+        let service = TowerToHyperService::new(service);
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

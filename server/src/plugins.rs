@@ -26,6 +26,7 @@ use crate::error::ApiError;
 use crate::extract::{BodyError, JsonBody, Path, Query, read_limited};
 use crate::invoke::{self, Target};
 use crate::registry::{MAX_MODULE_BYTES, PluginDigest, RegistryError, Upload};
+use crate::request_id::RequestId;
 use crate::state::AppState;
 
 /// Registry and invocation routes.
@@ -51,6 +52,7 @@ struct UploadQuery {
 
 async fn upload(
     State(state): State<AppState>,
+    request_id: RequestId,
     headers: HeaderMap,
     Query(query): Query<UploadQuery>,
     body: Body,
@@ -72,7 +74,10 @@ async fn upload(
         bytes,
         smoke_input: query.smoke_input.map(Bytes::from),
     };
-    let (meta, created) = state.registry().upload(upload).await?;
+    let (meta, created) = state
+        .registry()
+        .upload(upload, state.pipeline(), request_id.as_str())
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -140,13 +145,13 @@ async fn activate(
 async fn run_plugin(
     State(state): State<AppState>,
     Path(target): Path<String>,
+    request_id: RequestId,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let tenant = state.tenants().authenticate(&headers)?;
-    let request_id = invoke::request_id(&headers)?;
     let input = state.read_guest_input(&headers, body).await?;
-    invoke::invoke(&state, Target::Plugin(target), tenant, input, request_id).await
+    invoke::invoke(&state, Target::Plugin(target), tenant, input, &request_id).await
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::invoke::{self, Target};
+use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::tenants::TenantId;
 
@@ -26,17 +27,17 @@ pub fn router() -> Router<AppState> {
 async fn run(
     State(state): State<AppState>,
     Path(guest): Path<String>,
+    request_id: RequestId,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let request_id = invoke::request_id(&headers)?;
     let input = state.read_guest_input(&headers, body).await?;
     invoke::invoke(
         &state,
         Target::Builtin(guest),
         TenantId::demo(),
         input,
-        request_id,
+        &request_id,
     )
     .await
 }

@@ -12,6 +12,7 @@ use crate::demo::{Demo, DemoError};
 use crate::error::ApiError;
 use crate::extract::{BodyError, read_limited};
 use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
 use crate::registry::nats::Nats;
 use crate::registry::{self, Registry, RegistryError};
 use crate::sandbox::{self, Sandbox};
@@ -29,10 +30,11 @@ struct Inner {
     catalog: Arc<Catalog>,
     sandbox: Arc<Sandbox>,
     registry: Arc<Registry>,
-    tenants: Tenants,
-    metrics: Metrics,
+    tenants: Arc<Tenants>,
+    metrics: Arc<Metrics>,
+    pipeline: Pipeline,
     demo: Option<Demo>,
-    throttled_streams: Arc<tokio::sync::Semaphore>,
+    throttled_places: crate::lessons::Places,
 }
 
 impl AppState {
@@ -49,7 +51,7 @@ impl AppState {
                 .as_ref()
                 .map_or_else(Vec::new, |d| d.tenants().to_vec()),
         };
-        let tenants = Tenants::new(&tenants, config.run_concurrency);
+        let tenants = Arc::new(Tenants::new(&tenants, config.run_concurrency));
         let catalog = Arc::new(Catalog::load(&config.assets_dir)?);
         let sandbox = Arc::new(Sandbox::with_scheduling(
             config.sandbox_limits(),
@@ -60,22 +62,23 @@ impl AppState {
             Some(shared) => sandbox.load_builtins_shared(&config.guests_dir, shared)?,
             None => sandbox.load_builtins(&config.guests_dir, &config.builtins_cache())?,
         };
+        let metrics = Arc::new(Metrics::new());
+        let pipeline = Pipeline::new(Arc::clone(&sandbox), Arc::clone(&tenants), Arc::clone(&metrics));
         let registry = open_registry(&config, &sandbox)?;
         if let Some(demo) = &demo {
-            demo.register(&registry, &config.guests_dir)?;
+            demo.register(&registry, &pipeline, &config.guests_dir)?;
         }
-        let throttled_streams = Arc::new(tokio::sync::Semaphore::new(
-            config.lesson_throttled_streams as usize,
-        ));
+        let throttled_places = crate::lessons::Places::new(config.lesson_throttled_streams);
         Ok(Self {
             inner: Arc::new(Inner {
-                throttled_streams,
+                throttled_places,
                 config,
                 catalog,
                 sandbox,
                 registry,
                 tenants,
-                metrics: Metrics::new(),
+                metrics,
+                pipeline,
                 demo,
             }),
         })
@@ -88,8 +91,8 @@ impl AppState {
     }
 
     /// The places of the paced lesson answers (`--lesson-throttled-streams`).
-    pub fn throttled_streams(&self) -> Arc<tokio::sync::Semaphore> {
-        Arc::clone(&self.inner.throttled_streams)
+    pub fn throttled_places(&self) -> &crate::lessons::Places {
+        &self.inner.throttled_places
     }
 
     /// The Wasm sandbox.
@@ -110,6 +113,11 @@ impl AppState {
     /// Invocation metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The one road of every guest call (gates, limits, metrics, log line).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.inner.pipeline
     }
 
     /// The in-memory asset catalog.

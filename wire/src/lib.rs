@@ -10,11 +10,13 @@ pub mod demo;
 pub mod lessons;
 pub mod manifest;
 pub mod network;
+pub mod object;
 pub mod registry;
 pub mod rollout;
 pub mod routes;
 
 pub use demo::{DemoKeys, DemoTenant};
+pub use object::Object;
 pub use manifest::{GoInfo, GoPair, Manifest, ManifestAsset};
 pub use registry::{ActivateRequest, Activation, PluginInfo, PluginList};
 pub use rollout::{

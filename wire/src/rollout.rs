@@ -26,8 +26,9 @@ pub struct RolloutRequest {
     /// Calls each side needs before the server decides (1 to 1,000,000).
     #[serde(default = "default_min_calls")]
     pub min_calls: u64,
-    /// How much worse than the stable digest the candidate may be.
-    #[serde(default)]
+    /// How much worse than the stable digest the candidate may be (an
+    /// object: an array is refused, not read by position).
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub thresholds: Thresholds,
 }
 

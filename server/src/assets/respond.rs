@@ -3,7 +3,10 @@
 //! The bytes sent are always pre-compressed at build time, never compressed
 //! again here.
 
+use std::convert::Infallible;
+
 use axum::body::Body;
+use bytes::Bytes;
 use axum::response::{IntoResponse, Response};
 use http::header::{
     ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
@@ -45,7 +48,11 @@ pub fn respond(entry: &Entry, method: &Method, request: &HeaderMap) -> Response 
     }
 
     if etag_matches(request.get(IF_NONE_MATCH), &variant.etag) {
-        return with_vary(vary, (StatusCode::NOT_MODIFIED, headers).into_response());
+        // A body of no known size: axum writes `Content-Length` from an
+        // exact size hint, and hyper keeps it on a HEAD's 304 (a GET's it
+        // drops). A 304 has no content, so it says no length (RFC 9110 §8.6).
+        let none = Body::from_stream(futures::stream::empty::<Result<Bytes, Infallible>>());
+        return with_vary(vary, (StatusCode::NOT_MODIFIED, headers, none).into_response());
     }
 
     let full = variant.bytes.clone();

@@ -9,11 +9,12 @@
 //! gate admits one call at a time with no queue (gates on). Each window
 //! reports the well-behaved p50/p99 and the heavy tenant's calls.
 //!
-//! The tenants and their gates are the lesson's own (`lesson-*`, never the
-//! configured tenants' gates); the calls go to the real sandbox under the
-//! server's limits (deadline, memory cap, pool slots, the normal guest
-//! threads). They are not counted in the metrics: they are a load
-//! generator, not traffic. Starting one takes the admin token; one run at a
+//! The tenants and their gates are the lesson's own (`lesson-*`, reserved,
+//! never the configured tenants' gates); the calls go through the one
+//! pipeline (`Admission::Gate`: the phase's gate) under the server's
+//! limits (deadline, memory cap, pool slots, the normal guest threads),
+//! counted in the metrics under route `lesson-fairness` and logged under
+//! the request id that started the run. Starting one takes the admin token; one run at a
 //! time (409 `already_running`); a run lasts at most
 //! [`FAIRNESS_SECONDS`]' end and ends on its own, polled or not. So the
 //! rest of the server keeps working during a run on 2 cores: guest threads
@@ -37,6 +38,7 @@ use wire::lessons::{
 use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::extract::Query;
+use crate::request_id::RequestId;
 use crate::sandbox::{GuestKey, SandboxError};
 use crate::state::AppState;
 
@@ -126,19 +128,17 @@ async fn start(
     _: Admin,
     State(state): State<AppState>,
     Extension(runs): Extension<Arc<Runs>>,
+    request_id: RequestId,
     Query(args): Query<Args>,
 ) -> Result<(StatusCode, Json<FairnessRun>), ApiError> {
     let seconds = seconds(&args)?;
     let sandbox = state.sandbox();
-    if sandbox
-        .guest_info(&GuestKey::Builtin(GUEST.to_owned()))
-        .is_none()
-    {
+    let Some(guest) = sandbox.guest_info(&GuestKey::Builtin(GUEST.to_owned())) else {
         return Err(SandboxError::UnknownGuest {
             name: GUEST.to_owned(),
         }
         .into());
-    }
+    };
     let run = {
         let mut current = runs.current.lock().expect("runs lock");
         if let Some(run) = current.as_ref().filter(|run| !run.is_done()) {
@@ -149,12 +149,15 @@ async fn start(
         }
         // Half the pool at most, so tenants' own calls still find slots.
         let heavy_clients = HEAVY_CLIENTS.min(sandbox.limits().slots / 2).max(1);
-        let run = Arc::new(Run::new(seconds, heavy_clients, sandbox.limits().deadline));
+        let mut run = Run::new(seconds, heavy_clients, sandbox.limits().deadline);
+        run.request_id = request_id.to_string();
+        run.digest = guest.digest;
+        let run = Arc::new(run);
         *current = Some(Arc::clone(&run));
         run
     };
     tracing::info!(seconds, "noisy-neighbour run started");
-    tokio::spawn(load::drive(sandbox, Arc::clone(&run)));
+    tokio::spawn(load::drive(state.pipeline().clone(), Arc::clone(&run)));
     Ok((StatusCode::ACCEPTED, Json(run.snapshot())))
 }
 
@@ -187,6 +190,10 @@ struct Run {
     settle: Duration,
     windows: Mutex<Vec<Window>>,
     done: AtomicBool,
+    /// The request that started it: every call of its load is logged under it.
+    request_id: String,
+    /// The digest of [`GUEST`], the calls' metrics label.
+    digest: String,
 }
 
 impl Run {
@@ -221,6 +228,8 @@ impl Run {
             settle: deadline + GOOD_GATE.2,
             windows: Mutex::new(windows),
             done: AtomicBool::new(false),
+            request_id: String::new(),
+            digest: String::new(),
         }
     }
 

@@ -12,10 +12,13 @@
 //! What an attacker finds: a profile or asset the server does not know is a
 //! typed 404 (the path is only a key into the in-memory catalog, so no
 //! traversal); at most `--lesson-throttled-streams` paced answers at once,
-//! the next one a 503 `busy` with `Retry-After` at once (no queue); a client
-//! that disconnects frees its place when hyper drops the body, and one that
-//! stops reading loses it after twice the transfer time plus a grace.
+//! and at most half of them (rounded up) for one client (peer IP), so one
+//! client cannot hold them all; the next one a 503 `busy` with
+//! `Retry-After` at once (no queue); a client that disconnects frees its
+//! place when hyper drops the body, and one that stops reading loses it
+//! after twice the transfer time plus a grace.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -27,7 +30,7 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use wire::network::{NetworkProfile, PROFILES, THROTTLED_PREFIX};
@@ -35,7 +38,7 @@ use wire::network::{NetworkProfile, PROFILES, THROTTLED_PREFIX};
 use crate::assets::cache_control::NO_STORE;
 use crate::assets::respond;
 use crate::error::ApiError;
-use crate::extract::Path;
+use crate::extract::{ClientIp, Path};
 use crate::state::AppState;
 
 /// Bytes released at a time: small enough that progress moves smoothly on
@@ -53,20 +56,55 @@ pub(super) fn router() -> Router<AppState> {
     )
 }
 
-/// A place among the state's paced answers, or 503 at once (no queue: a
-/// lesson is not worth waiting for a stranger's download).
-fn admit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
-    state
-        .throttled_streams()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::Saturated {
+/// The places of the paced answers: all of them, and each client's share.
+#[derive(Debug)]
+pub struct Places {
+    all: Arc<Semaphore>,
+    limit: u32,
+    /// A client's places, while it holds any.
+    clients: Mutex<HashMap<ClientIp, Arc<Semaphore>>>,
+}
+
+impl Places {
+    /// `limit` places, at most half of them (rounded up) per client.
+    pub fn new(limit: u32) -> Self {
+        Self {
+            all: Arc::new(Semaphore::new(limit as usize)),
+            limit,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn per_client(&self) -> usize {
+        self.limit.div_ceil(2) as usize
+    }
+
+    /// A place for `client`, or 503 at once (no queue: a lesson is not
+    /// worth waiting for a stranger's download).
+    fn admit(&self, client: ClientIp) -> Result<Vec<OwnedSemaphorePermit>, ApiError> {
+        let saturated = || ApiError::Saturated {
             what: "throttled lesson streams",
-            limit: state.config().lesson_throttled_streams,
-        })
+            limit: self.limit,
+        };
+        let own = {
+            let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+            let per_client = self.per_client();
+            clients.retain(|_, places| places.available_permits() < per_client);
+            let places = clients
+                .entry(client)
+                .or_insert_with(|| Arc::new(Semaphore::new(per_client)));
+            Arc::clone(places).try_acquire_owned().map_err(|_| saturated())?
+        };
+        let shared = Arc::clone(&self.all)
+            .try_acquire_owned()
+            .map_err(|_| saturated())?;
+        Ok(vec![shared, own])
+    }
 }
 
 async fn throttled(
     State(state): State<AppState>,
+    client: ClientIp,
     Path((profile, asset)): Path<(String, String)>,
     method: Method,
     headers: HeaderMap,
@@ -82,7 +120,7 @@ async fn throttled(
     let entry = catalog.get(&path).ok_or_else(|| ApiError::NotFound {
         path: format!("{THROTTLED_PREFIX}/{}{path}", profile.name),
     })?;
-    let mut admission = Admission::new(admit(&state)?);
+    let mut admission = Admission::new(state.throttled_places().admit(client)?);
     let response = respond::respond(entry, &method, &headers);
     tokio::time::sleep(Duration::from_millis(profile.rtt_ms.into())).await;
 
@@ -125,12 +163,12 @@ fn paced(bytes: Bytes, profile: NetworkProfile, admission: Admission) -> Body {
 /// deadline, whichever comes first.
 #[derive(Debug)]
 struct Admission {
-    permit: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+    permit: Arc<Mutex<Option<Vec<OwnedSemaphorePermit>>>>,
     watchdog: Option<AbortHandle>,
 }
 
 impl Admission {
-    fn new(permit: OwnedSemaphorePermit) -> Self {
+    fn new(permit: Vec<OwnedSemaphorePermit>) -> Self {
         Self {
             permit: Arc::new(Mutex::new(Some(permit))),
             watchdog: None,
@@ -158,7 +196,7 @@ impl Drop for Admission {
     }
 }
 
-fn release(permit: &Mutex<Option<OwnedSemaphorePermit>>) {
+fn release(permit: &Mutex<Option<Vec<OwnedSemaphorePermit>>>) {
     permit.lock().unwrap_or_else(PoisonError::into_inner).take();
 }
 

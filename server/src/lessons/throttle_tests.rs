@@ -35,9 +35,17 @@ fn state(site: &tempfile::TempDir, streams: u32) -> AppState {
 }
 
 async fn send(state: &AppState, method: &str, uri: &str) -> Response {
+    send_from(state, 1, method, uri).await
+}
+
+/// A request from client `10.0.0.{client}` (the peer address `serve` puts
+/// on every request).
+async fn send_from(state: &AppState, client: u8, method: &str, uri: &str) -> Response {
+    let peer = std::net::SocketAddr::from(([10, 0, 0, client], 40_000));
     let request = Request::builder()
         .method(method)
         .uri(uri)
+        .extension(axum::extract::ConnectInfo(peer))
         .body(Body::empty())
         .unwrap();
     app(state.clone()).oneshot(request).await.unwrap()
@@ -132,15 +140,15 @@ async fn unknown_profiles_assets_and_traversals_are_typed_404s() {
 async fn a_full_gate_answers_503_busy_at_once_and_a_disconnect_frees_its_place() {
     let site = fixture_site();
     let state = state(&site, 2);
-    let first = send(&state, "GET", &url("dsl", ASSET)).await;
-    let second = send(&state, "GET", &url("dsl", ASSET)).await;
+    let first = send_from(&state, 1, "GET", &url("dsl", ASSET)).await;
+    let second = send_from(&state, 2, "GET", &url("dsl", ASSET)).await;
     assert_eq!(
         (first.status().as_u16(), second.status().as_u16()),
         (200, 200)
     );
 
     let started = tokio::time::Instant::now();
-    let refused = send(&state, "GET", &url("dsl", ASSET)).await;
+    let refused = send_from(&state, 3, "GET", &url("dsl", ASSET)).await;
     assert_eq!(started.elapsed(), std::time::Duration::ZERO, "no queue");
     assert_eq!(refused.status().as_u16(), 503);
     assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
@@ -156,16 +164,23 @@ async fn a_full_gate_answers_503_busy_at_once_and_a_disconnect_frees_its_place()
 }
 
 #[tokio::test(start_paused = true)]
-async fn twenty_parallel_requests_get_the_configured_streams_and_fast_refusals() {
+async fn one_client_gets_half_the_streams_and_another_client_the_rest() {
     let site = fixture_site();
     let state = state(&site, 6);
     let uri = url("dsl", ASSET);
     let started = tokio::time::Instant::now();
-    let responses = futures::future::join_all((0..20).map(|_| send(&state, "GET", &uri))).await;
-    let ok = responses.iter().filter(|r| r.status() == 200).count();
-    let busy = responses.iter().filter(|r| r.status() == 503).count();
-    assert_eq!((ok, busy), (6, 14));
-    assert!(started.elapsed().as_millis() <= u128::from(DSL.rtt_ms) + 1);
+    let greedy = futures::future::join_all((0..20).map(|_| send_from(&state, 1, "GET", &uri))).await;
+    let ok = greedy.iter().filter(|r| r.status() == 200).count();
+    let busy = greedy.iter().filter(|r| r.status() == 503).count();
+    assert_eq!((ok, busy), (3, 17), "one client holds at most half");
+    let other = futures::future::join_all((0..20).map(|_| send_from(&state, 2, "GET", &uri))).await;
+    let ok = other.iter().filter(|r| r.status() == 200).count();
+    assert_eq!(ok, 3, "the other half is still free for someone else");
+    let third = send_from(&state, 3, "GET", &uri).await;
+    assert_eq!(third.status().as_u16(), 503, "all six in use");
+    let responses: Vec<_> = greedy.into_iter().chain(other).collect();
+    // Two batches, each one round trip: the refusals did not wait.
+    assert!(started.elapsed().as_millis() <= 2 * u128::from(DSL.rtt_ms) + 2);
     // The rest of the server is not held up by the streams in flight.
     let health = send(&state, "GET", "/healthz").await;
     assert_eq!(health.status().as_u16(), 200);

@@ -88,7 +88,9 @@ impl Metrics {
                 "wip_plugin_invocations_total",
                 "Plugin invocations by outcome",
             ),
-            &["digest", "tenant", "outcome"],
+            // `route`: how the call came (`run`, `invoke`, a lesson,
+            // `upload-smoke`; `pipeline::Route`), so lessons are visible.
+            &["route", "digest", "tenant", "outcome"],
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
@@ -131,9 +133,10 @@ impl Metrics {
         }
     }
 
-    /// Counts one call that used `cpu` (time running wasm).
+    /// Counts one call that came by `route` and used `cpu` (time running wasm).
     pub fn record(
         &self,
+        route: &str,
         digest: &str,
         tenant: &str,
         outcome: Outcome,
@@ -141,7 +144,7 @@ impl Metrics {
         cpu: Duration,
     ) {
         self.invocations
-            .with_label_values(&[digest, tenant, outcome.as_str()])
+            .with_label_values(&[route, digest, tenant, outcome.as_str()])
             .inc();
         // A 429 answered in microseconds is not a fast call: timing it would
         // drag the percentiles of exactly the tenant that is over its limit.
@@ -246,6 +249,7 @@ mod tests {
     fn rejected_calls_are_counted_but_not_timed() {
         let metrics = Metrics::new();
         metrics.record(
+            "invoke",
             "d",
             "t",
             Outcome::Ok,
@@ -254,6 +258,7 @@ mod tests {
         );
         for _ in 0..9 {
             metrics.record(
+                "invoke",
                 "d",
                 "t",
                 Outcome::Rejected,

@@ -42,6 +42,7 @@ pub use rollouts::{Counted, RolloutCall, Routed};
 pub use types::{Activation, ArtifactMeta, PluginMeta, RegistryError};
 pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 
+use crate::pipeline::Pipeline;
 use crate::sandbox::{GuestKey, Sandbox};
 use activation::Names;
 use types::storage;
@@ -171,7 +172,14 @@ impl Registry {
     /// its active one. Uploading stored bytes again returns the stored
     /// metadata and `false`. Concurrent uploads of one module end with one
     /// entry, stored and callable, whatever their interleaving.
-    pub async fn upload(&self, upload: Upload) -> Result<(PluginMeta, bool), RegistryError> {
+    /// The smoke call goes through `pipeline`, counted and logged under
+    /// `request_id` like any other call.
+    pub async fn upload(
+        &self,
+        upload: Upload,
+        pipeline: &Pipeline,
+        request_id: &str,
+    ) -> Result<(PluginMeta, bool), RegistryError> {
         types::check_name(&upload.name)?;
         validate::check_bytes(&upload.bytes, MAX_MODULE_BYTES)?;
         let digest = PluginDigest::of(&upload.bytes);
@@ -189,7 +197,14 @@ impl Registry {
         let guard = lock.lock().await;
         let result = match self.plugin(&digest) {
             Some(existing) => Ok((existing, false)),
-            None => self.validate_and_store(digest.clone(), upload).await,
+            None => {
+                let smoke = validate::Smoke {
+                    pipeline,
+                    request_id,
+                    limits: self.validation,
+                };
+                self.validate_and_store(digest.clone(), upload, smoke).await
+            }
         };
         drop(guard);
         self.uploads.lock().expect("uploads lock").remove(&digest);
@@ -200,6 +215,7 @@ impl Registry {
         &self,
         digest: PluginDigest,
         upload: Upload,
+        smoke: validate::Smoke<'_>,
     ) -> Result<(PluginMeta, bool), RegistryError> {
         let compiled = {
             let _permit = self.compiles.acquire().await.expect("never closed");
@@ -208,7 +224,7 @@ impl Registry {
         let smoke_input = upload
             .smoke_input
             .unwrap_or_else(|| Bytes::from_static(DEFAULT_SMOKE_INPUT));
-        validate::smoke(&self.sandbox, &compiled, smoke_input, self.validation).await?;
+        smoke.run(&upload.name, &compiled, smoke_input).await?;
 
         let meta = PluginMeta {
             digest: digest.clone(),

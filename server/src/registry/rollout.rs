@@ -32,6 +32,18 @@ pub struct Plan {
     pub thresholds: Thresholds,
     /// Unix milliseconds; with the candidate, tells rollouts apart.
     pub started_at_ms: u64,
+    /// The secret key of [`route`]'s hash: 128 random bits drawn when the
+    /// rollout starts, stored with it (so every replica and a restart
+    /// route a request id alike) and never shown over HTTP, so a caller
+    /// can neither predict nor choose its side. A plan stored before the
+    /// salt existed gets a fresh one when it is read.
+    #[serde(default = "new_salt")]
+    pub salt: String,
+}
+
+/// A new [`Plan::salt`].
+pub fn new_salt() -> String {
+    crate::random::hex::<16>()
 }
 
 /// Which side of a rollout a call went to.
@@ -60,6 +72,7 @@ pub fn start(
     candidate: &PluginMeta,
     request: &RolloutRequest,
     now_ms: u64,
+    salt: &str,
 ) -> Result<(Names, Plan), RegistryError> {
     let current = names.get(name).ok_or_else(|| RegistryError::UnknownName {
         name: name.to_owned(),
@@ -86,6 +99,7 @@ pub fn start(
         min_calls: request.min_calls,
         thresholds: request.thresholds,
         started_at_ms: now_ms,
+        salt: salt.to_owned(),
     };
     let mut next = names.clone();
     next.get_mut(name).expect("checked above").rollout = Some(plan.clone());
@@ -126,9 +140,14 @@ fn check_request(request: &RolloutRequest) -> Result<(), RegistryError> {
 }
 
 /// The side a call with `request_id` goes to: the first `percent` of a
-/// hash of (name, candidate, request id), so a retry lands on the same side.
+/// hash of (the plan's secret salt, name, candidate, request id), so a
+/// retry lands on the same side, but without the salt no caller can tell
+/// which side an id lands on. (A secret prefix to SHA-256: a caller sees
+/// one bit of each hash, its side, never a digest to extend.)
 pub fn route(name: &str, plan: &Plan, request_id: &str) -> Role {
     let hash = Sha256::new()
+        .chain_update(plan.salt.as_bytes())
+        .chain_update([0])
         .chain_update(name)
         .chain_update([0])
         .chain_update(plan.candidate.as_str())

@@ -3,6 +3,9 @@ use std::time::Duration;
 use super::*;
 use crate::registry::types::fixtures::{digest, meta};
 
+/// A fixed salt, so a test's routing is repeatable.
+const SALT: &str = "00112233445566778899aabbccddeeff";
+
 fn request(percent: u8, min_calls: u64) -> RolloutRequest {
     RolloutRequest {
         candidate: digest('b').to_string(),
@@ -21,6 +24,7 @@ fn started(min_calls: u64) -> (Names, Plan) {
         &meta("csv", 'b'),
         &request(10, min_calls),
         1000,
+        SALT,
     )
     .unwrap()
 }
@@ -129,6 +133,63 @@ fn rejected_calls_never_reached_a_digest_and_are_not_counted() {
     assert_eq!((tally.stats().calls, tally.stats().trap), (1, 100.0));
 }
 
+/// The pre-salt routing (SHA-256 of name, candidate, request id): what a
+/// caller could compute on its own.
+fn unsalted_route(plan: &Plan, request_id: &str) -> Role {
+    let hash = Sha256::new()
+        .chain_update("csv")
+        .chain_update([0])
+        .chain_update(plan.candidate.as_str())
+        .chain_update([0])
+        .chain_update(request_id)
+        .finalize();
+    let point = u64::from_be_bytes(hash[..8].try_into().unwrap()) % 10_000;
+    if point < u64::from(plan.percent) * 100 {
+        Role::Candidate
+    } else {
+        Role::Stable
+    }
+}
+
+#[test]
+fn a_caller_cannot_choose_its_side_without_the_salt() {
+    let (_, mut plan) = started(100);
+    plan.salt = new_salt();
+    // The attacker's best guess without the salt: 10,000 ids that the
+    // name, candidate and id alone would send to the candidate.
+    let chosen: Vec<String> = (0u64..)
+        .map(|i| format!("pick-{i}"))
+        .filter(|id| unsalted_route(&plan, id) == Role::Candidate)
+        .take(10_000)
+        .collect();
+    let landed = chosen
+        .iter()
+        .filter(|id| route("csv", &plan, id) == Role::Candidate)
+        .count() as f64;
+    // Chi-square of candidate vs stable against the 10% share, 1 degree
+    // of freedom: 10.83 is p = 0.001.
+    let (n, p) = (10_000.0, 0.10);
+    let expected = [n * p, n * (1.0 - p)];
+    let observed = [landed, n - landed];
+    let chi2: f64 = observed
+        .iter()
+        .zip(expected)
+        .map(|(o, e)| (o - e).powi(2) / e)
+        .sum();
+    assert!(
+        chi2 < 10.83,
+        "{landed} of 10000 chosen ids on the candidate at a 10% share (chi-square {chi2:.1})"
+    );
+    // And with another salt the same id may land elsewhere: the salt is the key.
+    let mut other = plan.clone();
+    other.salt = new_salt();
+    let moved = chosen
+        .iter()
+        .filter(|id| route("csv", &plan, id) != route("csv", &other, id))
+        .count();
+    assert!(moved > 1000, "{moved} of 10000 ids changed side with the salt");
+}
+
 #[test]
 fn routing_is_deterministic_per_request_id_and_near_the_share() {
     let (_, plan) = started(100);
@@ -215,7 +276,7 @@ fn a_second_rollout_or_an_activation_waits_for_the_first_to_end() {
         ..request(10, 100)
     };
     assert!(matches!(
-        start(&names, "csv", &other, &second, 1100),
+        start(&names, "csv", &other, &second, 1100, SALT),
         Err(RegistryError::RolloutInProgress { .. })
     ));
     assert!(matches!(
@@ -256,7 +317,7 @@ fn out_of_range_requests_and_foreign_or_active_candidates_are_refused() {
     ] {
         assert!(
             matches!(
-                start(&names, "csv", &b, &bad, 1),
+                start(&names, "csv", &b, &bad, 1, SALT),
                 Err(RegistryError::BadRollout { .. })
             ),
             "{bad:?}"
@@ -265,19 +326,19 @@ fn out_of_range_requests_and_foreign_or_active_candidates_are_refused() {
     let mut nan = request(10, 100);
     nan.thresholds.p99_ratio = f64::NAN;
     assert!(matches!(
-        start(&names, "csv", &b, &nan, 1),
+        start(&names, "csv", &b, &nan, 1, SALT),
         Err(RegistryError::BadRollout { .. })
     ));
     assert!(matches!(
-        start(&names, "csv", &meta("json", 'b'), &request(10, 100), 1),
+        start(&names, "csv", &meta("json", 'b'), &request(10, 100), 1, SALT),
         Err(RegistryError::WrongName { .. })
     ));
     assert!(matches!(
-        start(&names, "csv", &meta("csv", 'a'), &request(10, 100), 1),
+        start(&names, "csv", &meta("csv", 'a'), &request(10, 100), 1, SALT),
         Err(RegistryError::BadRollout { .. })
     ));
     assert!(matches!(
-        start(&names, "json", &b, &request(10, 100), 1),
+        start(&names, "json", &b, &request(10, 100), 1, SALT),
         Err(RegistryError::UnknownName { .. })
     ));
 }
@@ -292,6 +353,7 @@ fn only_the_last_decisions_are_kept() {
             min_calls: 1,
             thresholds: Thresholds::default(),
             started_at_ms: i,
+            salt: SALT.into(),
         });
         names = conclude(
             &names,

@@ -92,6 +92,7 @@ impl Registry {
                 message: format!("{:?} is not a sha256 digest", request.candidate),
             })?;
         self.ensure(&candidate).await?;
+        let salt = rollout::new_salt();
         let plan = self
             .commit(name, |state| {
                 let meta =
@@ -101,7 +102,7 @@ impl Registry {
                         .ok_or_else(|| RegistryError::UnknownDigest {
                             digest: candidate.to_string(),
                         })?;
-                rollout::start(&state.names, name, meta, request, now_ms()).map(Some)
+                rollout::start(&state.names, name, meta, request, now_ms(), &salt).map(Some)
             })
             .await?
             .expect("a start always changes the name");

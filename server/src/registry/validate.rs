@@ -8,7 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::types::RegistryError;
-use crate::sandbox::{CallLimits, CallOptions, Compiled, LoadError, Sandbox, SandboxError};
+use crate::error::ApiError;
+use crate::pipeline::{Admission, Call, Pipeline, Route};
+use crate::sandbox::{
+    CallLimits, CallOptions, Compiled, GuestRef, LoadError, Sandbox, SandboxError, Work,
+};
+use crate::tenants::TenantId;
 
 /// Input of the smoke call when the uploader gives none: a CSV for the
 /// CSV-to-JSON plugins this project ships.
@@ -67,30 +72,59 @@ pub(super) async fn compile(
     Ok(compiled)
 }
 
-/// One call of `wip_process` on `input` under the server's memory cap and
-/// the smoke budget. A busy pool is the server's state, not the module's
-/// fault: the caller is told to retry.
-pub(super) async fn smoke(
-    sandbox: &Sandbox,
-    compiled: &Compiled,
-    input: Bytes,
-    limits: ValidationLimits,
-) -> Result<(), RegistryError> {
-    let options = CallOptions::with_limits(CallLimits {
-        memory_pages: sandbox.limits().memory_pages,
-        deadline: limits.smoke_budget,
-    });
-    let call = sandbox
-        .invoke_compiled(compiled, "registry-smoke", input, options)
-        .await;
-    match call.result {
-        Ok(_) => Ok(()),
-        Err(SandboxError::Busy { .. }) => Err(RegistryError::Busy {
-            retry_after_secs: limits.retry_after_secs,
-        }),
-        Err(e) => Err(RegistryError::Rejected {
-            reason: "smoke_failed",
-            message: format!("smoke call failed: {e}"),
-        }),
+/// The smoke call of one upload: through the pipeline (route
+/// `upload-smoke`, tenant `registry`), so it is counted and logged like
+/// every call.
+#[derive(Debug, Clone, Copy)]
+pub struct Smoke<'a> {
+    /// The one road of every guest call.
+    pub pipeline: &'a Pipeline,
+    /// The upload's request.
+    pub request_id: &'a str,
+    /// Its budget.
+    pub limits: ValidationLimits,
+}
+
+impl Smoke<'_> {
+    /// One call of `wip_process` on `input` under the server's memory cap
+    /// and the smoke budget. A busy pool is the server's state, not the
+    /// module's fault: the caller is told to retry.
+    pub(super) async fn run(
+        &self,
+        name: &str,
+        compiled: &Compiled,
+        input: Bytes,
+    ) -> Result<(), RegistryError> {
+        let sandbox = self.pipeline.sandbox();
+        let options = CallOptions::with_limits(CallLimits {
+            memory_pages: sandbox.limits().memory_pages,
+            deadline: self.limits.smoke_budget,
+        });
+        let tenant = TenantId::parse(crate::tenants::id::REGISTRY).expect("a valid id");
+        let called = self
+            .pipeline
+            .call(Call {
+                route: Route::UploadSmoke,
+                request_id: self.request_id,
+                tenant: &tenant,
+                requested: name,
+                guest: GuestRef::Compiled(compiled),
+                digest: &compiled.info().digest,
+                work: Work::Process(input),
+                admission: Admission::Admin,
+                options: Some(options),
+            })
+            .await;
+        match called.result {
+            Ok(_) => Ok(()),
+            Err(ApiError::Sandbox(SandboxError::Busy { .. })) => Err(RegistryError::Busy {
+                retry_after_secs: self.limits.retry_after_secs,
+            }),
+            Err(e) => Err(RegistryError::Rejected {
+                reason: "smoke_failed",
+                message: format!("smoke call failed: {e}"),
+            }),
+        }
     }
 }
+

@@ -113,6 +113,7 @@ pub(super) async fn run(
     };
     let output = Output {
         bytes: Vec::new(),
+        returned: None,
         logs: state.logs.clone(),
         logs_dropped: state.logs_dropped,
         peak_memory_pages: state.limits.peak_pages(),

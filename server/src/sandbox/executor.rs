@@ -127,7 +127,7 @@ impl Drop for Executor {
 
 /// Sets the calling thread's nice value (on Linux `setpriority(PRIO_PROCESS,
 /// 0, …)` affects only the calling thread).
-fn set_this_threads_nice(nice: i32) {
+pub(super) fn set_this_threads_nice(nice: i32) {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::process::setpriority_process(None, nice) {
         tracing::warn!(error = %e, nice, "could not lower a guest thread's priority");

@@ -48,8 +48,8 @@ pub use error::SandboxError;
 pub use executor::{BACKGROUND_NICE, CpuClass, current_thread_nice};
 pub use host::LogLine;
 pub use types::{
-    CallLimits, CallOptions, GuestInfo, GuestKey, Invocation, LoadError, Output, SandboxLimits,
-    Scheduling,
+    CallLimits, CallOptions, GuestInfo, GuestKey, GuestRef, Invocation, LoadError, Output,
+    SandboxLimits, Scheduling, Work,
 };
 
 use abi::{Entry, Returned};
@@ -207,8 +207,34 @@ impl Sandbox {
         CallOptions::with_limits(self.limits.per_call())
     }
 
-    /// Runs `key`'s `wip_process` on `input` in a fresh instance (see the
-    /// ABI in ARCHITECTURE.md), on the sandbox's own threads.
+    /// Runs `work` on `guest` in a fresh instance, on the sandbox's own
+    /// threads. The server calls this only through `pipeline.rs` (gates,
+    /// metrics, one log line); tests and benchmarks call it directly.
+    pub async fn call(
+        &self,
+        guest: GuestRef<'_>,
+        tenant: &str,
+        work: Work,
+        options: CallOptions,
+    ) -> Invocation {
+        let guest = match guest {
+            GuestRef::Installed(key) => match self.guest(key) {
+                Some(guest) => guest,
+                None => {
+                    let name = key.to_string();
+                    return self.refused(SandboxError::UnknownGuest { name }, options);
+                }
+            },
+            GuestRef::Compiled(compiled) => Arc::clone(&compiled.guest),
+        };
+        let entry = match work {
+            Work::Process(input) => Entry::Process(input),
+            Work::Add(a, b) => Entry::Add(a, b),
+        };
+        self.run(guest, tenant, entry, options).await
+    }
+
+    /// `key`'s `wip_process` on `input` (see the ABI in ARCHITECTURE.md).
     pub async fn invoke(
         &self,
         key: &GuestKey,
@@ -216,15 +242,7 @@ impl Sandbox {
         input: Bytes,
         options: CallOptions,
     ) -> Invocation {
-        let Some(guest) = self.guest(key) else {
-            return self.refused(
-                SandboxError::UnknownGuest {
-                    name: key.to_string(),
-                },
-                options,
-            );
-        };
-        self.run(guest, tenant, Entry::Process(input), options)
+        self.call(GuestRef::Installed(key), tenant, Work::Process(input), options)
             .await
     }
 
@@ -237,8 +255,7 @@ impl Sandbox {
         input: Bytes,
         options: CallOptions,
     ) -> Invocation {
-        let guest = Arc::clone(&compiled.guest);
-        self.run(guest, tenant, Entry::Process(input), options)
+        self.call(GuestRef::Compiled(compiled), tenant, Work::Process(input), options)
             .await
     }
 
@@ -254,21 +271,14 @@ impl Sandbox {
         block_on(self.invoke(key, tenant, input, self.default_options())).result
     }
 
-    /// Task 4: calls the `add` export of the built-in guest `name`.
+    /// Task 4: the `add` export of the built-in guest `name`, under the
+    /// server's limits (examples and tests).
     pub async fn call_add(&self, name: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
         let key = GuestKey::Builtin(name.to_owned());
-        let Some(guest) = self.guest(&key) else {
-            return Err(SandboxError::UnknownGuest {
-                name: name.to_owned(),
-            });
-        };
-        let (result, _) = self
-            .execute(guest, "host", Entry::Add(a, b), self.default_options())
-            .await;
-        match result? {
-            Returned::I32(sum) => Ok(sum),
-            Returned::Bytes(_) => unreachable!("Entry::Add returns an i32"),
-        }
+        let work = Work::Add(a, b);
+        let call = self.call(GuestRef::Installed(&key), "host", work, self.default_options());
+        let output = call.await.result?;
+        Ok(output.returned.expect("Work::Add returns an i32"))
     }
 
     /// [`Self::call_add`], blocking the calling thread.
@@ -318,7 +328,10 @@ impl Sandbox {
             cpu_ticks: output.cpu_ticks,
             result: result.map(|returned| match returned {
                 Returned::Bytes(bytes) => Output { bytes, ..output },
-                Returned::I32(_) => output,
+                Returned::I32(sum) => Output {
+                    returned: Some(sum),
+                    ..output
+                },
             }),
             limits,
         }

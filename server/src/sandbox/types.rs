@@ -29,6 +29,25 @@ impl std::fmt::Display for GuestKey {
 }
 
 /// Limits of every call, from the server configuration.
+/// Which guest a call runs: one in the guest table, or a module compiled
+/// for this call alone (an upload's smoke call, the naive compile of task 8).
+#[derive(Debug, Clone, Copy)]
+pub enum GuestRef<'a> {
+    /// An installed guest.
+    Installed(&'a GuestKey),
+    /// A compiled module that is not in the table.
+    Compiled(&'a super::Compiled),
+}
+
+/// What a call asks of its guest.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// `wip_process(input)`: bytes in, bytes out (the plugin ABI).
+    Process(bytes::Bytes),
+    /// Task 4's `add(a, b) -> i32` export, which the plugin ABI cannot express.
+    Add(i32, i32),
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct SandboxLimits {
     /// Memory cap per instance, in 64 KiB pages.
@@ -123,6 +142,8 @@ pub struct GuestInfo {
 pub struct Output {
     /// What the guest returned.
     pub bytes: Vec<u8>,
+    /// What an `i32` export returned ([`Work::Add`]).
+    pub returned: Option<i32>,
     /// Lines it logged (at most [`host::MAX_LOG_LINES`]).
     pub logs: Vec<LogLine>,
     /// Lines dropped beyond the budget.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::id::{DEMO, TenantId};
+use super::id::{DEMO, LESSON_PREFIX, REGISTRY, TenantId, is_reserved};
 use crate::sandbox::CpuClass;
 
 /// Range of `max_concurrency` (tokio's semaphore panics far above it).
@@ -126,9 +126,10 @@ pub fn check(tenants: &[TenantConfig]) -> Result<(), String> {
                 t.id
             ));
         }
-        if t.id == DEMO {
+        if is_reserved(&t.id) {
             return Err(format!(
-                "tenant id {DEMO:?} is reserved for /api/run's demo guests"
+                "tenant id {:?} is reserved for the server's own calls ({DEMO:?}, {REGISTRY:?}, {LESSON_PREFIX}*)",
+                t.id
             ));
         }
         let field = |name: &str, value: u64, range: RangeInclusive<u64>| {

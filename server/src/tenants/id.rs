@@ -10,6 +10,18 @@ pub struct TenantId(Arc<str>);
 /// tenants-file entry may take it.
 pub const DEMO: &str = "demo";
 
+/// The tenant an upload's smoke call is counted under.
+pub const REGISTRY: &str = "registry";
+/// The prefix of the noisy-neighbour lesson's synthetic tenants.
+pub const LESSON_PREFIX: &str = "lesson-";
+
+/// Whether `id` belongs to the server (`demo`, `registry`, `lesson-*`):
+/// a tenants file may not take it, so its metrics never mix with a
+/// configured tenant's.
+pub fn is_reserved(id: &str) -> bool {
+    id == DEMO || id == REGISTRY || id.starts_with(LESSON_PREFIX)
+}
+
 impl TenantId {
     /// Parses an id; `None` when it is not `[A-Za-z0-9_-]{1,64}`.
     pub fn parse(text: &str) -> Option<Self> {
@@ -48,5 +60,9 @@ mod tests {
             assert!(TenantId::parse(bad).is_none(), "{bad:?}");
         }
         assert_eq!(TenantId::demo().as_str(), DEMO);
+        for reserved in ["demo", "registry", "lesson-heavy"] {
+            assert!(is_reserved(reserved), "{reserved}");
+        }
+        assert!(!is_reserved("acme"));
     }
 }
