@@ -131,6 +131,13 @@ impl Pipeline {
         }
     }
 
+    /// A pipeline of `sandbox` alone: no configured tenants, its own
+    /// metrics (tests, examples, a registry used without a server).
+    pub fn for_sandbox(sandbox: Arc<Sandbox>) -> Self {
+        let tenants = Tenants::new(&[], crate::config::DEFAULT_RUN_CONCURRENCY);
+        Self::new(sandbox, Arc::new(tenants), Arc::new(Metrics::new()))
+    }
+
     /// The sandbox, for what is not a call (guest info, compiles, limits).
     pub fn sandbox(&self) -> &Arc<Sandbox> {
         &self.sandbox

@@ -30,15 +30,15 @@ async fn dashboard_invokes_a_plugin_and_shows_live_metrics() -> anyhow::Result<(
             smoke_budget: Duration::from_secs(20),
             retry_after_secs: 1,
         };
+        let pipeline = server::pipeline::Pipeline::for_sandbox(Arc::clone(&sandbox));
         let registry = Registry::open(&registry_dir, sandbox, validation)?;
-        registry
-            .upload(Upload {
-                name: "csv".into(),
-                version: "1".into(),
-                bytes: std::fs::read(guests.join("process.wasm"))?.into(),
-                smoke_input: None,
-            })
-            .await?;
+        let upload = Upload {
+            name: "csv".into(),
+            version: "1".into(),
+            bytes: std::fs::read(guests.join("process.wasm"))?.into(),
+            smoke_input: None,
+        };
+        registry.upload(upload, &pipeline, "e2e-setup").await?;
     }
     let tenants = data.path().join("tenants.toml");
     std::fs::write(

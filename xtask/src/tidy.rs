@@ -89,6 +89,61 @@ mod tests {
         );
     }
 
+    /// Calls into the sandbox (`Sandbox::call` and its wrappers), as they
+    /// read once a file's code is stripped of whitespace, so a call split
+    /// over lines is still one match.
+    const SANDBOX_CALLS: [&str; 7] = [
+        "sandbox.call(",
+        "sandbox().call(",
+        ".invoke(",
+        ".invoke_compiled(",
+        ".call_add(",
+        ".invoke_blocking(",
+        ".call_add_blocking(",
+    ];
+
+    /// Where the server may call into the sandbox, and why.
+    const SANDBOX_CALLERS: [(&str, &str); 2] = [
+        ("server/src/sandbox/", "the sandbox itself"),
+        (
+            "server/src/pipeline.rs",
+            "the one pipeline: gate, limits, metrics, log line",
+        ),
+    ];
+
+    #[test]
+    fn only_the_pipeline_calls_guests() {
+        let stripped = |text: &str| -> String {
+            code_lines(text)
+                .flat_map(|(_, l)| l.chars())
+                .filter(|c| !c.is_whitespace())
+                .collect()
+        };
+        let found = violations(|path, text| {
+            let allowed = SANDBOX_CALLERS.iter().any(|(p, _)| path.starts_with(p));
+            if !path.starts_with("server/src/") || allowed {
+                return Vec::new();
+            }
+            let code = stripped(text);
+            SANDBOX_CALLS
+                .iter()
+                .filter(|call| code.contains(*call))
+                .map(|call| format!("{path}: calls `{call}`"))
+                .collect()
+        });
+        assert!(
+            found.is_empty(),
+            "a guest call outside the pipeline (take `pipeline::Pipeline::call`):\n{}",
+            found.join("\n")
+        );
+        // The patterns are alive: the pipeline's own call matches them.
+        let pipeline = std::fs::read_to_string(root().join("server/src/pipeline.rs")).unwrap();
+        assert!(
+            SANDBOX_CALLS.iter().any(|c| stripped(&pipeline).contains(c)),
+            "the patterns no longer match the pipeline's sandbox call"
+        );
+    }
+
     #[test]
     fn components_never_touch_js_values() {
         let found = violations(|path, text| {

@@ -127,3 +127,22 @@ async fn html_revalidates_with_304() {
     assert_eq!(second.status(), 304);
     assert_eq!(h(second.headers(), "cache-control"), "no-cache");
 }
+
+#[tokio::test]
+async fn a_304_says_no_content_length_for_get_and_head_alike() {
+    let server = Server::start().await;
+    for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+        for path in [go_wasm(), "/".to_owned()] {
+            let answer = server
+                .request(method.clone(), &path, &[("if-none-match", "*")])
+                .await;
+            assert_eq!(answer.status(), 304, "{method} {path}");
+            assert!(
+                answer.headers().get("content-length").is_none(),
+                "{method} {path}: {:?}",
+                answer.headers()
+            );
+            assert!(answer.headers().get("transfer-encoding").is_none());
+        }
+    }
+}

@@ -306,7 +306,7 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         .await
         .unwrap();
     socket
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
         .await
         .unwrap();
     let mut buf = Vec::new();
@@ -322,7 +322,7 @@ async fn a_client_that_trickles_its_body_gets_a_typed_408() {
         .await
         .unwrap();
     let head = format!(
-        "POST /api/invoke/csv HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ACME}\r\nContent-Length: 100\r\n\r\nabc"
+        "POST /api/invoke/csv HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {ACME}\r\nContent-Length: 100\r\n\r\nabc"
     );
     socket.write_all(head.as_bytes()).await.unwrap();
     let mut buf = vec![0; 4096];
@@ -333,4 +333,60 @@ async fn a_client_that_trickles_its_body_gets_a_typed_408() {
     let answer = String::from_utf8_lossy(&buf[..n]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_random_unless_the_caller_gave_a_valid_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&dir);
+    let limit = state.config().sandbox_max_input;
+    let mut ids = std::collections::BTreeSet::new();
+    for (request, expected) in [
+        (Request::get("/api/nothing-here").body(Body::empty()), 404),
+        (Request::post("/api/invoke/csv").body(Body::empty()), 401),
+        (Request::delete("/api/plugins").body(Body::empty()), 405),
+        (
+            Request::post("/api/run/process").body(Body::from(vec![b'a'; limit + 1])),
+            413,
+        ),
+        (Request::get("/healthz").body(Body::empty()), 200),
+        (Request::get("/healthz").body(Body::empty()), 200),
+    ] {
+        let (status, headers, _) = send(&state, request.unwrap()).await;
+        assert_eq!(status.as_u16(), expected);
+        let id = headers["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(id.len(), 32, "128 bits in hex: {id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        assert!(ids.insert(id), "no id repeats");
+    }
+    let mine = Request::get("/api/nothing-here").header("x-request-id", "retry-7");
+    let (_, headers, _) = send(&state, mine.body(Body::empty()).unwrap()).await;
+    assert_eq!(headers["x-request-id"], "retry-7");
+    let bad = Request::get("/healthz").header("x-request-id", "a b");
+    let (status, headers, body) = send(&state, bad.body(Body::empty()).unwrap()).await;
+    assert_eq!((status, code(&body).as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
+    assert_eq!(headers["x-request-id"].len(), 32, "a fresh id, not the bad one");
+}
+
+#[tokio::test]
+async fn lesson_calls_are_counted_in_the_metrics_under_their_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&dir);
+    for _ in 0..20 {
+        let add = Request::post("/api/lessons/add?a=2&b=3").body(Body::empty());
+        let (status, _, body) = send(&state, add.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    }
+    let (_, _, metrics) = send(&state, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("wip_plugin_invocations_total")
+                && l.contains("route=\"lesson-add\"")
+                && l.contains("outcome=\"ok\"")
+        })
+        .unwrap_or_else(|| panic!("no lesson-add series:\n{metrics}"));
+    assert!(line.contains("tenant=\"demo\""), "{line}");
+    assert!(line.ends_with(" 20"), "{line}");
 }

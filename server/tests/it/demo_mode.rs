@@ -266,3 +266,54 @@ fn demo_mode_refuses_an_address_that_is_not_loopback() {
         ))
     ));
 }
+
+/// `GET path` addressed to `host`, as a browser sends it to a page's origin.
+fn get_as(host: &str, path: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, host)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_rebound_name_gets_421_on_every_route_and_never_the_demo_keys() {
+    let dirs = dirs();
+    let state = AppState::new(demo_config(&dirs)).unwrap();
+    let token = state.demo().unwrap().keys().admin_token.clone();
+    for path in ["/api/demo", "/", "/api/plugins", "/metrics", "/healthz", "/nope"] {
+        let (status, headers, body) =
+            common::send(&state, get_as("rebind.attacker.example:8080", path)).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{path}");
+        let error: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(error.error.code, "host_not_allowed", "{path}");
+        assert!(headers.contains_key("x-request-id"), "{path}");
+        assert!(!String::from_utf8_lossy(&body).contains(&token));
+    }
+    for host in ["localhost:8080", "127.0.0.1:8080", "LOCALHOST"] {
+        let (status, _, body) = common::send(&state, get_as(host, "/api/demo")).await;
+        assert_eq!(status, StatusCode::OK, "{host}");
+        assert!(String::from_utf8_lossy(&body).contains(&token), "{host}");
+    }
+}
+
+#[tokio::test]
+async fn the_binary_in_demo_mode_refuses_a_rebound_host_and_serves_an_allowed_one() {
+    let dirs = dirs();
+    let (mut child, _, url) = start_binary(&dirs, &[("WIP_ALLOWED_HOSTS", "wip.test")]);
+    let client = reqwest::Client::new();
+    let ask = |host: &'static str| {
+        client
+            .get(format!("{url}/api/demo"))
+            .header("host", host)
+            .send()
+    };
+    let rebound = ask("rebind.attacker.example:8080").await.unwrap();
+    let (rebound_status, rebound_body) = (rebound.status(), rebound.text().await.unwrap());
+    let allowed = ask("wip.test:8080").await.unwrap().status();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(rebound_status, 421, "{rebound_body}");
+    assert!(rebound_body.contains("host_not_allowed"), "{rebound_body}");
+    assert!(!rebound_body.contains("admin"), "{rebound_body}");
+    assert_eq!(allowed, 200);
+}

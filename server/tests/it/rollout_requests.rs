@@ -159,6 +159,22 @@ async fn bad_rollout_requests_get_typed_errors_and_change_nothing() {
             StatusCode::BAD_REQUEST,
             "bad_request",
         ),
+        // Settings by position: refused, never read as trap, deadline, ...
+        (
+            format!(r#"{{"candidate":"{v2}","percent":10,"thresholds":[]}}"#).into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            format!(r#"{{"candidate":"{v2}","percent":10,"thresholds":[1,1]}}"#).into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            format!(r#"["{v2}",10]"#).into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
     ];
     for (body, want, code) in cases {
         let (status, _, answer) = call(&state, "PUT", path, Some(ADMIN), body.clone()).await;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use server::pipeline::Pipeline;
 use server::registry::{PluginMeta, Registry, RegistryError, Upload, ValidationLimits};
 use server::sandbox::{GuestKey, Sandbox, SandboxLimits};
 
@@ -55,14 +56,14 @@ impl Fixture {
         bytes: Vec<u8>,
         smoke_input: Option<&str>,
     ) -> Result<(PluginMeta, bool), RegistryError> {
-        self.registry
-            .upload(Upload {
-                name: name.to_owned(),
-                version: "1".to_owned(),
-                bytes: Bytes::from(bytes),
-                smoke_input: smoke_input.map(|s| Bytes::from(s.to_owned())),
-            })
-            .await
+        let upload = Upload {
+            name: name.to_owned(),
+            version: "1".to_owned(),
+            bytes: Bytes::from(bytes),
+            smoke_input: smoke_input.map(|s| Bytes::from(s.to_owned())),
+        };
+        let pipeline = Pipeline::for_sandbox(Arc::clone(&self.sandbox));
+        self.registry.upload(upload, &pipeline, "fixture").await
     }
 
     pub async fn upload(
