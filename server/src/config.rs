@@ -30,9 +30,11 @@ pub const DEFAULT_MAX_INPUT: usize = 1024 * 1024;
 /// Default concurrency of `/api/run`'s demo tenant (its queue and wait are
 /// the tenants file's defaults).
 pub const DEFAULT_RUN_CONCURRENCY: u64 = 4;
-/// Default wall-clock budget of an upload's smoke call: generous, because
-/// uploads compete with compiles and traffic for the cores.
-pub const DEFAULT_VALIDATION_BUDGET_MS: u64 = 10_000;
+/// Default wall-clock budget of an upload's smoke call (Go's runtime start
+/// and one small call: a few ms of CPU, so 1.5 s leaves hundreds of times
+/// that for a busy machine). A module that sleeps or spins in `_initialize`
+/// is refused this long after its compile, and holds no slot beyond it.
+pub const DEFAULT_VALIDATION_BUDGET_MS: u64 = 1_500;
 /// Default time a client has to send its request headers.
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// Default time a client has to send a whole request body (a 32 MiB upload

@@ -97,6 +97,62 @@ async fn a_module_that_sleeps_while_starting_is_refused_at_the_validation_budget
     assert_eq!(stored_files(dir.path()), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_modules_sleeping_at_start_are_refused_within_5_s_of_their_compile_beside_a_valid_upload()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let defaults = server::Config::with_assets_dir(dir.path()).validation_limits();
+    let sandbox = sandbox();
+    // What the compile alone costs here, so the bound is on the smoke call.
+    let compiling = Instant::now();
+    sandbox.compile("sleepinit", &guest("sleepinit")).unwrap();
+    let compile = compiling.elapsed();
+    let f = Arc::new(open_with(dir.path(), sandbox, defaults));
+    let started = Instant::now();
+    let sleepy: Vec<_> = (0..10)
+        .map(|_| {
+            let f = Arc::clone(&f);
+            tokio::spawn(async move {
+                let refused = f.upload("slow", "sleepinit").await;
+                (refused, Instant::now())
+            })
+        })
+        .collect();
+    let valid = f.upload("csv", "process").await;
+    let valid_took = started.elapsed();
+    assert!(valid.is_ok(), "{valid:?}");
+    let mut last = started;
+    for task in sleepy {
+        let (refused, at) = task.await.unwrap();
+        assert_eq!(
+            refused.unwrap_err().reason(),
+            Some("smoke_failed"),
+            "a typed refusal"
+        );
+        last = last.max(at);
+    }
+    eprintln!(
+        "compile {compile:?}; valid upload {valid_took:?}; ten sleepy uploads refused by {:?}",
+        last - started
+    );
+    // One compile and one smoke budget, not the module's 30 s sleep; the
+    // other nine wait for that one (one upload per digest at a time) and
+    // get its refusal without a compile. The valid upload's compile may
+    // share the cores meanwhile.
+    assert!(
+        last - started < 2 * compile + Duration::from_secs(5),
+        "{:?}",
+        last - started
+    );
+    // The valid upload did not queue behind them: its compile and smoke
+    // call, with at most one sleepy compile and budget beside it.
+    assert!(
+        valid_took < 2 * compile + defaults.smoke_budget + Duration::from_secs(5),
+        "valid upload {valid_took:?} (compile {compile:?})"
+    );
+    assert_eq!(f.registry.plugins().len(), 1);
+}
+
 #[tokio::test]
 async fn a_busy_pool_makes_an_upload_retryable_not_invalid() {
     let dir = tempfile::tempdir().unwrap();

@@ -92,6 +92,8 @@ pub struct Registry {
     uploads: Mutex<BTreeMap<PluginDigest, Arc<tokio::sync::Mutex<()>>>>,
     /// Compiles at once (each takes a core and tens of MiB for seconds).
     compiles: Semaphore,
+    /// Modules refused lately, answered again without a compile.
+    refusals: validate::Refusals,
     /// The counts of running rollouts (in memory: a restart starts them over).
     windows: Mutex<rollouts::Windows>,
     /// Where writes are decided.
@@ -152,6 +154,7 @@ impl Registry {
             validation,
             uploads: Mutex::new(BTreeMap::new()),
             compiles: Semaphore::new(cores),
+            refusals: validate::Refusals::default(),
             windows: Mutex::default(),
             backend,
             writes: tokio::sync::Mutex::new(()),
@@ -217,14 +220,28 @@ impl Registry {
         upload: Upload,
         smoke: validate::Smoke<'_>,
     ) -> Result<(PluginMeta, bool), RegistryError> {
-        let compiled = {
-            let _permit = self.compiles.acquire().await.expect("never closed");
-            validate::compile(&self.sandbox, digest.to_string(), upload.bytes.clone()).await?
-        };
         let smoke_input = upload
             .smoke_input
+            .clone()
             .unwrap_or_else(|| Bytes::from_static(DEFAULT_SMOKE_INPUT));
-        smoke.run(&upload.name, &compiled, smoke_input).await?;
+        if let Some(refused) = self.refusals.get(&digest, &smoke_input) {
+            return Err(refused);
+        }
+        let validated = async {
+            let compiled = {
+                let _permit = self.compiles.acquire().await.expect("never closed");
+                validate::compile(&self.sandbox, digest.to_string(), upload.bytes.clone()).await?
+            };
+            smoke.run(&upload.name, &compiled, smoke_input.clone()).await?;
+            Ok(compiled)
+        };
+        let compiled = match validated.await {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                self.refusals.remember(&digest, smoke_input, &e);
+                return Err(e);
+            }
+        };
 
         let meta = PluginMeta {
             digest: digest.clone(),

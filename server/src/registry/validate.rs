@@ -2,12 +2,14 @@
 //! untrusted code: size and magic, compile, imports and memory (no guest
 //! code yet), ABI exports, then one smoke call under the validation budget.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use super::types::RegistryError;
+use crate::digest::PluginDigest;
 use crate::error::ApiError;
 use crate::pipeline::{Admission, Call, Pipeline, Route};
 use crate::sandbox::{
@@ -27,6 +29,55 @@ pub struct ValidationLimits {
     pub smoke_budget: Duration,
     /// Seconds a client is told to wait when the pool is busy.
     pub retry_after_secs: u64,
+}
+
+/// How long a refusal is remembered, and how many are.
+const REMEMBER_FOR: Duration = Duration::from_secs(60);
+const REMEMBERED: usize = 64;
+
+/// Recent refusals by (digest, smoke input): the same module with the same
+/// input uploaded again (ten at once, or in a loop) gets the same answer at
+/// once instead of another compile and smoke call. A new smoke input, or a
+/// minute, and it is validated again (a refusal may have been the load's).
+#[derive(Debug, Default)]
+pub(super) struct Refusals(Mutex<VecDeque<Refusal>>);
+
+#[derive(Debug)]
+struct Refusal {
+    digest: PluginDigest,
+    smoke_input: Bytes,
+    at: Instant,
+    error: RegistryError,
+}
+
+impl Refusals {
+    /// The refusal of `digest` with `smoke_input`, if recent.
+    pub(super) fn get(&self, digest: &PluginDigest, smoke_input: &Bytes) -> Option<RegistryError> {
+        let mut refusals = self.0.lock().expect("refusals lock");
+        refusals.retain(|r| r.at.elapsed() < REMEMBER_FOR);
+        refusals
+            .iter()
+            .find(|r| r.digest == *digest && r.smoke_input == *smoke_input)
+            .map(|r| r.error.clone())
+    }
+
+    /// Remembers `error` when it is the module's (a rejection), not the
+    /// server's (busy, storage).
+    pub(super) fn remember(&self, digest: &PluginDigest, smoke_input: Bytes, error: &RegistryError) {
+        if error.reason().is_none() {
+            return;
+        }
+        let mut refusals = self.0.lock().expect("refusals lock");
+        if refusals.len() >= REMEMBERED {
+            refusals.pop_front();
+        }
+        refusals.push_back(Refusal {
+            digest: digest.clone(),
+            smoke_input,
+            at: Instant::now(),
+            error: error.clone(),
+        });
+    }
 }
 
 /// Size and magic number.
