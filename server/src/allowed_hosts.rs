@@ -58,10 +58,13 @@ impl AllowedHosts {
         }
         name == "localhost"
             || name.ends_with(".localhost")
-            || self.names.iter().any(|allowed| match allowed.strip_prefix('.') {
-                Some(domain) => name == domain || name.ends_with(allowed.as_str()),
-                None => name == *allowed,
-            })
+            || self
+                .names
+                .iter()
+                .any(|allowed| match allowed.strip_prefix('.') {
+                    Some(domain) => name == domain || name.ends_with(allowed.as_str()),
+                    None => name == *allowed,
+                })
     }
 }
 
@@ -84,9 +87,7 @@ pub async fn check(
         None => request.uri().authority().map(|a| a.as_str().to_owned()),
     };
     match host {
-        Some(host) if !allowed.allows(&host) => {
-            ApiError::HostNotAllowed { host }.into_response()
-        }
+        Some(host) if !allowed.allows(&host) => ApiError::HostNotAllowed { host }.into_response(),
         _ => next.run(request).await,
     }
 }

@@ -62,7 +62,11 @@ pub struct Config {
     /// environment; a leading `.` also allows subdomains). Besides these,
     /// only `localhost` and the bound IP are served: any other `Host` is
     /// refused with 421 (DNS rebinding). Ports are not compared.
-    #[arg(long = "allowed-host", env = "WIP_ALLOWED_HOSTS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-host",
+        env = "WIP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     pub allowed_hosts: Vec<String>,
 
     /// Directory holding the built site (`cargo xtask build` output).

@@ -97,7 +97,9 @@ pub enum ApiError {
     },
     /// The request's `Host` is not one of this server's names (DNS
     /// rebinding): refused before routing.
-    #[error("host {host:?} is not one of this server's names; start it with --allowed-host to serve it")]
+    #[error(
+        "host {host:?} is not one of this server's names; start it with --allowed-host to serve it"
+    )]
     HostNotAllowed {
         /// The `Host` the request carried.
         host: String,

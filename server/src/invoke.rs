@@ -103,8 +103,14 @@ pub async fn invoke(
         return Err(called.result.expect_err("a rejected call has no output"));
     }
     if let Some(call) = &resolved.rollout {
-        crate::rollouts::count(state, call, &resolved.digest, called.outcome, called.elapsed)
-            .await;
+        crate::rollouts::count(
+            state,
+            call,
+            &resolved.digest,
+            called.outcome,
+            called.elapsed,
+        )
+        .await;
     }
     // A failed call names what failed too: which digest, which side.
     let mut response = match called.result {

@@ -175,13 +175,11 @@ async fn add(
 ) -> Result<Json<AddLesson>, ApiError> {
     let key = GuestKey::Builtin(ADD_GUEST.to_owned());
     let pipeline = state.pipeline();
-    let info =
-        pipeline
-            .sandbox()
-            .guest_info(&key)
-            .ok_or_else(|| crate::sandbox::SandboxError::UnknownGuest {
-                name: ADD_GUEST.to_owned(),
-            })?;
+    let info = pipeline.sandbox().guest_info(&key).ok_or_else(|| {
+        crate::sandbox::SandboxError::UnknownGuest {
+            name: ADD_GUEST.to_owned(),
+        }
+    })?;
     let called = pipeline
         .call(Call {
             route: Route::LessonAdd,

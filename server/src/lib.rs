@@ -34,18 +34,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::{Router, middleware};
-use axum::http::header::X_CONTENT_TYPE_OPTIONS;
-use axum::http::{HeaderValue, Method};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
+use axum::http::header::X_CONTENT_TYPE_OPTIONS;
+use axum::http::{HeaderValue, Method};
+use axum::{Router, middleware};
 use hyper::body::Incoming;
-use tower::ServiceExt as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
@@ -82,7 +82,10 @@ pub fn app(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         // Before any route sees it: a rebinding page's request is refused.
-        .layer(middleware::from_fn_with_state(allowed, allowed_hosts::check))
+        .layer(middleware::from_fn_with_state(
+            allowed,
+            allowed_hosts::check,
+        ))
         // Outermost, so every answer (a 421 or 404 too) names its request.
         .layer(middleware::from_fn(request_id::layer))
 }
@@ -137,10 +140,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         // Who the peer is, for the per-client limits (`extract::ClientIp`).
-        let service = app.clone().map_request(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request
-        });
+        let service = app
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
         let service = TowerToHyperService::new(service);
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)

@@ -104,8 +104,7 @@ mod tests {
 
     #[test]
     fn new_ids_are_128_random_bits_that_do_not_repeat() {
-        let ids: std::collections::BTreeSet<_> =
-            (0..1000).map(|_| RequestId::random().0).collect();
+        let ids: std::collections::BTreeSet<_> = (0..1000).map(|_| RequestId::random().0).collect();
         assert_eq!(ids.len(), 1000);
         assert!(ids.iter().all(|id| id.len() == 32));
     }

@@ -63,7 +63,11 @@ impl AppState {
             None => sandbox.load_builtins(&config.guests_dir, &config.builtins_cache())?,
         };
         let metrics = Arc::new(Metrics::new());
-        let pipeline = Pipeline::new(Arc::clone(&sandbox), Arc::clone(&tenants), Arc::clone(&metrics));
+        let pipeline = Pipeline::new(
+            Arc::clone(&sandbox),
+            Arc::clone(&tenants),
+            Arc::clone(&metrics),
+        );
         let registry = open_registry(&config, &sandbox)?;
         if let Some(demo) = &demo {
             demo.register(&registry, &pipeline, &config.guests_dir)?;

@@ -16,8 +16,8 @@ pub mod rollout;
 pub mod routes;
 
 pub use demo::{DemoKeys, DemoTenant};
-pub use object::Object;
 pub use manifest::{GoInfo, GoPair, Manifest, ManifestAsset};
+pub use object::Object;
 pub use registry::{ActivateRequest, Activation, PluginInfo, PluginList};
 pub use rollout::{
     Decision, DecisionKind, PluginStatus, Rollout, RolloutRequest, SideStats, Thresholds,

@@ -62,11 +62,13 @@ mod tests {
             format!(r#"{{"candidate":"{digest}","percent":10,"thresholds":[1,1]}}"#),
         ] {
             let err = serde_json::from_str::<Object<RolloutRequest>>(&positional).unwrap_err();
-            assert!(err.to_string().contains("a JSON object"), "{positional}: {err}");
+            assert!(
+                err.to_string().contains("a JSON object"),
+                "{positional}: {err}"
+            );
         }
-        let err =
-            serde_json::from_str::<Object<RolloutRequest>>(&format!(r#"["{digest}",10]"#))
-                .unwrap_err();
+        let err = serde_json::from_str::<Object<RolloutRequest>>(&format!(r#"["{digest}",10]"#))
+            .unwrap_err();
         assert!(err.to_string().contains("a JSON object"), "{err}");
     }
 }

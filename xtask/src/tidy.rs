@@ -139,7 +139,9 @@ mod tests {
         // The patterns are alive: the pipeline's own call matches them.
         let pipeline = std::fs::read_to_string(root().join("server/src/pipeline.rs")).unwrap();
         assert!(
-            SANDBOX_CALLS.iter().any(|c| stripped(&pipeline).contains(c)),
+            SANDBOX_CALLS
+                .iter()
+                .any(|c| stripped(&pipeline).contains(c)),
             "the patterns no longer match the pipeline's sandbox call"
         );
     }

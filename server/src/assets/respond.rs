@@ -6,8 +6,8 @@
 use std::convert::Infallible;
 
 use axum::body::Body;
-use bytes::Bytes;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::header::{
     ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, IF_RANGE, RANGE, VARY,
@@ -52,7 +52,10 @@ pub fn respond(entry: &Entry, method: &Method, request: &HeaderMap) -> Response 
         // exact size hint, and hyper keeps it on a HEAD's 304 (a GET's it
         // drops). A 304 has no content, so it says no length (RFC 9110 §8.6).
         let none = Body::from_stream(futures::stream::empty::<Result<Bytes, Infallible>>());
-        return with_vary(vary, (StatusCode::NOT_MODIFIED, headers, none).into_response());
+        return with_vary(
+            vary,
+            (StatusCode::NOT_MODIFIED, headers, none).into_response(),
+        );
     }
 
     let full = variant.bytes.clone();

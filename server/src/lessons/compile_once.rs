@@ -173,7 +173,10 @@ async fn compile_once(
         message: format!("the naive compile of a module that loaded at start-up: {e}"),
     })?;
     let naive = pipeline
-        .call(call(Route::LessonCompileNaive, GuestRef::Compiled(&compiled)))
+        .call(call(
+            Route::LessonCompileNaive,
+            GuestRef::Compiled(&compiled),
+        ))
         .await;
     naive.result?;
 

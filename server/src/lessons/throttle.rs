@@ -93,7 +93,9 @@ impl Places {
             let places = clients
                 .entry(client)
                 .or_insert_with(|| Arc::new(Semaphore::new(per_client)));
-            Arc::clone(places).try_acquire_owned().map_err(|_| saturated())?
+            Arc::clone(places)
+                .try_acquire_owned()
+                .map_err(|_| saturated())?
         };
         let shared = Arc::clone(&self.all)
             .try_acquire_owned()

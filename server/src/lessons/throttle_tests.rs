@@ -169,7 +169,8 @@ async fn one_client_gets_half_the_streams_and_another_client_the_rest() {
     let state = state(&site, 6);
     let uri = url("dsl", ASSET);
     let started = tokio::time::Instant::now();
-    let greedy = futures::future::join_all((0..20).map(|_| send_from(&state, 1, "GET", &uri))).await;
+    let greedy =
+        futures::future::join_all((0..20).map(|_| send_from(&state, 1, "GET", &uri))).await;
     let ok = greedy.iter().filter(|r| r.status() == 200).count();
     let busy = greedy.iter().filter(|r| r.status() == 503).count();
     assert_eq!((ok, busy), (3, 17), "one client holds at most half");

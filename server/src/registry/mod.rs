@@ -232,7 +232,9 @@ impl Registry {
                 let _permit = self.compiles.acquire().await.expect("never closed");
                 validate::compile(&self.sandbox, digest.to_string(), upload.bytes.clone()).await?
             };
-            smoke.run(&upload.name, &compiled, smoke_input.clone()).await?;
+            smoke
+                .run(&upload.name, &compiled, smoke_input.clone())
+                .await?;
             Ok(compiled)
         };
         let compiled = match validated.await {

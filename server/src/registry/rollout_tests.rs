@@ -187,7 +187,10 @@ fn a_caller_cannot_choose_its_side_without_the_salt() {
         .iter()
         .filter(|id| route("csv", &plan, id) != route("csv", &other, id))
         .count();
-    assert!(moved > 1000, "{moved} of 10000 ids changed side with the salt");
+    assert!(
+        moved > 1000,
+        "{moved} of 10000 ids changed side with the salt"
+    );
 }
 
 #[test]
@@ -330,7 +333,14 @@ fn out_of_range_requests_and_foreign_or_active_candidates_are_refused() {
         Err(RegistryError::BadRollout { .. })
     ));
     assert!(matches!(
-        start(&names, "csv", &meta("json", 'b'), &request(10, 100), 1, SALT),
+        start(
+            &names,
+            "csv",
+            &meta("json", 'b'),
+            &request(10, 100),
+            1,
+            SALT
+        ),
         Err(RegistryError::WrongName { .. })
     ));
     assert!(matches!(

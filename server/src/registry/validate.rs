@@ -63,7 +63,12 @@ impl Refusals {
 
     /// Remembers `error` when it is the module's (a rejection), not the
     /// server's (busy, storage).
-    pub(super) fn remember(&self, digest: &PluginDigest, smoke_input: Bytes, error: &RegistryError) {
+    pub(super) fn remember(
+        &self,
+        digest: &PluginDigest,
+        smoke_input: Bytes,
+        error: &RegistryError,
+    ) {
         if error.reason().is_none() {
             return;
         }
@@ -178,4 +183,3 @@ impl Smoke<'_> {
         }
     }
 }
-

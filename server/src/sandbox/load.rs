@@ -61,7 +61,9 @@ impl Sandbox {
         });
         match pool {
             Ok(pool) => pool.install(|| self.compile(name, bytes)),
-            Err(e) => Err(LoadError::Engine(format!("the background compile thread: {e}"))),
+            Err(e) => Err(LoadError::Engine(format!(
+                "the background compile thread: {e}"
+            ))),
         }
     }
 

@@ -242,8 +242,13 @@ impl Sandbox {
         input: Bytes,
         options: CallOptions,
     ) -> Invocation {
-        self.call(GuestRef::Installed(key), tenant, Work::Process(input), options)
-            .await
+        self.call(
+            GuestRef::Installed(key),
+            tenant,
+            Work::Process(input),
+            options,
+        )
+        .await
     }
 
     /// [`Self::invoke`] on a module that is not installed (an upload's
@@ -255,8 +260,13 @@ impl Sandbox {
         input: Bytes,
         options: CallOptions,
     ) -> Invocation {
-        self.call(GuestRef::Compiled(compiled), tenant, Work::Process(input), options)
-            .await
+        self.call(
+            GuestRef::Compiled(compiled),
+            tenant,
+            Work::Process(input),
+            options,
+        )
+        .await
     }
 
     /// [`Self::invoke`] under the server's limits, for callers without an
@@ -276,7 +286,12 @@ impl Sandbox {
     pub async fn call_add(&self, name: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
         let key = GuestKey::Builtin(name.to_owned());
         let work = Work::Add(a, b);
-        let call = self.call(GuestRef::Installed(&key), "host", work, self.default_options());
+        let call = self.call(
+            GuestRef::Installed(&key),
+            "host",
+            work,
+            self.default_options(),
+        );
         let output = call.await.result?;
         Ok(output.returned.expect("Work::Add returns an i32"))
     }

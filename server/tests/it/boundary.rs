@@ -364,20 +364,33 @@ async fn every_answer_carries_a_request_id_random_unless_the_caller_gave_a_valid
     assert_eq!(headers["x-request-id"], "retry-7");
     let bad = Request::get("/healthz").header("x-request-id", "a b");
     let (status, headers, body) = send(&state, bad.body(Body::empty()).unwrap()).await;
-    assert_eq!((status, code(&body).as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
-    assert_eq!(headers["x-request-id"].len(), 32, "a fresh id, not the bad one");
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    assert_eq!(
+        headers["x-request-id"].len(),
+        32,
+        "a fresh id, not the bad one"
+    );
 }
 
 #[tokio::test]
 async fn lesson_calls_are_counted_in_the_metrics_under_their_route() {
     let dir = tempfile::tempdir().unwrap();
-    let state = state(&dir);
+    let mut config = plugin_config(&dir);
+    config.guests_dir = common::guests_dir();
+    let state = AppState::new(config).unwrap();
     for _ in 0..20 {
         let add = Request::post("/api/lessons/add?a=2&b=3").body(Body::empty());
         let (status, _, body) = send(&state, add.unwrap()).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     }
-    let (_, _, metrics) = send(&state, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let (_, _, metrics) = send(
+        &state,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
     let metrics = String::from_utf8(metrics).unwrap();
     let line = metrics
         .lines()

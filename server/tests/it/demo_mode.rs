@@ -280,7 +280,14 @@ async fn a_rebound_name_gets_421_on_every_route_and_never_the_demo_keys() {
     let dirs = dirs();
     let state = AppState::new(demo_config(&dirs)).unwrap();
     let token = state.demo().unwrap().keys().admin_token.clone();
-    for path in ["/api/demo", "/", "/api/plugins", "/metrics", "/healthz", "/nope"] {
+    for path in [
+        "/api/demo",
+        "/",
+        "/api/plugins",
+        "/metrics",
+        "/healthz",
+        "/nope",
+    ] {
         let (status, headers, body) =
             common::send(&state, get_as("rebind.attacker.example:8080", path)).await;
         assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{path}");
