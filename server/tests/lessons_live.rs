@@ -16,6 +16,10 @@ use wire::lessons::{CompileOnceLesson, FairnessRun};
 
 const ADMIN: &str = "lessons-admin-token-0123456789abcdef";
 
+/// The attack `cargo xtask bench lessons` measures, here with a bound.
+#[path = "../examples/bench_lesson_budget/attack.rs"]
+mod attack;
+
 /// Held by the tests that load the CPU for seconds (a fairness run, the
 /// naive compile), so the compile-once lesson's calls are not timed, or
 /// cut at their deadline, beside another test's noisy neighbours.
@@ -255,38 +259,6 @@ async fn the_naive_compile_per_call_is_slower_than_the_compile_once_median_and_r
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// The p99 of `samples` (ms).
-fn p99(samples: &mut [f64]) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[(samples.len() * 99 / 100).min(samples.len() - 1)]
-}
-
-/// `acme` calls its plugin back to back for `seconds` on `url`: latencies
-/// (ms) and how many answered 504.
-async fn tenant_calls(client: &reqwest::Client, url: &str, seconds: u64) -> (Vec<f64>, usize) {
-    let end = std::time::Instant::now() + Duration::from_secs(seconds);
-    let (mut took, mut deadline) = (Vec::new(), 0);
-    while std::time::Instant::now() < end {
-        let started = std::time::Instant::now();
-        let answer = client
-            .post(format!("{url}/api/invoke/csv"))
-            .bearer_auth(ACME)
-            .body("name,qty\nbolt,4\nnut,10\n")
-            .send()
-            .await
-            .unwrap();
-        let status = answer.status();
-        answer.bytes().await.unwrap();
-        took.push(started.elapsed().as_secs_f64() * 1e3);
-        deadline += usize::from(status == 504);
-        assert!(status == 200 || status == 504, "{status}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    (took, deadline)
-}
-
-const ACME: &str = "acme-key-0123456789";
-
 /// The attack of the pipeline issue, on real sockets: two anonymous
 /// clients asking for the compile-once lesson back to back, and one that
 /// hangs up after 0.4 s, while a tenant calls its plugin. The naive
@@ -299,11 +271,7 @@ async fn anonymous_compile_once_requests_cannot_starve_a_tenant() {
     let _alone = CPU_HEAVY.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let tenants = dir.path().join("tenants.toml");
-    std::fs::write(
-        &tenants,
-        format!("[[tenant]]\nid = \"acme\"\napi_key = \"{ACME}\"\n"),
-    )
-    .unwrap();
+    std::fs::write(&tenants, attack::tenants_toml()).unwrap();
     let mut config = config(&dir);
     config.tenants_file = Some(tenants);
     let guests = config.guests_dir.clone();
@@ -321,55 +289,23 @@ async fn anonymous_compile_once_requests_cannot_starve_a_tenant() {
         .unwrap();
     assert_eq!(upload.status(), 201, "{:?}", upload.text().await);
 
-    let (mut alone, alone_504) = tenant_calls(&client, &url, 3).await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut attackers = Vec::new();
-    for hang_up in [None, None, Some(Duration::from_millis(400))] {
-        let (url, stop) = (url.clone(), std::sync::Arc::clone(&stop));
-        attackers.push(tokio::spawn(async move {
-            let mut client = reqwest::Client::builder();
-            if let Some(after) = hang_up {
-                client = client.timeout(after);
-            }
-            let client = client.build().unwrap();
-            let mut answers = std::collections::BTreeMap::<u16, u32>::new();
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let status = client
-                    .post(format!("{url}/api/lessons/compile-once?calls=1"))
-                    .send()
-                    .await
-                    .map_or(0, |a| a.status().as_u16());
-                *answers.entry(status).or_default() += 1;
-                // Ask again at once, but not in a busy loop of 409s: the
-                // load under test is the compiles, not an HTTP flood.
-                if status != 200 {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-            answers
-        }));
-    }
-    let (mut attacked, attacked_504) = tenant_calls(&client, &url, 8).await;
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let mut answers = Vec::new();
-    for attacker in attackers {
-        answers.push(attacker.await.unwrap());
-    }
-    let (alone_p99, attacked_p99) = (p99(&mut alone), p99(&mut attacked));
+    let alone = attack::tenant(&client, &url, 3).await;
+    let attackers = attack::Attack::start(&url);
+    let attacked = attack::tenant(&client, &url, 8).await;
+    let answers = attackers.stop().await;
+    let (alone_p99, attacked_p99) = (alone.quantile(0.99), attacked.quantile(0.99));
     eprintln!(
-        "tenant p99 alone {alone_p99:.2} ms ({} calls), beside the attack {attacked_p99:.2} ms ({} calls, {attacked_504} x 504); attackers' answers by status (0 = hung up): {answers:?}",
-        alone.len(),
-        attacked.len()
+        "tenant p99 alone {alone_p99:.2} ms ({} calls), beside the attack {attacked_p99:.2} ms ({} calls, {} x 504); attackers' answers by status (0 = hung up): {answers:?}",
+        alone.latencies_ms.len(),
+        attacked.latencies_ms.len(),
+        attacked.deadline,
     );
     assert_eq!(
-        (alone_504, attacked_504),
+        (alone.deadline, attacked.deadline),
         (0, 0),
         "no tenant call missed its deadline"
     );
-    let compiles: u32 = answers
-        .iter()
-        .map(|a| a.get(&200).copied().unwrap_or(0))
-        .sum();
+    let compiles = attack::compiles(&answers);
     assert!(
         compiles <= 3,
         "{compiles} compiles in 8 s: the per-client wait holds"

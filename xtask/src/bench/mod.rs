@@ -20,6 +20,9 @@ pub enum Target {
     Sandbox,
     /// The plugin as a Wasm instance vs a native process, bubblewrap, a worker pool.
     Isolation,
+    /// The compile-once lesson under attack: a tenant's p99 and 504s, the
+    /// server's CPU, beside anonymous clients asking for naive compiles.
+    Lessons,
     /// Replicas on NATS: activation propagation, failed calls during a replica
     /// kill and a nats-server restart, 1 vs 3 replicas behind nginx.
     Cluster,
@@ -41,6 +44,13 @@ pub struct BenchArgs {
     /// instead of measuring; skips the full build.
     #[arg(long)]
     pub check: bool,
+    /// Lessons only: another `wip-server` binary to measure side by side
+    /// (say, one built from an older commit: the before of a fix).
+    #[arg(long)]
+    pub against: Option<std::path::PathBuf>,
+    /// Interleaved rounds (lessons).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
 }
 
 /// Runs the chosen benchmark.
@@ -61,6 +71,21 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 "bench_cluster",
                 &["--seconds".into(), args.seconds.min(30).to_string()],
             )
+        }
+        Target::Lessons => {
+            crate::cluster::build_release_server()?;
+            let this = crate::paths::root().join("target/release/wip-server");
+            let mut binaries = vec![format!("this={}", this.display())];
+            if let Some(other) = &args.against {
+                binaries.push(format!("against={}", other.display()));
+            }
+            let mut bench_args = vec![
+                crate::paths::guests().display().to_string(),
+                args.seconds.to_string(),
+                args.rounds.to_string(),
+            ];
+            bench_args.extend(binaries);
+            run_release("server", "example", "bench_lesson_budget", &bench_args)
         }
         Target::Fairness => run_release(
             "server",
