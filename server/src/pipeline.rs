@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::outcome::Outcome;
-use crate::sandbox::{CallOptions, GuestRef, Output, Sandbox, SandboxError, Work};
+use crate::sandbox::{CallOptions, GuestRef, Output, Sandbox, Work};
 use crate::tenants::{TenantGate, TenantId, Tenants};
 
 /// The route a call came by: the `route` label of its metrics and the
@@ -39,17 +39,6 @@ pub enum Route {
 }
 
 impl Route {
-    /// Every route, for the metrics' documentation and tests.
-    pub const ALL: [Self; 7] = [
-        Self::Run,
-        Self::Invoke,
-        Self::LessonAdd,
-        Self::LessonCompileOnce,
-        Self::LessonCompileNaive,
-        Self::LessonFairness,
-        Self::UploadSmoke,
-    ];
-
     /// The label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -191,16 +180,6 @@ impl Pipeline {
             result: invocation.result.map_err(ApiError::from),
             outcome,
             elapsed,
-        }
-    }
-}
-
-impl Called {
-    /// The output, or the error as it is (`Busy` stays `Busy`).
-    pub fn sandbox_error(&self) -> Option<&SandboxError> {
-        match &self.result {
-            Err(ApiError::Sandbox(e)) => Some(e),
-            _ => None,
         }
     }
 }

@@ -77,7 +77,12 @@ impl Server {
     /// CPU seconds the process has used (user + system).
     fn cpu_seconds(&self) -> f64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
         // utime and stime are fields 14 and 15 of stat(5): 11 and 12 after `)`.
         let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
         ticks / 100.0
@@ -171,13 +176,18 @@ async fn main() {
                 "round {r} {label}: alone p99 {:.2} ms, attacked p99 {:.2} ms ({} x 504), server {:.2} cores, {} compiles",
                 alone.p99_ms, attacked.p99_ms, attacked.deadline, attacked.cores, attacked.compiles
             );
-            results.entry(label.clone()).or_default().push((alone, attacked));
+            results
+                .entry(label.clone())
+                .or_default()
+                .push((alone, attacked));
         }
     }
     println!(
         "\ncompile-once attack, {seconds} s per phase, median of {rounds} rounds (by attacked p99 / alone p99)\n"
     );
-    println!("| binary | phase | tenant calls | p50 ms | p99 ms | p99 / alone | tenant 504s | server cores | naive compiles |");
+    println!(
+        "| binary | phase | tenant calls | p50 ms | p99 ms | p99 / alone | tenant 504s | server cores | naive compiles |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (label, _) in &binaries {
         let (alone, attacked) = median_by(&results[label], |(a, b)| b.p99_ms / a.p99_ms);

@@ -4,6 +4,7 @@
 
 use wasmtime::{Instance, Module, Store};
 
+use super::Work;
 use super::host::HostState;
 
 /// Exports a plugin must have.
@@ -104,16 +105,7 @@ pub(super) enum Failure {
     Deadline,
 }
 
-/// What a call runs after `_initialize`.
-#[derive(Debug, Clone)]
-pub(super) enum Entry {
-    /// `wip_process(input)` and its output.
-    Process(bytes::Bytes),
-    /// Task 4's `add(a, b)`.
-    Add(i32, i32),
-}
-
-/// What an [`Entry`] returned.
+/// What a [`Work`] returned.
 pub(super) enum Returned {
     Bytes(Vec<u8>),
     I32(i32),
@@ -125,7 +117,7 @@ pub(super) enum Returned {
 pub(super) async fn run(
     store: &mut Store<HostState>,
     pre: &wasmtime::InstancePre<HostState>,
-    entry: Entry,
+    entry: Work,
 ) -> Result<Returned, Failure> {
     let instance = pre
         .instantiate_async(&mut *store)
@@ -137,8 +129,8 @@ pub(super) async fn run(
             .map_err(Failure::Wasm)?;
     }
     match entry {
-        Entry::Process(input) => process(store, &instance, &input).await.map(Returned::Bytes),
-        Entry::Add(a, b) => {
+        Work::Process(input) => process(store, &instance, &input).await.map(Returned::Bytes),
+        Work::Add(a, b) => {
             let add = instance
                 .get_typed_func::<(i32, i32), i32>(&mut *store, "add")
                 .map_err(|e| Failure::Abi(format!("no add(i32, i32) -> i32 export: {e}")))?;

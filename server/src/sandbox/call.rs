@@ -15,7 +15,8 @@ use std::time::Instant;
 
 use wasmtime::{Engine, Store, UpdateDeadline};
 
-use super::abi::{self, Entry, Failure, Returned};
+use super::Work;
+use super::abi::{self, Failure, Returned};
 use super::engine::{EPOCH_TICK, Ticks};
 use super::error::{self, CpuBudgetExceeded, Observed};
 use super::host::{CallTags, HostState};
@@ -29,7 +30,7 @@ pub(super) async fn run(
     ticks: &Ticks,
     guest: Arc<Guest>,
     tenant: String,
-    entry: Entry,
+    entry: Work,
     options: CallOptions,
     turn: Option<Arc<Turn>>,
 ) -> (Result<Returned, SandboxError>, Output) {

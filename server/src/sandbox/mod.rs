@@ -10,6 +10,7 @@
 //! - [`host`] links WASI granting nothing, and `env.log`, the one capability
 //! - [`abi`]: the calling convention and the checks before any guest code runs
 //! - `call`: one call, its deadline and its classification
+//! - `direct`: calls without the server's pipeline, for tests, examples, benchmarks
 //! - `executor`: the threads guest calls run on
 //! - `load`: compile, preflight, install
 //! - [`scheduler`]: fair CPU slices between tenants
@@ -23,6 +24,7 @@ pub mod abi;
 pub mod artifact;
 mod builtins;
 mod call;
+mod direct;
 pub mod engine;
 pub mod error;
 mod executor;
@@ -35,7 +37,6 @@ mod types;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use bytes::Bytes;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 use tracing::instrument::WithSubscriber as _;
@@ -52,7 +53,7 @@ pub use types::{
     SandboxLimits, Scheduling, Work,
 };
 
-use abi::{Entry, Returned};
+use abi::Returned;
 use host::HostState;
 
 struct Guest {
@@ -227,78 +228,7 @@ impl Sandbox {
             },
             GuestRef::Compiled(compiled) => Arc::clone(&compiled.guest),
         };
-        let entry = match work {
-            Work::Process(input) => Entry::Process(input),
-            Work::Add(a, b) => Entry::Add(a, b),
-        };
-        self.run(guest, tenant, entry, options).await
-    }
-
-    /// `key`'s `wip_process` on `input` (see the ABI in ARCHITECTURE.md).
-    pub async fn invoke(
-        &self,
-        key: &GuestKey,
-        tenant: &str,
-        input: Bytes,
-        options: CallOptions,
-    ) -> Invocation {
-        self.call(
-            GuestRef::Installed(key),
-            tenant,
-            Work::Process(input),
-            options,
-        )
-        .await
-    }
-
-    /// [`Self::invoke`] on a module that is not installed (an upload's
-    /// smoke call).
-    pub async fn invoke_compiled(
-        &self,
-        compiled: &Compiled,
-        tenant: &str,
-        input: Bytes,
-        options: CallOptions,
-    ) -> Invocation {
-        self.call(
-            GuestRef::Compiled(compiled),
-            tenant,
-            Work::Process(input),
-            options,
-        )
-        .await
-    }
-
-    /// [`Self::invoke`] under the server's limits, for callers without an
-    /// async runtime (examples, benchmarks, tests): blocks the calling thread.
-    pub fn invoke_blocking(
-        &self,
-        key: &GuestKey,
-        tenant: &str,
-        input: &[u8],
-    ) -> Result<Output, SandboxError> {
-        let input = Bytes::copy_from_slice(input);
-        block_on(self.invoke(key, tenant, input, self.default_options())).result
-    }
-
-    /// Task 4: the `add` export of the built-in guest `name`, under the
-    /// server's limits (examples and tests).
-    pub async fn call_add(&self, name: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
-        let key = GuestKey::Builtin(name.to_owned());
-        let work = Work::Add(a, b);
-        let call = self.call(
-            GuestRef::Installed(&key),
-            "host",
-            work,
-            self.default_options(),
-        );
-        let output = call.await.result?;
-        Ok(output.returned.expect("Work::Add returns an i32"))
-    }
-
-    /// [`Self::call_add`], blocking the calling thread.
-    pub fn call_add_blocking(&self, name: &str, a: i32, b: i32) -> Result<i32, SandboxError> {
-        block_on(self.call_add(name, a, b))
+        self.run(guest, tenant, work, options).await
     }
 
     fn refused(&self, error: SandboxError, options: CallOptions) -> Invocation {
@@ -321,10 +251,10 @@ impl Sandbox {
         &self,
         guest: Arc<Guest>,
         tenant: &str,
-        entry: Entry,
+        entry: Work,
         options: CallOptions,
     ) -> Invocation {
-        if let Entry::Process(input) = &entry
+        if let Work::Process(input) = &entry
             && input.len() > self.limits.max_input_bytes
         {
             let reason = format!(
@@ -358,7 +288,7 @@ impl Sandbox {
         &self,
         guest: Arc<Guest>,
         tenant: &str,
-        entry: Entry,
+        entry: Work,
         options: CallOptions,
     ) -> (Result<Returned, SandboxError>, Output) {
         let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
@@ -396,14 +326,4 @@ impl Sandbox {
             ),
         }
     }
-}
-
-/// Drives `future` to completion on the calling thread. The sandbox's own
-/// executor runs the guest; this thread only waits for the result.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime")
-        .block_on(future)
 }

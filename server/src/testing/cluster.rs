@@ -301,6 +301,9 @@ http {{
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://wip;
+            # The caller's Host: a replica answers only its own names
+            # (DNS rebinding), and `wip`, the upstream's, is not one.
+            proxy_set_header Host $http_host;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_connect_timeout 1s;

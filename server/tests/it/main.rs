@@ -28,6 +28,7 @@ mod registry_fixture;
 #[path = "../rollout_api/mod.rs"]
 mod rollout_api;
 
+mod answers;
 mod boundary;
 mod builtin_artifacts;
 mod demo_mode;
