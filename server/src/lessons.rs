@@ -39,6 +39,7 @@ use crate::sandbox::{GuestKey, GuestRef, Work};
 use crate::state::AppState;
 use crate::tenants::TenantId;
 
+mod client_waits;
 mod compile_once;
 mod fairness;
 

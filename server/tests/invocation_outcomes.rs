@@ -91,7 +91,7 @@ async fn every_outcome_is_counted_per_tenant_and_logged_as_one_json_line_with_it
         (&csv, "rejected", "solo", rejected),
     ] {
         let line = format!(
-            "wip_plugin_invocations_total{{digest=\"{digest}\",outcome=\"{outcome}\",tenant=\"{tenant}\"}} {count}"
+            "wip_plugin_invocations_total{{digest=\"{digest}\",outcome=\"{outcome}\",route=\"invoke\",tenant=\"{tenant}\"}} {count}"
         );
         assert!(text.contains(&line), "missing {line} in\n{text}");
     }

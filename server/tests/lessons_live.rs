@@ -196,10 +196,21 @@ async fn of_twenty_parallel_starts_exactly_one_runs_and_it_ends_unpolled_in_thre
         "a gate of one refuses the rest"
     );
 
-    // Over: the next start is accepted.
-    let (status, _, body) =
+    // Over: the client that started it waits as long as it ran (429);
+    // another client's start is accepted.
+    let (status, headers, body) =
         send(&app, "POST", "/api/lessons/fairness?seconds=2", Some(ADMIN)).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert!(headers.contains_key("retry-after"));
+    let other = std::net::SocketAddr::from(([10, 0, 0, 2], 40_000));
+    let request = Request::post("/api/lessons/fairness?seconds=2")
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .extension(axum::extract::ConnectInfo(other))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

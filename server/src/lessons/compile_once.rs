@@ -20,8 +20,7 @@
 //!   T more (429 `rate_limited` with `Retry-After`), so no client keeps
 //!   even the background thread busy more than half the time.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -34,6 +33,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::{OnceCell, Semaphore};
 use wire::lessons::{COMPILE_ONCE_CALLS, COMPILE_ONCE_DEFAULT_CALLS, CompileOnceLesson, NaiveCall};
 
+use super::client_waits::ClientWaits;
 use crate::error::ApiError;
 use crate::extract::{ClientIp, Query};
 use crate::pipeline::{Admission, Call, Route};
@@ -60,10 +60,8 @@ struct Lesson {
     running: Arc<Semaphore>,
     /// The guest's module bytes, read once from `--guests-dir`.
     module: OnceCell<Bytes>,
-    /// Until when each client that compiled must wait (entries past
-    /// their time are dropped whenever the map is touched, so it holds
-    /// at most the clients of the last few compiles).
-    client_waits: Mutex<HashMap<ClientIp, Instant>>,
+    /// Each client that compiled waits as long again.
+    waits: ClientWaits,
 }
 
 /// `POST /api/lessons/compile-once`.
@@ -71,7 +69,7 @@ pub(super) fn router() -> Router<AppState> {
     let lesson = Arc::new(Lesson {
         running: Arc::new(Semaphore::new(1)),
         module: OnceCell::new(),
-        client_waits: Mutex::new(HashMap::new()),
+        waits: ClientWaits::new("the compile-once lesson's naive compile"),
     });
     Router::new()
         .route("/api/lessons/compile-once", post(compile_once))
@@ -112,7 +110,7 @@ async fn compile_once(
     Query(args): Query<Args>,
 ) -> Result<Response, ApiError> {
     let calls = calls(&args)?;
-    lesson.check_client(client)?;
+    lesson.waits.check(client)?;
     let Ok(running) = Arc::clone(&lesson.running).try_acquire_owned() else {
         return Err(ApiError::AlreadyRunning {
             what: "the compile-once lesson".into(),
@@ -162,7 +160,7 @@ async fn compile_once(
         let started = Instant::now();
         let compiled = compiler.compile_in_background(GUEST, &bytes);
         // Charged whether or not the client is still there to read it.
-        budget.charge(client, started.elapsed());
+        budget.waits.charge(client, started, started.elapsed());
         (compiled, started.elapsed())
     })
     .await
@@ -196,30 +194,6 @@ async fn compile_once(
         naive,
     })
     .into_response())
-}
-
-impl Lesson {
-    /// 429 while `client` is still paying for its last compile.
-    fn check_client(&self, client: ClientIp) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let mut waits = self.client_waits.lock().expect("client waits lock");
-        waits.retain(|_, until| *until > now);
-        match waits.get(&client) {
-            Some(until) => Err(ApiError::RateLimited {
-                what: "the compile-once lesson's naive compile".into(),
-                retry_after_secs: until.duration_since(now).as_secs() + 1,
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// `client`'s compile took `took`: it waits as long again.
-    fn charge(&self, client: ClientIp, took: Duration) {
-        let until = Instant::now() + took;
-        let mut waits = self.client_waits.lock().expect("client waits lock");
-        waits.retain(|_, until| *until > Instant::now());
-        waits.insert(client, until);
-    }
 }
 
 /// The guest's bytes from `--guests-dir`, refused unless they are the
@@ -259,33 +233,6 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.code(), "bad_request", "{absurd}");
         }
-    }
-
-    #[test]
-    fn a_client_that_compiled_waits_as_long_again_and_others_do_not() {
-        let lesson = Lesson {
-            running: Arc::new(Semaphore::new(1)),
-            module: OnceCell::new(),
-            client_waits: Mutex::new(HashMap::new()),
-        };
-        let (a, b) = (
-            ClientIp(Some("10.0.0.1".parse().unwrap())),
-            ClientIp(Some("10.0.0.2".parse().unwrap())),
-        );
-        assert!(lesson.check_client(a).is_ok());
-        lesson.charge(a, Duration::from_secs(4));
-        let refused = lesson.check_client(a).unwrap_err();
-        assert_eq!(refused.code(), "rate_limited");
-        assert!(matches!(
-            refused,
-            ApiError::RateLimited {
-                retry_after_secs: 4 | 5,
-                ..
-            }
-        ));
-        assert!(lesson.check_client(b).is_ok());
-        lesson.charge(b, Duration::ZERO);
-        assert!(lesson.check_client(b).is_ok(), "a wait that is over");
     }
 
     #[test]

@@ -14,8 +14,11 @@
 //! pipeline (`Admission::Gate`: the phase's gate) under the server's
 //! limits (deadline, memory cap, pool slots, the normal guest threads),
 //! counted in the metrics under route `lesson-fairness` and logged under
-//! the request id that started the run. Starting one takes the admin token; one run at a
-//! time (409 `already_running`); a run lasts at most
+//! the request id that started the run. Starting one takes the admin
+//! token; one run at a time (409 `already_running`), and a client that
+//! started a run of T seconds waits T more after it ends (429
+//! `rate_limited`), so no client keeps the load on more than half the
+//! time; a run lasts at most
 //! [`FAIRNESS_SECONDS`]' end and ends on its own, polled or not. So the
 //! rest of the server keeps working during a run on 2 cores: guest threads
 //! run below the HTTP workers' priority (`sandbox/executor.rs`), and the
@@ -35,9 +38,10 @@ use wire::lessons::{
     FAIRNESS_DEFAULT_SECONDS, FAIRNESS_SECONDS, FairnessPhase, FairnessRun, FairnessWindow,
 };
 
+use super::client_waits::ClientWaits;
 use crate::auth::Admin;
 use crate::error::ApiError;
-use crate::extract::Query;
+use crate::extract::{ClientIp, Query};
 use crate::request_id::RequestId;
 use crate::sandbox::{GuestKey, SandboxError};
 use crate::state::AppState;
@@ -70,16 +74,21 @@ const HEAVY_BACKOFF: Duration = Duration::from_millis(10);
 const LATENCY_BOUND_US: u64 = 60_000_000;
 
 /// The lesson's runs, one per router (per server): the current or last.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Runs {
     current: Mutex<Option<Arc<Run>>>,
+    /// A client that started a run of T seconds waits T more after it.
+    waits: ClientWaits,
 }
 
 /// `POST` (admin) and `GET /api/lessons/fairness`.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/lessons/fairness", post(start).get(current))
-        .layer(Extension(Arc::new(Runs::default())))
+        .layer(Extension(Arc::new(Runs {
+            current: Mutex::new(None),
+            waits: ClientWaits::new("a noisy-neighbour run"),
+        })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +137,7 @@ async fn start(
     _: Admin,
     State(state): State<AppState>,
     Extension(runs): Extension<Arc<Runs>>,
+    client: ClientIp,
     request_id: RequestId,
     Query(args): Query<Args>,
 ) -> Result<(StatusCode, Json<FairnessRun>), ApiError> {
@@ -147,6 +157,9 @@ async fn start(
                 retry_after_secs: run.remaining().as_secs() + 1,
             });
         }
+        runs.waits.check(client)?;
+        runs.waits
+            .charge(client, Instant::now(), Duration::from_secs(seconds.into()));
         // Half the pool at most, so tenants' own calls still find slots.
         let heavy_clients = HEAVY_CLIENTS.min(sandbox.limits().slots / 2).max(1);
         let mut run = Run::new(seconds, heavy_clients, sandbox.limits().deadline);
