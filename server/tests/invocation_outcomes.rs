@@ -119,12 +119,16 @@ async fn every_outcome_is_counted_per_tenant_and_logged_as_one_json_line_with_it
     assert_eq!(row("acme")["deadline_rate"], 0.0);
     assert!(row("acme")["p99_ms"].as_f64().unwrap() >= row("acme")["p50_ms"].as_f64().unwrap());
 
-    let lines: Vec<_> = logs
+    let (smoke, lines): (Vec<_>, Vec<_>) = logs
         .lines()
         .into_iter()
         .filter(|l| l["fields"]["message"] == "invocation")
-        .collect();
+        .partition(|l| l["fields"]["route"] == "upload-smoke");
     assert_eq!(lines.len(), 6 + statuses.len(), "one line per invocation");
+    // The two uploads' smoke calls took the same pipeline.
+    assert_eq!(smoke.len(), 2, "{smoke:?}");
+    assert!(smoke.iter().all(|l| l["fields"]["tenant"] == "registry"));
+    assert!(lines.iter().all(|l| l["fields"]["route"] == "invoke"));
     let mut request_ids = std::collections::BTreeSet::new();
     for line in &lines {
         let fields = &line["fields"];
