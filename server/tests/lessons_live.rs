@@ -48,7 +48,22 @@ async fn send(
     uri: &str,
     token: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    send_from(app, None, method, uri, token).await
+}
+
+/// [`send`] from `peer`, the address `serve` puts on a socket's requests
+/// (`None`: no socket, as `oneshot` alone).
+async fn send_from(
+    app: &Router,
+    peer: Option<std::net::SocketAddr>,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     let mut request = Request::builder().method(method).uri(uri);
+    if let Some(peer) = peer {
+        request = request.extension(axum::extract::ConnectInfo(peer));
+    }
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
@@ -198,19 +213,25 @@ async fn of_twenty_parallel_starts_exactly_one_runs_and_it_ends_unpolled_in_thre
 
     // Over: the client that started it waits as long as it ran (429);
     // another client's start is accepted.
-    let (status, headers, body) =
-        send(&app, "POST", "/api/lessons/fairness?seconds=2", Some(ADMIN)).await;
+    let status =
+        the_client_waits_and_another_does_not(&app, "/api/lessons/fairness?seconds=2", Some(ADMIN))
+            .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+}
+
+/// `uri` again from the same client: 429 `rate_limited` with a
+/// `Retry-After`. Then from another client (peer 10.0.0.2): its status.
+async fn the_client_waits_and_another_does_not(
+    app: &Router,
+    uri: &str,
+    token: Option<&str>,
+) -> StatusCode {
+    let (status, headers, body) = send(app, "POST", uri, token).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"]["code"], "rate_limited");
     assert!(headers.contains_key("retry-after"));
     let other = std::net::SocketAddr::from(([10, 0, 0, 2], 40_000));
-    let request = Request::post("/api/lessons/fairness?seconds=2")
-        .header("authorization", format!("Bearer {ADMIN}"))
-        .extension(axum::extract::ConnectInfo(other))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    send_from(app, Some(other), "POST", uri, token).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,18 +277,10 @@ async fn the_naive_compile_per_call_is_slower_than_the_compile_once_median_and_r
 
     // The same client waits as long as its compile took (429 with a
     // Retry-After); another client finds the permit given back.
-    let (status, headers, body) =
-        send(&app, "POST", "/api/lessons/compile-once?calls=1", None).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert_eq!(body["error"]["code"], "rate_limited");
-    assert!(headers.contains_key("retry-after"));
-    let other = std::net::SocketAddr::from(([10, 0, 0, 2], 40_000));
-    let request = Request::post("/api/lessons/compile-once?calls=1")
-        .extension(axum::extract::ConnectInfo(other))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let status =
+        the_client_waits_and_another_does_not(&app, "/api/lessons/compile-once?calls=1", None)
+            .await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 /// The attack of the pipeline issue, on real sockets: two anonymous
