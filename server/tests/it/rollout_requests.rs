@@ -35,15 +35,24 @@ async fn of_twenty_concurrent_rollout_requests_exactly_one_starts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_resumes_the_rollout_and_operators_can_end_it() {
     let dir = tempfile::tempdir().unwrap();
-    let v2 = {
+    let salt = |state: &server::AppState| {
+        let plan = state.registry().activations()["csv"].rollout.clone();
+        plan.expect("a rollout").salt
+    };
+    let (v2, salt_before) = {
         let state = state(&dir);
         upload(&state, "csv", "process").await;
         let v2 = upload(&state, "csv", "process_v2").await;
         start(&state, "csv", rollout_body(&v2, 25, 1000, 2.0)).await;
-        v2
+        (v2, salt(&state))
     };
     let state = state(&dir); // a new process on the same data
     let resumed = status(&state, "csv").await;
+    // The routing key survives the restart (a retried id keeps its side)
+    // and is never shown.
+    assert_eq!(salt(&state), salt_before);
+    assert_eq!(salt_before.len(), 32, "128 random bits: {salt_before}");
+    assert!(!resumed.to_string().contains(&salt_before), "{resumed}");
     assert_eq!(
         resumed["rollout"]["candidate"].as_str(),
         Some(&*v2),
