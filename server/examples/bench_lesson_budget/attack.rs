@@ -64,7 +64,16 @@ pub async fn tenant(client: &reqwest::Client, url: &str, seconds: u64) -> Tenant
 /// that hangs up after 0.4 s, until [`Attack::stop`].
 pub struct Attack {
     stop: Arc<AtomicBool>,
-    clients: Vec<tokio::task::JoinHandle<BTreeMap<u16, u32>>>,
+    clients: Vec<tokio::task::JoinHandle<Answers>>,
+}
+
+/// What one attacker got.
+#[derive(Debug, Default)]
+pub struct Answers {
+    /// Answers by status (0: it hung up).
+    pub by_status: BTreeMap<u16, u32>,
+    /// The server's `naive.compile_ms` of each 200.
+    pub compile_ms: Vec<f64>,
 }
 
 impl Attack {
@@ -78,8 +87,8 @@ impl Attack {
         Self { stop, clients }
     }
 
-    /// Stops them; their answers by status (0: hung up), one map each.
-    pub async fn stop(self) -> Vec<BTreeMap<u16, u32>> {
+    /// Stops them (each ends the request it is in); their answers.
+    pub async fn stop(self) -> Vec<Answers> {
         self.stop.store(true, Ordering::SeqCst);
         let mut answers = Vec::new();
         for client in self.clients {
@@ -90,31 +99,41 @@ impl Attack {
 }
 
 /// How many naive compiles answered 200, over all attackers.
-pub fn compiles(answers: &[BTreeMap<u16, u32>]) -> u32 {
+pub fn compiles(answers: &[Answers]) -> u32 {
     answers
         .iter()
-        .map(|a| a.get(&200).copied().unwrap_or(0))
+        .map(|a| a.by_status.get(&200).copied().unwrap_or(0))
         .sum()
 }
 
-async fn attacker(
-    url: String,
-    hang_up: Option<Duration>,
-    stop: Arc<AtomicBool>,
-) -> BTreeMap<u16, u32> {
+/// The compile times the 200s reported, over all attackers (ms).
+pub fn compile_ms(answers: &[Answers]) -> Vec<f64> {
+    answers
+        .iter()
+        .flat_map(|a| a.compile_ms.iter().copied())
+        .collect()
+}
+
+async fn attacker(url: String, hang_up: Option<Duration>, stop: Arc<AtomicBool>) -> Answers {
     let mut client = reqwest::Client::builder();
     if let Some(after) = hang_up {
         client = client.timeout(after);
     }
     let client = client.build().unwrap();
-    let mut answers = BTreeMap::new();
+    let mut answers = Answers::default();
     while !stop.load(Ordering::SeqCst) {
-        let status = client
+        let answer = client
             .post(format!("{url}/api/lessons/compile-once?calls=1"))
             .send()
-            .await
-            .map_or(0, |a| a.status().as_u16());
-        *answers.entry(status).or_default() += 1;
+            .await;
+        let status = answer.as_ref().map_or(0, |a| a.status().as_u16());
+        if let (Ok(answer), 200) = (answer, status)
+            && let Ok(lesson) = answer.json::<serde_json::Value>().await
+            && let Some(ms) = lesson["naive"]["compile_ms"].as_f64()
+        {
+            answers.compile_ms.push(ms);
+        }
+        *answers.by_status.entry(status).or_default() += 1;
         // Ask again at once, but not in a busy loop of 409s: the load
         // under test is the compiles, not an HTTP flood.
         if status != 200 {

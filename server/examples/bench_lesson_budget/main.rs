@@ -105,6 +105,8 @@ struct Phase {
     deadline: usize,
     cores: f64,
     compiles: u32,
+    /// Seconds those compiles took, as the server reported them.
+    compile_s: f64,
 }
 
 async fn measure(server: &Server, seconds: u64, attack: bool) -> Phase {
@@ -113,10 +115,12 @@ async fn measure(server: &Server, seconds: u64, attack: bool) -> Phase {
     let (cpu, wall) = (server.cpu_seconds(), Instant::now());
     let calls = attack::tenant(&client, &server.url, seconds).await;
     let cores = (server.cpu_seconds() - cpu) / wall.elapsed().as_secs_f64();
-    let compiles = match attackers {
-        Some(attackers) => attack::compiles(&attackers.stop().await),
-        None => 0,
+    let answers = match attackers {
+        Some(attackers) => attackers.stop().await,
+        None => Vec::new(),
     };
+    let compiles = attack::compiles(&answers);
+    let compile_s = attack::compile_ms(&answers).iter().sum::<f64>() / 1e3;
     Phase {
         p50_ms: calls.quantile(0.5),
         p99_ms: calls.quantile(0.99),
@@ -124,6 +128,7 @@ async fn measure(server: &Server, seconds: u64, attack: bool) -> Phase {
         deadline: calls.deadline,
         cores,
         compiles,
+        compile_s,
     }
 }
 
@@ -173,8 +178,13 @@ async fn main() {
         for (label, binary) in &binaries {
             let (alone, attacked) = round(binary, &guests, cache.path(), seconds).await;
             println!(
-                "round {r} {label}: alone p99 {:.2} ms, attacked p99 {:.2} ms ({} x 504), server {:.2} cores, {} compiles",
-                alone.p99_ms, attacked.p99_ms, attacked.deadline, attacked.cores, attacked.compiles
+                "round {r} {label}: alone p99 {:.2} ms, attacked p99 {:.2} ms ({} x 504), server {:.2} cores, {} compiles ({:.1} s)",
+                alone.p99_ms,
+                attacked.p99_ms,
+                attacked.deadline,
+                attacked.cores,
+                attacked.compiles,
+                attacked.compile_s
             );
             results
                 .entry(label.clone())
