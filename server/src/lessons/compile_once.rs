@@ -159,9 +159,10 @@ async fn compile_once(
         let _running = running;
         let started = Instant::now();
         let compiled = compiler.compile_in_background(GUEST, &bytes);
+        let took = started.elapsed();
         // Charged whether or not the client is still there to read it.
-        budget.waits.charge(client, started, started.elapsed());
-        (compiled, started.elapsed())
+        budget.waits.charge(client, started, took);
+        (compiled, took)
     })
     .await
     .map_err(|e| ApiError::Internal {

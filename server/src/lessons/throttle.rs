@@ -81,7 +81,7 @@ impl Places {
 
     /// A place for `client`, or 503 at once (no queue: a lesson is not
     /// worth waiting for a stranger's download).
-    fn admit(&self, client: ClientIp) -> Result<Vec<OwnedSemaphorePermit>, ApiError> {
+    fn admit(&self, client: ClientIp) -> Result<Place, ApiError> {
         let saturated = || ApiError::Saturated {
             what: "throttled lesson streams",
             limit: self.limit,
@@ -100,8 +100,18 @@ impl Places {
         let shared = Arc::clone(&self.all)
             .try_acquire_owned()
             .map_err(|_| saturated())?;
-        Ok(vec![shared, own])
+        Ok(Place {
+            _shared: shared,
+            _own: own,
+        })
     }
+}
+
+/// One paced answer's place: among all, and among its client's.
+#[derive(Debug)]
+struct Place {
+    _shared: OwnedSemaphorePermit,
+    _own: OwnedSemaphorePermit,
 }
 
 async fn throttled(
@@ -165,12 +175,12 @@ fn paced(bytes: Bytes, profile: NetworkProfile, admission: Admission) -> Body {
 /// deadline, whichever comes first.
 #[derive(Debug)]
 struct Admission {
-    permit: Arc<Mutex<Option<Vec<OwnedSemaphorePermit>>>>,
+    permit: Arc<Mutex<Option<Place>>>,
     watchdog: Option<AbortHandle>,
 }
 
 impl Admission {
-    fn new(permit: Vec<OwnedSemaphorePermit>) -> Self {
+    fn new(permit: Place) -> Self {
         Self {
             permit: Arc::new(Mutex::new(Some(permit))),
             watchdog: None,
@@ -198,7 +208,7 @@ impl Drop for Admission {
     }
 }
 
-fn release(permit: &Mutex<Option<Vec<OwnedSemaphorePermit>>>) {
+fn release(permit: &Mutex<Option<Place>>) {
     permit.lock().unwrap_or_else(PoisonError::into_inner).take();
 }
 
