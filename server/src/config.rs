@@ -130,6 +130,13 @@ pub struct Config {
     #[arg(long, env = "WIP_BUILTINS_CACHE_DIR")]
     pub builtins_cache_dir: Option<PathBuf>,
 
+    /// Shared cache of compiled uploads (wasmtime's code, keyed by module
+    /// digest and engine fingerprint, verified before use, never pruned):
+    /// a module uploaded again, to this server or to another one on this
+    /// machine, is mapped instead of compiled; unset = every upload compiles.
+    #[arg(long, env = "WIP_COMPILE_CACHE_DIR")]
+    pub compile_cache_dir: Option<PathBuf>,
+
     /// Where registry writes are decided: unset = this process alone (its
     /// data dir); `nats://host:port` = NATS JetStream shared by replicas
     /// (the data dir is then this replica's cache).
@@ -189,6 +196,8 @@ impl Config {
             // Tests and embedders make many states with throwaway data dirs:
             // one shared cache spares each a compile of every built-in guest.
             builtins_cache_dir: Some(std::env::temp_dir().join("wip-builtins-cache")),
+            // And one compile of each uploaded module per machine.
+            compile_cache_dir: Some(std::env::temp_dir().join("wip-compile-cache")),
             admin_token: None,
             tenants_file: None,
             registry: None,

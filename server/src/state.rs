@@ -53,10 +53,10 @@ impl AppState {
         };
         let tenants = Arc::new(Tenants::new(&tenants, config.run_concurrency));
         let catalog = Arc::new(Catalog::load(&config.assets_dir)?);
-        let sandbox = Arc::new(Sandbox::with_scheduling(
-            config.sandbox_limits(),
-            config.scheduling(),
-        )?);
+        let sandbox = Arc::new(
+            Sandbox::with_scheduling(config.sandbox_limits(), config.scheduling())?
+                .with_compile_cache(config.compile_cache_dir.clone()),
+        );
         match &config.builtins_cache_dir {
             // Shared: another process's guest set is not stale.
             Some(shared) => sandbox.load_builtins_shared(&config.guests_dir, shared)?,

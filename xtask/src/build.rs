@@ -1,5 +1,6 @@
 //! `cargo xtask build`: the Leptos app (trunk), the Go browser modules with
-//! their own shim, and the sandbox guests, assembled into `target/site`:
+//! their own shim, and the sandbox guests, assembled into `target/site`
+//! (a link to the build's directory, see [`crate::builds`]):
 //! every served file pre-compressed, described by `manifest.json`, measured
 //! in `size-report.json`.
 
@@ -9,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
+use crate::builds::{self, Builds};
 use crate::go::Toolchain;
 use crate::manifest::{self, GoInfo, GoPair, Manifest};
-use crate::{cmd, compress, hash, paths, pins, sizes};
+use crate::{cmd, compress, hash, paths, pins, progress, sizes};
 
 /// Browser programs under `guest-go/cmd/`, built for `GOOS=js GOARCH=wasm`
 /// and served; the first one is the subject of the size report's variants.
@@ -50,9 +52,50 @@ pub fn pair_versions(app_go: &str) -> Vec<&str> {
     versions
 }
 
-/// Builds everything into `target/site` and returns the manifest written there.
+/// Builds the site and the guests, under the build lock, into a fresh
+/// directory, and points `target/site` and `target/guests` at it (see
+/// [`crate::builds`]); when a finished build of the same inputs exists,
+/// points at that one and builds nothing. Returns the site's manifest.
 pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     let started = Instant::now();
+    let builds = Builds::lock()?;
+    let inputs = builds::fingerprint(&format!("go={}", args.go))?;
+    if let Some(done) = builds.finished(&inputs) {
+        builds.publish(&done)?;
+        println!(
+            "[build] nothing changed ({} input files, fingerprint {}): skipped trunk, the Go builds, \
+             the pre-compression and the size report; serving {} ({:.1}s)",
+            inputs.files,
+            inputs.id,
+            done.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return manifest::read(&done.join("site"));
+    }
+    let partial = builds.start(&inputs)?;
+    let manifest = build_into(args, &partial)?;
+    let done = builds.finish(&inputs, &partial)?;
+    builds.publish(&done)?;
+    println!(
+        "\n[build] site ready in {} -> {} ({:.1}s)",
+        paths::site().display(),
+        done.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(manifest)
+}
+
+/// What the Go side of the build made while trunk ran.
+struct GoOutputs {
+    served: Vec<Served>,
+    go_pairs: Vec<GoPair>,
+    costs: Vec<PairCost>,
+}
+
+/// Builds into `out/site` and `out/guests`: trunk and the Go builds side
+/// by side (trunk's release build of the app leaves a core idle for long
+/// stretches), then every file's pre-compression, two at a time.
+fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     let find = |version: &str| {
         Toolchain::find(version).with_context(|| {
             format!(
@@ -62,76 +105,39 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
         })
     };
     let toolchain = find(&args.go)?;
+    let site = out.join("site");
+    // Go writes beside the site while trunk runs: trunk replaces its whole
+    // output directory when it finishes.
+    let go_dir = out.join("go");
 
-    println!("[build] trunk build --release (Leptos app)");
-    trunk_build()?;
-    let site = paths::site();
+    let (trunk, go) = std::thread::scope(|scope| {
+        let trunk = scope.spawn(|| {
+            let step = progress::start("[build] trunk build --release (Leptos app)", 150);
+            trunk_build(&site).map(|()| step.done())
+        });
+        let go = build_go(args, &toolchain, &go_dir, &out.join("guests"));
+        (trunk.join().expect("trunk thread"), go)
+    });
+    trunk?;
+    let GoOutputs {
+        served: go_served,
+        go_pairs,
+        mut costs,
+    } = go?;
     let mut served = trunk_outputs(&site)?;
+    std::fs::rename(&go_dir, site.join("go"))?;
+    served.extend(go_served);
 
-    let mut go_pairs = Vec::new();
-    let mut shims = Vec::new();
-    let mut costs = Vec::new();
-    for version in pair_versions(&args.go) {
-        let pair_toolchain = find(version)?;
-        let loaded_by_app = version == args.go;
-        let goroot_shim = std::fs::read(pair_toolchain.wasm_exec_js()?)?;
-        for program in BROWSER_PROGRAMS {
-            println!("[build] go {version} build {program} (GOOS=js GOARCH=wasm)");
-            let go_started = Instant::now();
-            let built = build_go_pair(&pair_toolchain, program, &site.join("go"))?;
-            let go_version = format!("go{version}");
-            let (module, shim) = manifest::go_pair_names(program, &go_version, loaded_by_app);
-            for (logical, name) in [(&module, &built.wasm_name), (&shim, &built.shim_name)] {
-                served.push(Served {
-                    logical: logical.clone(),
-                    rel_path: format!("go/{name}"),
-                    hashed: true,
-                    pair: Some(costs.len()),
-                });
-            }
-            shims.push(PairShims {
-                label: format!("{go_version} {program}"),
-                goroot: goroot_shim.clone(),
-                served: std::fs::read(site.join("go").join(&built.shim_name))?,
-            });
-            go_pairs.push(GoPair {
-                program: program.to_owned(),
-                go_version,
-                goroot_shim_sha256: hash::sha256_hex(&[&goroot_shim]),
-                module,
-                shim,
-                loaded_by_app,
-            });
-            costs.push(PairCost {
-                go_build: go_started.elapsed(),
-                ..PairCost::default()
-            });
-        }
-    }
-    check_shims(&shims)?;
-    println!(
-        "[build] shim check: {} pairs, each serving its own GOROOT's wasm_exec.js, no two alike",
-        shims.len()
-    );
-
-    // Sandbox guests need Go >= 1.24 (//go:wasmexport) and are not part of
-    // the shim comparison: always the main toolchain, whatever `--go` says.
-    let guest_toolchain = if toolchain.version == pins::GO_MAIN {
-        toolchain.clone()
-    } else {
-        find(pins::GO_MAIN)?
-    };
-    for guest in crate::guests::build_all(&guest_toolchain)? {
-        println!("[build] sandbox guest {}", guest.display());
-    }
-
-    println!("[build] pre-compressing (brotli 11, gzip -9 / zopfli)");
+    let step = progress::start("[build] pre-compressing (brotli 11, gzip -9 / zopfli)", 60);
+    let compressed = compress::precompress_files(
+        &served
+            .iter()
+            .map(|f| site.join(&f.rel_path))
+            .collect::<Vec<_>>(),
+    )?;
+    step.done();
     let mut assets = BTreeMap::new();
-    for file in served {
-        let compress_started = Instant::now();
-        let path = site.join(&file.rel_path);
-        let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let compressed = compress::precompress_file(&path)?;
+    for (file, (raw, compressed, took)) in served.into_iter().zip(compressed) {
         let asset = manifest::describe(
             format!("/{}", file.rel_path),
             file.hashed,
@@ -140,7 +146,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
         );
         assets.insert(file.logical, asset);
         if let Some(cost) = file.pair.and_then(|i| costs.get_mut(i)) {
-            cost.compression += compress_started.elapsed();
+            cost.compression += took;
         }
     }
     for (pair, cost) in go_pairs.iter().zip(&costs) {
@@ -164,22 +170,108 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     manifest::write(&site, &manifest)?;
     compress::precompress_file(&site.join("manifest.json"))?;
 
-    println!("[build] measuring sizes (variants, floor)");
+    let step = progress::start("[build] measuring sizes (variants, floor)", 30);
     let report = sizes::report(&site, &manifest, &toolchain, BROWSER_PROGRAMS[0])?;
     sizes::write(&site, &report)?;
     compress::precompress_file(&site.join("size-report.json"))?;
+    step.done();
     sizes::print(&report);
-
-    println!(
-        "\n[build] site ready in {} ({:.1}s)",
-        site.display(),
-        started.elapsed().as_secs_f64()
-    );
     Ok(manifest)
 }
 
-fn trunk_build() -> anyhow::Result<()> {
-    cmd::run(cmd::new("trunk").args(["--skip-version-check", "build", "--release"]))
+/// The Go pairs (into `go_dir`) and the sandbox guests (into `guests`).
+fn build_go(
+    args: &BuildArgs,
+    toolchain: &Toolchain,
+    go_dir: &Path,
+    guests: &Path,
+) -> anyhow::Result<GoOutputs> {
+    let find = |version: &str| {
+        Toolchain::find(version).with_context(|| {
+            format!(
+                "Go {version} is not set up (setup installs {:?})",
+                pins::GO_VERSIONS
+            )
+        })
+    };
+    let mut served = Vec::new();
+    let mut go_pairs = Vec::new();
+    let mut shims = Vec::new();
+    let mut costs = Vec::new();
+    for version in pair_versions(&args.go) {
+        let pair_toolchain = find(version)?;
+        let loaded_by_app = version == args.go;
+        let goroot_shim = std::fs::read(pair_toolchain.wasm_exec_js()?)?;
+        for program in BROWSER_PROGRAMS {
+            let step = progress::start(
+                format!("[build] go {version} build {program} (GOOS=js GOARCH=wasm)"),
+                0,
+            );
+            let built = build_go_pair(&pair_toolchain, program, go_dir)?;
+            let go_version = format!("go{version}");
+            let (module, shim) = manifest::go_pair_names(program, &go_version, loaded_by_app);
+            for (logical, name) in [(&module, &built.wasm_name), (&shim, &built.shim_name)] {
+                served.push(Served {
+                    logical: logical.clone(),
+                    rel_path: format!("go/{name}"),
+                    hashed: true,
+                    pair: Some(costs.len()),
+                });
+            }
+            shims.push(PairShims {
+                label: format!("{go_version} {program}"),
+                goroot: goroot_shim.clone(),
+                served: std::fs::read(go_dir.join(&built.shim_name))?,
+            });
+            go_pairs.push(GoPair {
+                program: program.to_owned(),
+                go_version,
+                goroot_shim_sha256: hash::sha256_hex(&[&goroot_shim]),
+                module,
+                shim,
+                loaded_by_app,
+            });
+            costs.push(PairCost {
+                go_build: step.done(),
+                ..PairCost::default()
+            });
+        }
+    }
+    check_shims(&shims)?;
+    println!(
+        "[build] shim check: {} pairs, each serving its own GOROOT's wasm_exec.js, no two alike",
+        shims.len()
+    );
+
+    // Sandbox guests need Go >= 1.24 (//go:wasmexport) and are not part of
+    // the shim comparison: always the main toolchain, whatever `--go` says.
+    let guest_toolchain = if toolchain.version == pins::GO_MAIN {
+        toolchain.clone()
+    } else {
+        find(pins::GO_MAIN)?
+    };
+    let step = progress::start("[build] sandbox guests (GOOS=wasip1)", 40);
+    for guest in crate::guests::build_all(&guest_toolchain, guests)? {
+        println!("[build] sandbox guest {}", guest.display());
+    }
+    step.done();
+    Ok(GoOutputs {
+        served,
+        go_pairs,
+        costs,
+    })
+}
+
+/// `trunk build --release` into `dist`, with its cargo build in
+/// `target/trunk`: the app's release build does not wait for the lock of
+/// `target/` while `cargo xtask run` builds the release server.
+fn trunk_build(dist: &Path) -> anyhow::Result<()> {
+    cmd::run(
+        cmd::new("trunk")
+            .args(["--skip-version-check", "build", "--release", "--dist"])
+            .arg(dist)
+            .env("CARGO_TARGET_DIR", paths::target().join("trunk")),
+    )
 }
 
 /// The files trunk wrote at the top of the site (it replaces the whole

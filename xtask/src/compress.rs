@@ -5,6 +5,9 @@
 use std::io::Write as _;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
@@ -74,6 +77,43 @@ pub fn precompress_file(file: &Path) -> anyhow::Result<Compressed> {
     Ok(out)
 }
 
+/// [`precompress_file`] of every file, as many at a time as there are
+/// cores (brotli 11 and zopfli are single-threaded); returns each file's
+/// bytes, what compressing produced, and how long that took, in order.
+pub fn precompress_files(
+    files: &[PathBuf],
+) -> anyhow::Result<Vec<(Vec<u8>, Compressed, Duration)>> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<anyhow::Result<_>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(files.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let started = Instant::now();
+                    let result = precompress_file(file).and_then(|compressed| {
+                        let raw = std::fs::read(file)
+                            .with_context(|| format!("reading {}", file.display()))?;
+                        Ok((raw, compressed, started.elapsed()))
+                    });
+                    *results[i].lock().expect("result lock") = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .expect("result lock")
+                .expect("every file done")
+        })
+        .collect()
+}
+
 /// `file` with `.ext` appended (`app.wasm` → `app.wasm.br`).
 pub fn sibling(file: &Path, ext: &str) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
@@ -112,13 +152,16 @@ pub fn zopfli(raw: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Runs `make` unless `target/precompress-cache/<key>.<ext>` already holds its result.
+/// Runs `make` unless [`paths::user_cache`]`/precompress/<key>.<ext>`
+/// already holds its result. Keyed by the input's SHA-256, so every clone
+/// on this machine can share it, as they share Go's build cache: brotli 11
+/// and zopfli of the Go modules take minutes of CPU.
 fn cached(
     key: &str,
     ext: &str,
     make: impl FnOnce() -> anyhow::Result<Vec<u8>>,
 ) -> anyhow::Result<Vec<u8>> {
-    let dir = paths::target().join("precompress-cache");
+    let dir = paths::user_cache().join("precompress");
     let path = dir.join(format!("{key}.{ext}"));
     if let Ok(bytes) = std::fs::read(&path) {
         return Ok(bytes);
@@ -126,7 +169,11 @@ fn cached(
     let bytes = make()?;
     std::fs::create_dir_all(&dir)?;
     // Write-then-rename so an interrupted build never leaves a truncated cache entry.
-    let tmp = dir.join(format!("{key}.{ext}.tmp"));
+    // Unique per writer: builds of two workspaces, or two threads, may
+    // compress the same bytes at once.
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!("{key}.{ext}.tmp-{}-{n}", std::process::id()));
     std::fs::write(&tmp, &bytes)?;
     std::fs::rename(&tmp, &path)?;
     Ok(bytes)

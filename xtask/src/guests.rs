@@ -16,8 +16,8 @@ pub const PROCESS_FLAKY: &str = "process_flaky";
 /// Percent of inputs (by a hash of their bytes) on which it traps.
 pub const FLAKY_TRAP_PERCENT: u32 = 10;
 
-/// Builds every sandbox guest and returns the paths written.
-pub fn build_all(toolchain: &Toolchain) -> anyhow::Result<Vec<PathBuf>> {
+/// Builds every sandbox guest into `out_dir` and returns the paths written.
+pub fn build_all(toolchain: &Toolchain, out_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let src = paths::guest_go().join("sandbox");
     let mut names: Vec<String> = std::fs::read_dir(&src)
         .with_context(|| format!("reading {}", src.display()))?
@@ -26,8 +26,7 @@ pub fn build_all(toolchain: &Toolchain) -> anyhow::Result<Vec<PathBuf>> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let out_dir = paths::guests();
-    std::fs::create_dir_all(&out_dir)?;
+    std::fs::create_dir_all(out_dir)?;
     let mut built = Vec::new();
     for name in names {
         let out = out_dir.join(format!("{name}.wasm"));

@@ -11,6 +11,7 @@
 
 mod bench;
 mod build;
+mod builds;
 mod cluster;
 mod cmd;
 mod compress;
@@ -21,6 +22,7 @@ mod hash;
 mod manifest;
 mod paths;
 mod pins;
+mod progress;
 mod run;
 mod setup;
 mod sizes;
@@ -28,6 +30,7 @@ mod test;
 mod tidy;
 
 use clap::{Parser, Subcommand};
+use setup::Need;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,30 +63,30 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Setup => setup::run(),
+        Command::Setup => setup::run(&Need::ALL),
         Command::Build(args) => {
-            setup::run()?;
+            setup::run(&[Need::Site])?;
             build::run(&args).map(|_| ())
         }
         Command::Run(args) => run::run(&args),
         Command::Test => test::run(),
         Command::Bench(args) => {
-            setup::run()?;
-            // The isolation bench builds only what it runs (the sandbox
-            // guests and the native program), not the site.
-            if !matches!(args.target, bench::Target::Isolation) {
-                build::run(&build::BuildArgs {
-                    go: pins::GO_MAIN.to_owned(),
-                })?;
-            }
+            setup::run(&Need::ALL)?;
+            build::run(&build::BuildArgs {
+                go: pins::GO_MAIN.to_owned(),
+            })?;
             bench::run(&args)
         }
         Command::Demo(args) => {
-            setup::run()?;
+            setup::run(&[Need::Site])?;
+            // The demo's server runs the built guests.
+            build::run(&build::BuildArgs {
+                go: pins::GO_MAIN.to_owned(),
+            })?;
             demo::run(&args)
         }
         Command::Cluster(args) => {
-            setup::run()?;
+            setup::run(&[Need::Site, Need::Cluster])?;
             build::run(&build::BuildArgs {
                 go: pins::GO_MAIN.to_owned(),
             })?;

@@ -39,6 +39,19 @@ pub fn cargo_bin() -> PathBuf {
     home.join("bin")
 }
 
+/// This project's cache of content-addressed build outputs, shared by
+/// every clone on the machine: `$XDG_CACHE_HOME/wasm-in-production`, else
+/// `~/.cache/wasm-in-production` (beside Go's build cache).
+pub fn user_cache() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache")
+        });
+    base.join("wasm-in-production")
+}
+
 /// Binaries installed from npm into `.tools/npm`.
 pub fn npm_bin() -> PathBuf {
     tools().join("npm").join("node_modules").join(".bin")

@@ -13,15 +13,46 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::{cmd, go, paths, pins};
+use crate::{cmd, go, paths, pins, progress};
+
+/// What a command needs installed: each setup step serves one of these,
+/// and a command sets up only what it uses (`cargo xtask run` needs no
+/// browser, Prometheus or NATS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Building the site and the guests: Rust's wasm target, the crates,
+    /// Go, trunk, wasm-bindgen, wasm-opt.
+    Site,
+    /// `cargo fmt` and `cargo clippy`.
+    Lint,
+    /// The browser tests and benches: wasm-pack, Chromium and its driver.
+    Browser,
+    /// Prometheus and promtool.
+    Monitoring,
+    /// nats-server and nginx.
+    Cluster,
+}
+
+impl Need {
+    /// Every need: `cargo xtask setup`, `test` and `bench`.
+    pub const ALL: [Need; 5] = [
+        Need::Site,
+        Need::Lint,
+        Need::Browser,
+        Need::Monitoring,
+        Need::Cluster,
+    ];
+}
 
 /// One setup step: a name for progress lines and errors, a check, an
-/// install, and how long the install takes on the reference machine.
+/// install, how long the install takes on the reference machine, and the
+/// need it serves.
 struct Step {
     name: String,
     present: Box<dyn Fn() -> bool>,
     install: Box<dyn Fn() -> anyhow::Result<()>>,
     expected: Option<Duration>,
+    need: Need,
 }
 
 impl Step {
@@ -35,7 +66,14 @@ impl Step {
             present: Box::new(present),
             install: Box::new(install),
             expected: None,
+            need: Need::Site,
         }
+    }
+
+    /// Which need the step serves (every step serves the site unless it says).
+    fn serves(mut self, need: Need) -> Self {
+        self.need = need;
+        self
     }
 
     /// How long the install took on the 2-core reference machine.
@@ -45,27 +83,18 @@ impl Step {
     }
 }
 
-/// `~7 min`, `~40 s`: an expected duration, rounded as a person reads it.
-fn about(expected: Duration) -> String {
-    match expected.as_secs() {
-        0..=4 => "a few seconds".to_owned(),
-        secs @ 5..=89 => format!("~{secs} s"),
-        secs => format!("~{} min", (secs + 30) / 60),
-    }
-}
-
-/// What a step's progress line says of its duration before it starts.
-fn expected_line(step: &Step) -> String {
-    step.expected.map_or_else(
-        || "no measured duration".to_owned(),
-        |d| format!("expected {} on 2 cores", about(d)),
-    )
-}
-
-/// Runs every setup step, printing one progress line per step.
-pub fn run() -> anyhow::Result<()> {
+/// Runs the setup steps of `needs`, printing one progress line per step.
+pub fn run(needs: &[Need]) -> anyhow::Result<()> {
     let started = Instant::now();
-    let steps = steps()?;
+    let all = steps()?;
+    let skipped = all.iter().filter(|s| !needs.contains(&s.need)).count();
+    let steps: Vec<Step> = all
+        .into_iter()
+        .filter(|s| needs.contains(&s.need))
+        .collect();
+    if skipped > 0 {
+        println!("[setup] {skipped} steps not needed by this command: not checked");
+    }
     let total = steps.len();
     let present: Vec<bool> = steps.iter().map(|s| (s.present)()).collect();
     let missing: Vec<&Step> = steps
@@ -74,11 +103,11 @@ pub fn run() -> anyhow::Result<()> {
         .filter_map(|(s, present)| (!present).then_some(s))
         .collect();
     if !missing.is_empty() {
-        let expected = missing.iter().filter_map(|s| s.expected).sum();
+        let expected: Duration = missing.iter().filter_map(|s| s.expected).sum();
         println!(
             "[setup] {} of {total} steps to install, expected {} in all on 2 cores",
             missing.len(),
-            about(expected),
+            progress::about(expected),
         );
     }
     for (i, (step, present)) in steps.iter().zip(present).enumerate() {
@@ -88,8 +117,12 @@ pub fn run() -> anyhow::Result<()> {
             println!("{label}: present");
             continue;
         }
-        println!("{label}: installing ({})...", expected_line(step));
+        let install = progress::start(
+            format!("{label}: installing"),
+            step.expected.map_or(0, |d| d.as_secs()),
+        );
         (step.install)().with_context(|| format!("setup step `{}` failed", step.name))?;
+        install.done();
         if !(step.present)() {
             bail!(
                 "setup step `{}` installed but its check still fails",
@@ -112,7 +145,8 @@ fn steps() -> anyhow::Result<Vec<Step>> {
             },
             || cmd::run(cmd::new("rustup").args(["component", "add", "rustfmt", "clippy"])),
         )
-        .expect(20),
+        .expect(20)
+        .serves(Need::Lint),
         Step::new(
             format!("rust target {}", pins::WASM_TARGET),
             || {
@@ -151,10 +185,25 @@ fn steps() -> anyhow::Result<Vec<Step>> {
     // beside another build they took 2-3x longer (trunk 935 s, wasm-bindgen
     // 429 s, wasm-pack 321 s).
     steps.extend([
-        cargo_install("trunk", "trunk", pins::TRUNK, true).expect(430),
+        cargo_install("trunk", "trunk", pins::TRUNK, true, Features::None).expect(430),
         // Not --locked: its lockfile pins a webpki-roots version the registry no longer serves.
-        cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false).expect(130),
-        cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, true).expect(120),
+        cargo_install(
+            "wasm-bindgen-cli",
+            "wasm-bindgen",
+            &wasm_bindgen,
+            false,
+            Features::Default,
+        )
+        .expect(130),
+        cargo_install(
+            "wasm-pack",
+            "wasm-pack",
+            pins::WASM_PACK,
+            true,
+            Features::Default,
+        )
+        .expect(120)
+        .serves(Need::Browser),
         Step::new(
             format!("wasm-opt (npm binaryen@{})", pins::BINARYEN),
             || {
@@ -178,24 +227,56 @@ fn steps() -> anyhow::Result<Vec<Step>> {
         Step::new("chromium + chromium-driver (apt)", chromium_present, || {
             apt_install(&["chromium", "chromium-driver"])
         })
-        .expect(35),
+        .expect(35)
+        .serves(Need::Browser),
         Step::new(
             format!("prometheus + promtool {} (apt)", pins::PROMETHEUS_VERSION),
             prometheus_present,
             || apt_install(&["prometheus"]),
         )
-        .expect(30),
+        .expect(30)
+        .serves(Need::Monitoring),
         Step::new(
             format!("nats-server {} + nginx (apt)", pins::NATS_VERSION),
             cluster_tools_present,
             || apt_install(&["nats-server", "nginx", "libnginx-mod-http-brotli-static"]),
-        ),
+        )
+        .serves(Need::Cluster),
     ]);
     Ok(steps)
 }
 
+/// How a tool is compiled by `cargo install`.
+#[derive(Debug, Clone, Copy)]
+enum Features {
+    /// The crate's default features.
+    Default,
+    /// `--no-default-features`: trunk's update check and TLS stacks (it
+    /// downloads nothing here: `offline = true`, tools on PATH).
+    None,
+}
+
+/// The release profile our tool installs use, as cargo's environment
+/// overrides (which take precedence over the crate's own `[profile]`): we
+/// only call these tools, so install time counts, not their last 10 % of
+/// speed. trunk's own profile (fat LTO, one codegen unit) made its install
+/// take 6 minutes on 2 cores.
+pub const INSTALL_PROFILE: [(&str, &str); 5] = [
+    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
+    ("CARGO_PROFILE_RELEASE_LTO", "off"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+    ("CARGO_PROFILE_RELEASE_DEBUG", "false"),
+    ("CARGO_PROFILE_RELEASE_INCREMENTAL", "false"),
+];
+
 /// A `cargo install` step for `krate` providing binary `bin` at exactly `version`.
-fn cargo_install(krate: &'static str, bin: &'static str, version: &str, locked: bool) -> Step {
+fn cargo_install(
+    krate: &'static str,
+    bin: &'static str,
+    version: &str,
+    locked: bool,
+    features: Features,
+) -> Step {
     let version = version.to_owned();
     let expected = format!("{bin} {version}");
     let install_version = version.clone();
@@ -210,9 +291,14 @@ fn cargo_install(krate: &'static str, bin: &'static str, version: &str, locked: 
         },
         move || {
             let mut install = cmd::new("cargo");
-            install.args(["install", krate, "--version", &install_version, "--force"]);
+            install
+                .args(["install", krate, "--version", &install_version, "--force"])
+                .envs(INSTALL_PROFILE);
             if locked {
                 install.arg("--locked");
+            }
+            if let Features::None = features {
+                install.arg("--no-default-features");
             }
             cmd::run(&mut install)
         },
@@ -274,15 +360,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expected_durations_read_in_seconds_then_minutes() {
-        assert_eq!(about(Duration::from_secs(3)), "a few seconds");
-        assert_eq!(about(Duration::from_secs(35)), "~35 s");
-        assert_eq!(about(Duration::from_secs(430)), "~7 min");
-        let unmeasured = Step::new("x", || true, || Ok(()));
-        assert_eq!(expected_line(&unmeasured), "no measured duration");
-        assert_eq!(
-            expected_line(&unmeasured.expect(120)),
-            "expected ~2 min on 2 cores"
-        );
+    fn run_sets_up_the_site_tools_only_and_test_sets_up_everything() {
+        let steps = steps().unwrap();
+        let site: Vec<&str> = steps
+            .iter()
+            .filter(|s| s.need == Need::Site)
+            .map(|s| s.name.as_str())
+            .collect();
+        for tool in ["trunk", "wasm-bindgen-cli", "wasm-opt", "go "] {
+            assert!(site.iter().any(|n| n.contains(tool)), "{tool} in {site:?}");
+        }
+        for tool in [
+            "wasm-pack",
+            "chromium",
+            "prometheus",
+            "nats-server",
+            "clippy",
+        ] {
+            assert!(!site.iter().any(|n| n.contains(tool)), "{tool} in {site:?}");
+        }
+        for need in Need::ALL {
+            assert!(steps.iter().any(|s| s.need == need), "{need:?} has a step");
+        }
     }
 }

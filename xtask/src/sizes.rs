@@ -78,38 +78,47 @@ pub fn report(
     toolchain.build_js(FLOOR_PROGRAM, &floor)?;
 
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-    let variants = vec![
-        measure(
-            format!("{main_program}.wasm, no -s -w"),
-            &read(&unstripped)?,
-        )?,
-        measure(
+    let inputs = [
+        (format!("{main_program}.wasm, no -s -w"), read(&unstripped)?),
+        (
             format!("{main_program}.wasm, -s -w (served)"),
-            &read(&stripped)?,
-        )?,
-        measure(
+            read(&stripped)?,
+        ),
+        (
             format!("{main_program}.wasm, -s -w + wasm-opt -Oz"),
-            &read(&optimized)?,
-        )?,
+            read(&optimized)?,
+        ),
+        ("empty func main(), -s -w".to_owned(), read(&floor)?),
     ];
+    // Side by side: a cold cache means zopfli over megabytes, one thread each.
+    let mut rows = std::thread::scope(|scope| {
+        let measuring: Vec<_> = inputs
+            .iter()
+            .map(|(name, raw)| scope.spawn(move || measure(name.clone(), raw)))
+            .collect();
+        measuring
+            .into_iter()
+            .map(|m| m.join().expect("measuring thread"))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let floor = rows.pop().expect("the floor row");
     Ok(SizeReport {
         go_version: format!("go{}", toolchain.version),
         artifacts,
-        variants,
-        floor: measure("empty func main(), -s -w", &read(&floor)?)?,
+        variants: rows,
+        floor,
     })
 }
 
-/// `wasm-opt -Oz` of `input`, cached by the input's hash (it takes a while
-/// on a multi-megabyte Go module).
+/// `wasm-opt -Oz` of `input`, cached by the input's hash in the user's
+/// cache (it takes a while on a multi-megabyte Go module).
 fn wasm_opt_oz(input: &Path) -> anyhow::Result<PathBuf> {
     let bytes = std::fs::read(input)?;
-    let out = input.with_file_name(format!(
-        "{}.oz.wasm",
-        hash::short(&hash::sha256_hex(&[&bytes]))
-    ));
+    let dir = paths::user_cache().join("wasm-opt");
+    std::fs::create_dir_all(&dir)?;
+    let out = dir.join(format!("{}.oz.wasm", hash::sha256_hex(&[&bytes])));
     if !out.is_file() {
-        let tmp = out.with_extension("tmp");
+        let tmp = out.with_extension(format!("tmp-{}", std::process::id()));
         cmd::run(
             cmd::new("wasm-opt")
                 .arg("-Oz")

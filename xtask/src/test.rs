@@ -30,7 +30,7 @@ struct StageResult {
 
 /// Runs setup, build, and every stage; prints a summary table.
 pub fn run() -> anyhow::Result<()> {
-    setup::run()?;
+    setup::run(&setup::Need::ALL)?;
     build::run(&BuildArgs {
         go: pins::GO_MAIN.to_owned(),
     })?;

@@ -106,7 +106,7 @@ pub(super) async fn compile(
     bytes: Bytes,
 ) -> Result<Compiled, RegistryError> {
     let sandbox = Arc::clone(sandbox);
-    let compiled = tokio::task::spawn_blocking(move || sandbox.compile(&name, &bytes))
+    let compiled = tokio::task::spawn_blocking(move || sandbox.compile_shared(&name, &bytes))
         .await
         .map_err(|e| RegistryError::Storage(format!("compile task failed: {e}")))?
         .map_err(|e| match e {

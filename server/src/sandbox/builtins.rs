@@ -1,7 +1,9 @@
 //! The built-in guests through the same verified precompiled-artifact cache
 //! as plugins: the first start compiles each guest and stores wasmtime's
 //! code, the next ones map it (checked by [`artifact::deserialize_verified`])
-//! instead of running Cranelift over a dozen Go modules again.
+//! instead of running Cranelift over a dozen Go modules again. The same
+//! format serves the shared compile cache of uploads
+//! ([`Sandbox::compile_shared`], `--compile-cache-dir`).
 //!
 //! ```text
 //! <cache>/<module sha256>.cwasm   wasmtime's serialized code
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::{GuestKey, LoadError, Sandbox, artifact};
+use super::{Compiled, GuestKey, LoadError, Sandbox, abi, artifact};
 use crate::registry::store::atomic_write;
 
 /// How [`Sandbox::load_builtins`] got the built-in guests ready.
@@ -112,18 +114,60 @@ impl Sandbox {
         size: usize,
         cache: &Path,
     ) -> Result<(), String> {
+        let compiled = self.cached(&key.to_string(), digest, size, cache)?;
+        self.install(key.clone(), &compiled);
+        Ok(())
+    }
+
+    /// The module `digest` (named `name`, `size` bytes) from its entry in
+    /// `cache`, verified and linked but not installed, or why it cannot be.
+    fn cached(
+        &self,
+        name: &str,
+        digest: &str,
+        size: usize,
+        cache: &Path,
+    ) -> Result<Compiled, String> {
         let record = std::fs::read(record_path(cache, digest)).map_err(|e| e.to_string())?;
         let record: CacheRecord = serde_json::from_slice(&record).map_err(|e| e.to_string())?;
         if record.engine != self.engine_fingerprint() {
             return Err("written by another engine".to_owned());
         }
         let code = std::fs::read(artifact_path(cache, digest)).map_err(|e| e.to_string())?;
-        self.load_precompiled(key.clone(), digest, size, &code, &record.sha256)
-            .map(drop)
+        self.link_precompiled(name, digest, size, &code, &record.sha256)
             .map_err(|e| {
-                tracing::warn!(guest = %key, %e, "cached artifact refused; recompiling");
+                tracing::warn!(guest = %name, %e, "cached artifact refused; recompiling");
                 e.to_string()
             })
+    }
+
+    /// [`Self::compile`] through the shared compile cache, when the server
+    /// has one (`--compile-cache-dir`): a module compiled before by this
+    /// engine (an upload again, another replica on this machine, another
+    /// test) is mapped from its verified artifact instead of going through
+    /// Cranelift. The preflight runs either way.
+    pub fn compile_shared(&self, name: &str, bytes: &[u8]) -> Result<Compiled, LoadError> {
+        let Some(cache) = &self.compile_cache else {
+            return self.compile(name, bytes);
+        };
+        abi::check_module(bytes, self.limits.memory_pages).map_err(|preflight| {
+            LoadError::Preflight {
+                name: name.to_owned(),
+                preflight,
+            }
+        })?;
+        let digest = hex::encode(Sha256::digest(bytes));
+        match self.cached(name, &digest, bytes.len(), cache) {
+            Ok(compiled) => Ok(compiled),
+            Err(reason) => {
+                tracing::debug!(guest = name, %reason, "not in the compile cache; compiling");
+                let compiled = self.compile(name, bytes)?;
+                if let Some(code) = compiled.precompiled() {
+                    self.store_cached(cache, &digest, &code);
+                }
+                Ok(compiled)
+            }
+        }
     }
 
     /// Writes `code` and then its record (a crash in between leaves an

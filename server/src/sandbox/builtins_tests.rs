@@ -153,3 +153,46 @@ fn a_shared_cache_keeps_the_entries_of_other_guest_sets() {
     assert!(record_path(cache.path(), &other).exists());
     assert!(artifact_path(cache.path(), &digest()).exists());
 }
+
+#[test]
+fn the_compile_cache_maps_a_module_compiled_before_and_recompiles_a_damaged_entry() {
+    let cache = tempfile::tempdir().unwrap();
+    let with_cache = || sandbox().with_compile_cache(Some(cache.path().to_owned()));
+    let path = artifact_path(cache.path(), &digest());
+
+    let first = with_cache().compile_shared("f", EXPORTS_F).unwrap();
+    assert_eq!(first.info().exports, ["f"]);
+    let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+
+    // Another engine (a restart, another server): mapped, nothing rewritten.
+    std::thread::sleep(Duration::from_millis(20));
+    let second = with_cache().compile_shared("f", EXPORTS_F).unwrap();
+    assert_eq!(second.info().digest, digest());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        written
+    );
+
+    // A flipped byte is refused before wasmtime sees it: compiled again
+    // and the entry replaced.
+    let mut code = std::fs::read(&path).unwrap();
+    let last = code.len() - 1;
+    code[last] ^= 1;
+    std::fs::write(&path, &code).unwrap();
+    let healed = with_cache().compile_shared("f", EXPORTS_F).unwrap();
+    assert_eq!(healed.info().exports, ["f"]);
+    assert_ne!(std::fs::read(&path).unwrap(), code, "rewritten");
+}
+
+#[test]
+fn without_a_compile_cache_nothing_is_written_and_the_preflight_still_refuses() {
+    let cache = tempfile::tempdir().unwrap();
+    sandbox().compile_shared("f", EXPORTS_F).unwrap();
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+    let cached = sandbox().with_compile_cache(Some(cache.path().to_owned()));
+    assert!(matches!(
+        cached.compile_shared("junk", b"\0asm\x01\0\0\0\x05"),
+        Err(LoadError::Preflight { .. } | LoadError::Invalid { .. })
+    ));
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}

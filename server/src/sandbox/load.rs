@@ -85,21 +85,34 @@ impl Sandbox {
         artifact_sha256: &str,
     ) -> Result<GuestInfo, LoadError> {
         let name = key.to_string();
+        let compiled = self.link_precompiled(&name, digest, size, artifact, artifact_sha256)?;
+        Ok(self.install(key, &compiled))
+    }
+
+    /// The artifact as a linked module, not installed (see
+    /// [`Self::load_precompiled`]).
+    pub(super) fn link_precompiled(
+        &self,
+        name: &str,
+        digest: &str,
+        size: usize,
+        artifact: &[u8],
+        artifact_sha256: &str,
+    ) -> Result<Compiled, LoadError> {
         let started = Instant::now();
         let module = artifact::deserialize_verified(&self.engine, artifact, artifact_sha256)
             .map_err(|e| LoadError::Invalid {
-                name: name.clone(),
+                name: name.to_owned(),
                 reason: e.to_string(),
             })?;
-        let compiled = self.link(&name, module, digest.to_owned(), size)?;
-        let info = self.install(key, &compiled);
+        let compiled = self.link(name, module, digest.to_owned(), size)?;
         tracing::info!(
             guest = %name,
             digest,
             ms = started.elapsed().as_millis() as u64,
             "guest loaded precompiled"
         );
-        Ok(info)
+        Ok(compiled)
     }
 
     /// Makes `compiled` callable as `key`. Idempotent: a key already

@@ -108,6 +108,9 @@ pub struct Sandbox {
     scheduler: Option<Arc<scheduler::FairScheduler>>,
     _ticker: engine::EpochTicker,
     ticks: engine::Ticks,
+    /// Where [`Sandbox::compile_shared`] keeps compiled uploads (`None`:
+    /// it compiles every time).
+    compile_cache: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -166,7 +169,15 @@ impl Sandbox {
             executor,
             scheduler,
             limits,
+            compile_cache: None,
         })
+    }
+
+    /// This sandbox with a shared compile cache in `dir` (see
+    /// [`Sandbox::compile_shared`]).
+    pub fn with_compile_cache(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.compile_cache = dir;
+        self
     }
 
     /// Identifies this engine's compiled-code format (see [`artifact::fingerprint`]).

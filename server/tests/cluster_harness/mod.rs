@@ -61,6 +61,9 @@ impl Cluster {
                 // `process` instead of compiling it.
                 "--builtins-cache-dir".into(),
                 target_dir().join("builtins").display().to_string(),
+                // And one compile of each uploaded module for all of them.
+                "--compile-cache-dir".into(),
+                target_dir().join("compiled").display().to_string(),
             ],
         };
         let mut cluster = Self {

@@ -35,7 +35,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 .arg(&native),
         );
     }
-    crate::guests::build_all(&toolchain)?;
     let report = paths::target().join("bench").join("isolation.md");
     super::run_release(
         "server",

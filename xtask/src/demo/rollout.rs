@@ -20,9 +20,8 @@ use super::DemoArgs;
 use super::api::Api;
 use super::server::DemoServer;
 use super::traffic::{Tally, Traffic};
-use crate::go::Toolchain;
 use crate::guests::PROCESS_FLAKY;
-use crate::{guests, paths, pins};
+use crate::paths;
 
 /// The plugin name the demo deploys under.
 const PLUGIN: &str = "process";
@@ -48,10 +47,6 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         "--percent must be 1 to 99"
     );
     ensure!(args.clients > 0, "--clients must be at least 1");
-    let toolchain = Toolchain::find(pins::GO_MAIN)?;
-    println!("[demo] building the sandbox guests");
-    guests::build_all(&toolchain)?;
-
     let dir = paths::target().join("demo-rollout");
     let server = DemoServer::start(&dir, args.clients)?;
     let api = server.api();
