@@ -134,7 +134,7 @@ impl Builds {
                 Err(_) => remove_if_present(&path)?,
             }
         }
-        others.sort_by(|a, b| b.0.cmp(&a.0));
+        others.sort_by_key(|other| std::cmp::Reverse(other.0));
         for (_, old) in others.into_iter().skip(KEEP) {
             remove_if_present(&old)?;
         }

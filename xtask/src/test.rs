@@ -19,6 +19,9 @@ mod prometheus;
 
 use counts::{Counts, parse_test_result};
 
+/// When `cargo xtask test` started: the summary's "at" column.
+static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 /// Outcome of one stage, for the summary table.
 #[derive(Debug)]
 struct StageResult {
@@ -26,16 +29,42 @@ struct StageResult {
     ok: bool,
     counts: Option<Counts>,
     seconds: f64,
+    /// When it ended, counted from the start of `cargo xtask test`.
+    ended: f64,
+}
+
+impl StageResult {
+    /// A stage that has just ended.
+    fn ended(name: &'static str, ok: bool, counts: Option<Counts>, seconds: f64) -> Self {
+        Self {
+            name,
+            ok,
+            counts,
+            seconds,
+            ended: STARTED.get_or_init(Instant::now).elapsed().as_secs_f64(),
+        }
+    }
 }
 
 /// Runs setup, build, and every stage; prints a summary table.
 pub fn run() -> anyhow::Result<()> {
+    let started = *STARTED.get_or_init(Instant::now);
+    let step = |name, ok, seconds| StageResult::ended(name, ok, None, seconds);
     setup::run(&setup::Need::ALL)?;
-    build::run(&BuildArgs {
-        go: pins::GO_MAIN.to_owned(),
-    })?;
+    let mut results = vec![step("setup", true, started.elapsed().as_secs_f64())];
 
-    let mut results = Vec::new();
+    // The site build (trunk's release build of the app, the Go builds)
+    // runs beside fmt, clippy and xtask's tests, which do not read it:
+    // trunk's single-threaded tail (the app crate's one codegen unit,
+    // wasm-opt) leaves a core to them.
+    let site = std::thread::spawn(|| {
+        let started = Instant::now();
+        let built = build::run(&BuildArgs {
+            go: pins::GO_MAIN.to_owned(),
+        });
+        (built, started.elapsed().as_secs_f64())
+    });
+
     let check = |name, cmd: &mut Command| stage(name, cmd, false);
     let tests = |name, cmd: &mut Command| stage(name, cmd, true);
 
@@ -75,6 +104,14 @@ pub fn run() -> anyhow::Result<()> {
         "xtask tests (tidy)",
         cmd::new("cargo").args(["test", "--package", "xtask"]),
     ));
+    let (built, seconds) = site.join().expect("site build thread");
+    if let Err(e) = built {
+        eprintln!("[site build] {e:#}");
+        results.push(step("site build (beside the stages above)", false, seconds));
+        print_summary(&results);
+        bail!("the site build failed: {e:#}");
+    }
+    results.push(step("site build (beside the stages above)", true, seconds));
     // No examples: `cargo test` would link each (the whole server, in
     // debug) only to prove they build, which clippy's `--all-targets`
     // checked; the stages that run one build it. Every cargo stage below
@@ -234,12 +271,12 @@ fn stage(name: &'static str, cmd: &mut Command, expects_tests: bool) -> StageRes
             Some(_) => {}
         }
     }
-    StageResult {
+    StageResult::ended(
         name,
         ok,
-        counts: if expects_tests { counts } else { None },
-        seconds: started.elapsed().as_secs_f64(),
-    }
+        if expects_tests { counts } else { None },
+        started.elapsed().as_secs_f64(),
+    )
 }
 
 fn run_and_count(cmd: &mut Command) -> anyhow::Result<(bool, Option<Counts>)> {
@@ -285,8 +322,8 @@ fn echo_and_count(
 
 fn print_summary(results: &[StageResult]) {
     println!(
-        "\n{:<42} {:<6} {:>7} {:>7} {:>8} {:>8}",
-        "stage", "result", "passed", "failed", "ignored", "time"
+        "\n{:<42} {:<6} {:>7} {:>7} {:>8} {:>8} {:>9}",
+        "stage", "result", "passed", "failed", "ignored", "time", "at"
     );
     let mut total = Counts::default();
     for r in results {
@@ -305,8 +342,8 @@ fn print_summary(results: &[StageResult]) {
         };
         let result = if r.ok { "ok" } else { "FAILED" };
         println!(
-            "{:<42} {result:<6} {p:>7} {f:>7} {i:>8} {:>7.1}s",
-            r.name, r.seconds
+            "{:<42} {result:<6} {p:>7} {f:>7} {i:>8} {:>7.1}s {:>8.1}s",
+            r.name, r.seconds, r.ended
         );
     }
     // A failing stage without failing tests of its own (fmt, clippy, a stage

@@ -75,12 +75,7 @@ fn with_tool(
          prometheus package (prometheus + promtool {}).",
         pins::PROMETHEUS_VERSION
     );
-    StageResult {
-        name,
-        ok: false,
-        counts: expects_tests.then_some(Counts::default()),
-        seconds: 0.0,
-    }
+    StageResult::ended(name, false, expects_tests.then_some(Counts::default()), 0.0)
 }
 
 /// `promtool test rules`, counted: every case of the test file passed when
@@ -112,12 +107,7 @@ fn rule_tests() -> StageResult {
     if cases == 0 {
         eprintln!("[{name}] {RULE_TESTS} has no test cases: treating the stage as failed");
     }
-    StageResult {
-        name,
-        ok,
-        counts: Some(counts),
-        seconds: started.elapsed().as_secs_f64(),
-    }
+    StageResult::ended(name, ok, Some(counts), started.elapsed().as_secs_f64())
 }
 
 /// Runs `cmd`, echoes its output, returns its success and output.
