@@ -48,7 +48,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .arg("--guests-dir")
         .arg(paths::guests())
         .arg("--data-dir")
-        .arg(data_dir(&args.addr));
+        .arg(data_dir(&args.addr))
+        // Content-addressed and verified: every run and clone on this
+        // machine maps a module compiled once (the demo's plugins at start).
+        .arg("--compile-cache-dir")
+        .arg(paths::user_cache().join("compiled"));
     // The demo hands out its admin token over HTTP: loopback only. The
     // server itself ignores --demo when WIP_ADMIN_TOKEN or WIP_TENANTS_FILE
     // is set, so a production configuration is never mixed with demo data.
