@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Logical name of the Leptos app's own wasm (trunk's `frontend-<hash>_bg.wasm`).
+/// Logical name of the Leptos app's own wasm (`frontend-<hash>_bg.wasm`).
 pub const APP_WASM: &str = "frontend_bg.wasm";
 
 /// Logical name of Go browser program `program`'s module (`inspector.wasm`).

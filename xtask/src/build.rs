@@ -1,4 +1,4 @@
-//! `cargo xtask build`: the Leptos app (trunk), the Go browser modules with
+//! `cargo xtask build`: the Leptos app (`build/app.rs`), the Go browser modules with
 //! their own shim, and the sandbox guests, assembled into `target/site`
 //! (a link to the build's directory, see [`crate::builds`]):
 //! every served file pre-compressed, described by `manifest.json`, measured
@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+mod app;
 mod pairs;
 
 use pairs::{GoOutputs, build_go};
@@ -17,7 +18,7 @@ use pairs::{GoOutputs, build_go};
 use crate::builds::{self, Builds};
 use crate::go::Toolchain;
 use crate::manifest::{self, GoInfo, Manifest};
-use crate::{cmd, compress, hash, paths, pins, progress, sizes};
+use crate::{compress, hash, paths, pins, progress, sizes};
 
 /// Browser programs under `guest-go/cmd/`, built for `GOOS=js GOARCH=wasm`
 /// and served; the first one is the subject of the size report's variants.
@@ -52,7 +53,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     if let Some(done) = builds.finished(&inputs) {
         builds.publish(&done)?;
         println!(
-            "[build] nothing changed ({} input files, fingerprint {}): skipped trunk, the Go builds, \
+            "[build] nothing changed ({} input files, fingerprint {}): skipped the app's build, the Go builds, \
              the pre-compression and the size report; serving {} ({:.1}s)",
             inputs.files,
             inputs.id,
@@ -74,9 +75,10 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
     Ok(manifest)
 }
 
-/// Builds into `out/site` and `out/guests`: trunk and the Go builds side
-/// by side (trunk's release build of the app leaves a core idle for long
-/// stretches), then every file's pre-compression, two at a time.
+/// Builds into `out/site` and `out/guests`: the app and the Go builds side
+/// by side (the app's release build leaves a core idle for long
+/// stretches: its own crate is one codegen unit, wasm-opt one thread),
+/// then every file's pre-compression, two at a time.
 fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     let find = |version: &str| {
         Toolchain::find(version).with_context(|| {
@@ -88,25 +90,27 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     };
     let toolchain = find(&args.go)?;
     let site = out.join("site");
-    // Go writes beside the site while trunk runs: trunk replaces its whole
-    // output directory when it finishes.
+    // Go writes beside the site while the app builds, then moves in.
     let go_dir = out.join("go");
 
-    let (trunk, go) = std::thread::scope(|scope| {
-        let trunk = scope.spawn(|| {
-            let step = progress::start("[build] trunk build --release (Leptos app)", 150);
-            trunk_build(&site).map(|()| step.done())
+    let (app, go) = std::thread::scope(|scope| {
+        let app = scope.spawn(|| {
+            let step = progress::start(
+                "[build] the Leptos app (cargo build --release, wasm-bindgen, wasm-opt -Oz)",
+                150,
+            );
+            app::build(&site).map(|()| step.done())
         });
         let go = build_go(args, &toolchain, &go_dir, &out.join("guests"));
-        (trunk.join().expect("trunk thread"), go)
+        (app.join().expect("app build thread"), go)
     });
-    trunk?;
+    app?;
     let GoOutputs {
         served: go_served,
         go_pairs,
         mut costs,
     } = go?;
-    let mut served = trunk_outputs(&site)?;
+    let mut served = app_outputs(&site)?;
     std::fs::rename(&go_dir, site.join("go"))?;
     served.extend(go_served);
 
@@ -161,21 +165,9 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     Ok(manifest)
 }
 
-/// `trunk build --release` into `dist`, with its cargo build in
-/// `target/trunk`: the app's release build does not wait for the lock of
-/// `target/` while `cargo xtask run` builds the release server.
-fn trunk_build(dist: &Path) -> anyhow::Result<()> {
-    cmd::run(
-        cmd::new("trunk")
-            .args(["--skip-version-check", "build", "--release", "--dist"])
-            .arg(dist)
-            .env("CARGO_TARGET_DIR", paths::target().join("trunk")),
-    )
-}
-
-/// The files trunk wrote at the top of the site (it replaces the whole
-/// directory on every build, so nothing stale is left).
-fn trunk_outputs(site: &Path) -> anyhow::Result<Vec<Served>> {
+/// The files the app's build wrote at the top of the site (a fresh
+/// directory, so nothing stale is there).
+fn app_outputs(site: &Path) -> anyhow::Result<Vec<Served>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(site).with_context(|| format!("reading {}", site.display()))? {
         let entry = entry?;
@@ -183,7 +175,7 @@ fn trunk_outputs(site: &Path) -> anyhow::Result<Vec<Served>> {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let (logical, hashed) = manifest::trunk_logical_name(&name);
+        let (logical, hashed) = manifest::hashed_logical_name(&name);
         out.push(Served {
             logical,
             rel_path: name,

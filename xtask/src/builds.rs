@@ -27,13 +27,12 @@ use crate::paths;
 
 /// What the site and the guests are built from, relative to the workspace
 /// root: directories are walked (skipping `target/` and dot entries).
-pub const INPUTS: [&str; 9] = [
+pub const INPUTS: [&str; 8] = [
     "frontend",
     "wire",
     "guest-go",
     "docs",
     "index.html",
-    "Trunk.toml",
     "Cargo.toml",
     "Cargo.lock",
     ".cargo/config.toml",

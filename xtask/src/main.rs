@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workspace's build automation, in Rust.
 //!
 //! - `setup`: install the pinned toolchain (idempotent, cached)
-//! - `build`: Go modules + trunk build, assembled into `target/site`
+//! - `build`: Go modules + the Leptos app, assembled into `target/site`
 //! - `run`:   setup + build + start the server
 //! - `test`:  setup + build + fmt + clippy + every test stage, with counts
 //! - `bench`: setup + build + a side-by-side benchmark (`assets`, `sandbox`,

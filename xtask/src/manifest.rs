@@ -1,6 +1,6 @@
 //! Writing `manifest.json` (its shape is [`wire::Manifest`], read by the
 //! server, the frontend and the assets bench): describing each served file,
-//! and the logical names of trunk's hashed outputs.
+//! and the logical names of the app's hashed outputs.
 
 use std::path::Path;
 
@@ -23,10 +23,10 @@ pub fn describe(path: String, hashed: bool, raw: &[u8], compressed: &Compressed)
     }
 }
 
-/// Logical name and hashed-ness of a file trunk wrote: trunk appends
-/// `-<hex>` (8 to 16 digits) to the stem (`frontend-d28b…_bg.wasm`,
+/// Logical name and hashed-ness of a file the app's build wrote: it
+/// appends `-<hex>` (8 to 16 digits) to the stem (`frontend-d28b…_bg.wasm`,
 /// `style-a1e4….css`); `index.html` keeps its name.
-pub fn trunk_logical_name(file_name: &str) -> (String, bool) {
+pub fn hashed_logical_name(file_name: &str) -> (String, bool) {
     let Some((stem, rest)) = file_name.split_once('-') else {
         return (file_name.to_owned(), false);
     };
@@ -58,17 +58,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trunk_hashed_names_map_to_logical_names() {
+    fn hashed_names_map_to_logical_names() {
         assert_eq!(
-            trunk_logical_name("frontend-d28b1620a5ac428f_bg.wasm"),
+            hashed_logical_name("frontend-d28b1620a5ac428f_bg.wasm"),
             ("frontend_bg.wasm".to_owned(), true)
         );
         assert_eq!(
-            trunk_logical_name("frontend-d28b1620a5ac428f.js"),
+            hashed_logical_name("frontend-d28b1620a5ac428f.js"),
             ("frontend.js".to_owned(), true)
         );
         assert_eq!(
-            trunk_logical_name("style-a1e429167dcd75b.css"),
+            hashed_logical_name("style-a1e429167dcd75b.css"),
             ("style.css".to_owned(), true)
         );
     }
@@ -76,11 +76,11 @@ mod tests {
     #[test]
     fn unhashed_names_are_not_marked_immutable() {
         assert_eq!(
-            trunk_logical_name("index.html"),
+            hashed_logical_name("index.html"),
             ("index.html".to_owned(), false)
         );
         assert_eq!(
-            trunk_logical_name("my-app.js"),
+            hashed_logical_name("my-app.js"),
             ("my-app.js".to_owned(), false)
         );
     }

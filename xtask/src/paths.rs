@@ -19,7 +19,7 @@ pub fn target() -> PathBuf {
     root().join("target")
 }
 
-/// The assembled site the server serves (trunk output + Go modules + manifest).
+/// The assembled site the server serves (the app + Go modules + manifest).
 pub fn site() -> PathBuf {
     target().join("site")
 }

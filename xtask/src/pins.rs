@@ -11,13 +11,12 @@ pub const GO_MAIN: &str = "1.27.3";
 pub const GO_OLD: &str = "1.21.13";
 /// Go toolchains installed by setup.
 pub const GO_VERSIONS: [&str; 2] = [GO_MAIN, GO_OLD];
-/// trunk 0.22 needs a newer rustc than the one on these machines.
-pub const TRUNK: &str = "0.21.14";
 /// wasm-pack runs the frontend's browser tests.
 pub const WASM_PACK: &str = "0.15.1";
-/// binaryen (wasm-opt) from npm; trunk asks for `version_132`.
+/// binaryen (wasm-opt) from npm: `wasm-opt -Oz` of the app (Debian's 108
+/// produced a blank page).
 pub const BINARYEN: &str = "132.0.0";
-/// The binaryen major version trunk's `wasm_opt` setting names.
+/// The binaryen major version `wasm-opt --version` must report.
 pub const WASM_OPT_MAJOR: &str = "132";
 /// HTTP load generator of `cargo xtask bench` (installed by the bench, not by setup).
 pub const OHA: &str = "1.16.0";

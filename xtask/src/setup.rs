@@ -185,25 +185,11 @@ fn steps() -> anyhow::Result<Vec<Step>> {
     // beside another build they took 2-3x longer (trunk 935 s, wasm-bindgen
     // 429 s, wasm-pack 321 s).
     steps.extend([
-        cargo_install("trunk", "trunk", pins::TRUNK, true, Features::None).expect(430),
         // Not --locked: its lockfile pins a webpki-roots version the registry no longer serves.
-        cargo_install(
-            "wasm-bindgen-cli",
-            "wasm-bindgen",
-            &wasm_bindgen,
-            false,
-            Features::Default,
-        )
-        .expect(130),
-        cargo_install(
-            "wasm-pack",
-            "wasm-pack",
-            pins::WASM_PACK,
-            true,
-            Features::Default,
-        )
-        .expect(120)
-        .serves(Need::Browser),
+        cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false).expect(130),
+        cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, true)
+            .expect(120)
+            .serves(Need::Browser),
         Step::new(
             format!("wasm-opt (npm binaryen@{})", pins::BINARYEN),
             || {
@@ -246,21 +232,10 @@ fn steps() -> anyhow::Result<Vec<Step>> {
     Ok(steps)
 }
 
-/// How a tool is compiled by `cargo install`.
-#[derive(Debug, Clone, Copy)]
-enum Features {
-    /// The crate's default features.
-    Default,
-    /// `--no-default-features`: trunk's update check and TLS stacks (it
-    /// downloads nothing here: `offline = true`, tools on PATH).
-    None,
-}
-
 /// The release profile our tool installs use, as cargo's environment
 /// overrides (which take precedence over the crate's own `[profile]`): we
 /// only call these tools, so install time counts, not their last 10 % of
-/// speed. trunk's own profile (fat LTO, one codegen unit) made its install
-/// take 6 minutes on 2 cores.
+/// speed.
 pub const INSTALL_PROFILE: [(&str, &str); 5] = [
     ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
     ("CARGO_PROFILE_RELEASE_LTO", "off"),
@@ -270,13 +245,7 @@ pub const INSTALL_PROFILE: [(&str, &str); 5] = [
 ];
 
 /// A `cargo install` step for `krate` providing binary `bin` at exactly `version`.
-fn cargo_install(
-    krate: &'static str,
-    bin: &'static str,
-    version: &str,
-    locked: bool,
-    features: Features,
-) -> Step {
+fn cargo_install(krate: &'static str, bin: &'static str, version: &str, locked: bool) -> Step {
     let version = version.to_owned();
     let expected = format!("{bin} {version}");
     let install_version = version.clone();
@@ -296,9 +265,6 @@ fn cargo_install(
                 .envs(INSTALL_PROFILE);
             if locked {
                 install.arg("--locked");
-            }
-            if let Features::None = features {
-                install.arg("--no-default-features");
             }
             cmd::run(&mut install)
         },
@@ -367,7 +333,7 @@ mod tests {
             .filter(|s| s.need == Need::Site)
             .map(|s| s.name.as_str())
             .collect();
-        for tool in ["trunk", "wasm-bindgen-cli", "wasm-opt", "go "] {
+        for tool in ["wasm-bindgen-cli", "wasm-opt", "go "] {
             assert!(site.iter().any(|n| n.contains(tool)), "{tool} in {site:?}");
         }
         for tool in [

@@ -53,10 +53,10 @@ pub fn run() -> anyhow::Result<()> {
     setup::run(&setup::Need::ALL)?;
     let mut results = vec![step("setup", true, started.elapsed().as_secs_f64())];
 
-    // The site build (trunk's release build of the app, the Go builds)
-    // runs beside fmt, clippy and xtask's tests, which do not read it:
-    // trunk's single-threaded tail (the app crate's one codegen unit,
-    // wasm-opt) leaves a core to them.
+    // The site build (the app's release build, the Go builds) runs beside
+    // fmt, clippy and xtask's tests, which do not read it: its
+    // single-threaded tail (the app crate's one codegen unit, wasm-opt)
+    // leaves a core to them.
     let site = std::thread::spawn(|| {
         let started = Instant::now();
         let built = build::run(&BuildArgs {
