@@ -8,7 +8,7 @@
 //! on two cores each fills the other's idle stretches.
 
 use std::fs::File;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -66,11 +66,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 }
 
 /// `cargo build --release` of the server, running in the background with
-/// its output in a log file.
+/// its output in a log file; its progress line ends when cargo does.
 struct ServerBuild {
-    child: Child,
+    waiter: std::thread::JoinHandle<std::io::Result<std::process::ExitStatus>>,
     log: std::path::PathBuf,
-    step: progress::Step,
 }
 
 impl ServerBuild {
@@ -78,7 +77,7 @@ impl ServerBuild {
         let log = paths::target().join("xtask-run-server-build.log");
         std::fs::create_dir_all(paths::target())?;
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = cmd::new("cargo")
+        let mut child = cmd::new("cargo")
             .args([
                 "build",
                 "--release",
@@ -99,12 +98,16 @@ impl ServerBuild {
             ),
             330,
         );
-        Ok(Self { child, log, step })
+        let waiter = std::thread::spawn(move || {
+            let status = child.wait();
+            step.done();
+            status
+        });
+        Ok(Self { waiter, log })
     }
 
-    fn wait(mut self) -> anyhow::Result<()> {
-        let status = self.child.wait()?;
-        self.step.done();
+    fn wait(self) -> anyhow::Result<()> {
+        let status = self.waiter.join().expect("the build's waiting thread")?;
         if !status.success() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(30).collect();
