@@ -97,7 +97,8 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
         let app = scope.spawn(|| {
             let step = progress::start(
                 "[build] the Leptos app (cargo build --release, wasm-bindgen, wasm-opt -Oz)",
-                150,
+                // From nothing, beside another build: 319-352 s.
+                320,
             );
             app::build(&site).map(|()| step.done())
         });
@@ -114,7 +115,8 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     std::fs::rename(&go_dir, site.join("go"))?;
     served.extend(go_served);
 
-    let step = progress::start("[build] pre-compressing (brotli 11, gzip -9 / zopfli)", 60);
+    // 110 s with an empty cache; nothing once the bytes were seen.
+    let step = progress::start("[build] pre-compressing (brotli 11, gzip -9 / zopfli)", 110);
     let compressed = compress::precompress_files(
         &served
             .iter()
@@ -156,7 +158,8 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     manifest::write(&site, &manifest)?;
     compress::precompress_file(&site.join("manifest.json"))?;
 
-    let step = progress::start("[build] measuring sizes (variants, floor)", 30);
+    // 176 s with empty caches (zopfli of three Go variants); seconds after.
+    let step = progress::start("[build] measuring sizes (variants, floor)", 180);
     let report = sizes::report(&site, &manifest, &toolchain, BROWSER_PROGRAMS[0])?;
     sizes::write(&site, &report)?;
     compress::precompress_file(&site.join("size-report.json"))?;

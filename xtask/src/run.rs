@@ -49,8 +49,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .arg(paths::guests())
         .arg("--data-dir")
         .arg(data_dir(&args.addr))
-        // Content-addressed and verified: every run and clone on this
-        // machine maps a module compiled once (the demo's plugins at start).
+        // Content-addressed and verified: every run, port and clone on
+        // this machine maps a module compiled once (the built-in guests,
+        // the demo's plugins).
+        .arg("--builtins-cache-dir")
+        .arg(paths::user_cache().join("builtins"))
         .arg("--compile-cache-dir")
         .arg(paths::user_cache().join("compiled"));
     // The demo hands out its admin token over HTTP: loopback only. The
@@ -96,7 +99,8 @@ impl ServerBuild {
                 "[run] release server build, in the background (log: {})",
                 log.display()
             ),
-            330,
+            // 826 s on a fresh machine, beside the setup and the site build.
+            800,
         );
         let waiter = std::thread::spawn(move || {
             let status = child.wait();

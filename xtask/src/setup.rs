@@ -186,7 +186,8 @@ fn steps() -> anyhow::Result<Vec<Step>> {
     // 429 s, wasm-pack 321 s).
     steps.extend([
         // Not --locked: its lockfile pins a webpki-roots version the registry no longer serves.
-        cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false).expect(130),
+        // 213 s on a fresh machine, beside `run`'s release server build.
+        cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false).expect(210),
         cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, true)
             .expect(120)
             .serves(Need::Browser),
