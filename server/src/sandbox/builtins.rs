@@ -20,6 +20,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::os::unix::fs::DirBuilderExt as _;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -128,6 +130,7 @@ impl Sandbox {
         size: usize,
         cache: &Path,
     ) -> Result<Compiled, String> {
+        private(cache)?;
         let record = std::fs::read(record_path(cache, digest)).map_err(|e| e.to_string())?;
         let record: CacheRecord = serde_json::from_slice(&record).map_err(|e| e.to_string())?;
         if record.engine != self.engine_fingerprint() {
@@ -179,12 +182,49 @@ impl Sandbox {
             sha256: artifact::digest(code),
         };
         let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+        let made = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(cache);
+        if let Err(reason) = made
+            .map_err(|e| e.to_string())
+            .and_then(|()| private(cache))
+        {
+            tracing::warn!(cache = %cache.display(), %reason, "not caching the artifact");
+            return;
+        }
         if let Err(e) = atomic_write(&artifact_path(cache, digest), code)
             .and_then(|()| atomic_write(&record_path(cache, digest), &json))
         {
             tracing::warn!(cache = %cache.display(), digest, error = %e, "could not cache the artifact");
         }
     }
+}
+
+/// Whether `dir` may hold code this process runs: this user owns it and
+/// no other user may write to it. An artifact is native code, and its
+/// record only proves that it is the bytes someone recorded, so a cache in
+/// a shared place (the tests' one under the temp dir) that another user
+/// made or can write to is not read, nor written.
+fn private(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "{} belongs to uid {}, not to this process's {me}",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by other users (mode {:o})",
+            dir.display(),
+            meta.mode() & 0o777
+        ));
+    }
+    Ok(())
 }
 
 fn artifact_path(cache: &Path, digest: &str) -> PathBuf {

@@ -196,3 +196,28 @@ fn without_a_compile_cache_nothing_is_written_and_the_preflight_still_refuses() 
     ));
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_cache_directory_other_users_may_write_to_is_neither_read_nor_written() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cache = tempfile::tempdir().unwrap();
+    let with_cache = || sandbox().with_compile_cache(Some(cache.path().to_owned()));
+    with_cache().compile_shared("f", EXPORTS_F).unwrap();
+    let path = artifact_path(cache.path(), &digest());
+    let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+
+    // World-writable: anyone could have planted this entry. Compiled, and
+    // the entry left as it is.
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let compiled = with_cache().compile_shared("f", EXPORTS_F).unwrap();
+    assert_eq!(compiled.info().exports, ["f"]);
+    assert!(private(cache.path()).is_err());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        written
+    );
+
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(private(cache.path()).is_ok());
+}
