@@ -188,8 +188,9 @@ fn steps() -> anyhow::Result<Vec<Step>> {
         // Not --locked: its lockfile pins a webpki-roots version the registry no longer serves.
         // 213 s on a fresh machine, beside `run`'s release server build.
         cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false).expect(210),
+        // 83 s alone with the install profile (95-120 s without).
         cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, true)
-            .expect(120)
+            .expect(85)
             .serves(Need::Browser),
         Step::new(
             format!("wasm-opt (npm binaryen@{})", pins::BINARYEN),
