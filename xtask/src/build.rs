@@ -16,7 +16,6 @@ mod pairs;
 use pairs::{GoOutputs, build_go};
 
 use crate::builds::{self, Builds};
-use crate::go::Toolchain;
 use crate::manifest::{self, GoInfo, Manifest};
 use crate::{compress, hash, paths, pins, progress, sizes};
 
@@ -80,15 +79,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Manifest> {
 /// stretches: its own crate is one codegen unit, wasm-opt one thread),
 /// then every file's pre-compression, two at a time.
 fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
-    let find = |version: &str| {
-        Toolchain::find(version).with_context(|| {
-            format!(
-                "Go {version} is not set up (setup installs {:?})",
-                pins::GO_VERSIONS
-            )
-        })
-    };
-    let toolchain = find(&args.go)?;
+    let toolchain = pairs::find_go(&args.go)?;
     let site = out.join("site");
     // Go writes beside the site while the app builds, then moves in.
     let go_dir = out.join("go");

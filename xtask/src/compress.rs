@@ -64,7 +64,12 @@ pub fn compress(raw: &[u8]) -> anyhow::Result<Compressed> {
 /// when a variant is not worth serving) and returns what was produced.
 pub fn precompress_file(file: &Path) -> anyhow::Result<Compressed> {
     let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let out = compress(&raw)?;
+    write_variants(file, &raw)
+}
+
+/// Compresses `raw`, the bytes of `file`, and writes the variants beside it.
+fn write_variants(file: &Path, raw: &[u8]) -> anyhow::Result<Compressed> {
+    let out = compress(raw)?;
     for (ext, bytes) in [("br", &out.br), ("gz", &out.gz)] {
         let variant = sibling(file, ext);
         match bytes {
@@ -94,11 +99,12 @@ pub fn precompress_files(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
                     let started = Instant::now();
-                    let result = precompress_file(file).and_then(|compressed| {
-                        let raw = std::fs::read(file)
-                            .with_context(|| format!("reading {}", file.display()))?;
-                        Ok((raw, compressed, started.elapsed()))
-                    });
+                    let result = std::fs::read(file)
+                        .with_context(|| format!("reading {}", file.display()))
+                        .and_then(|raw| {
+                            let compressed = write_variants(file, &raw)?;
+                            Ok((raw, compressed, started.elapsed()))
+                        });
                     *results[i].lock().expect("result lock") = Some(result);
                 }
             });

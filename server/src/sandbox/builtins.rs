@@ -79,18 +79,12 @@ impl Sandbox {
         let mut kept = BTreeSet::new();
         for (name, bytes) in super::load::guest_files(dir)? {
             let digest = hex::encode(Sha256::digest(&bytes));
-            let key = GuestKey::Builtin(name.clone());
-            match self.load_cached(&key, &digest, bytes.len(), cache) {
-                Ok(()) => loaded.precompiled += 1,
-                Err(reason) => {
-                    tracing::debug!(guest = %name, %reason, "no usable cached artifact; compiling");
-                    let compiled = self.compile(&name, &bytes)?;
-                    self.install(key, &compiled);
-                    if let Some(code) = compiled.precompiled() {
-                        self.store_cached(cache, &digest, &code);
-                    }
-                    loaded.compiled += 1;
-                }
+            let (compiled, mapped) = self.compile_through(cache, &name, &digest, &bytes)?;
+            self.install(GuestKey::Builtin(name), &compiled);
+            if mapped {
+                loaded.precompiled += 1;
+            } else {
+                loaded.compiled += 1;
             }
             kept.insert(digest);
         }
@@ -106,19 +100,6 @@ impl Sandbox {
             "built-in guests loaded"
         );
         Ok(loaded)
-    }
-
-    /// Installs `key` from its cache entry, or says why it cannot.
-    fn load_cached(
-        &self,
-        key: &GuestKey,
-        digest: &str,
-        size: usize,
-        cache: &Path,
-    ) -> Result<(), String> {
-        let compiled = self.cached(&key.to_string(), digest, size, cache)?;
-        self.install(key.clone(), &compiled);
-        Ok(())
     }
 
     /// The module `digest` (named `name`, `size` bytes) from its entry in
@@ -160,15 +141,28 @@ impl Sandbox {
             }
         })?;
         let digest = hex::encode(Sha256::digest(bytes));
-        match self.cached(name, &digest, bytes.len(), cache) {
-            Ok(compiled) => Ok(compiled),
+        self.compile_through(cache, name, &digest, bytes)
+            .map(|(compiled, _)| compiled)
+    }
+
+    /// `bytes` (SHA-256 `digest`) from its entry in `cache` when that is
+    /// usable, else compiled and stored there; and whether it was mapped.
+    fn compile_through(
+        &self,
+        cache: &Path,
+        name: &str,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<(Compiled, bool), LoadError> {
+        match self.cached(name, digest, bytes.len(), cache) {
+            Ok(compiled) => Ok((compiled, true)),
             Err(reason) => {
-                tracing::debug!(guest = name, %reason, "not in the compile cache; compiling");
+                tracing::debug!(guest = name, %reason, "no usable cached artifact; compiling");
                 let compiled = self.compile(name, bytes)?;
                 if let Some(code) = compiled.precompiled() {
-                    self.store_cached(cache, &digest, &code);
+                    self.store_cached(cache, digest, &code);
                 }
-                Ok(compiled)
+                Ok((compiled, false))
             }
         }
     }

@@ -34,6 +34,16 @@ pub(super) struct GoOutputs {
     pub costs: Vec<PairCost>,
 }
 
+/// The pinned Go toolchain `version`, or what setup should have installed.
+pub(super) fn find_go(version: &str) -> anyhow::Result<Toolchain> {
+    Toolchain::find(version).with_context(|| {
+        format!(
+            "Go {version} is not set up (setup installs {:?})",
+            pins::GO_VERSIONS
+        )
+    })
+}
+
 /// The Go pairs (into `go_dir`) and the sandbox guests (into `guests`).
 pub(super) fn build_go(
     args: &BuildArgs,
@@ -41,20 +51,12 @@ pub(super) fn build_go(
     go_dir: &Path,
     guests: &Path,
 ) -> anyhow::Result<GoOutputs> {
-    let find = |version: &str| {
-        Toolchain::find(version).with_context(|| {
-            format!(
-                "Go {version} is not set up (setup installs {:?})",
-                pins::GO_VERSIONS
-            )
-        })
-    };
     let mut served = Vec::new();
     let mut go_pairs = Vec::new();
     let mut shims = Vec::new();
     let mut costs = Vec::new();
     for version in pair_versions(&args.go) {
-        let pair_toolchain = find(version)?;
+        let pair_toolchain = find_go(version)?;
         let loaded_by_app = version == args.go;
         let goroot_shim = std::fs::read(pair_toolchain.wasm_exec_js()?)?;
         for program in BROWSER_PROGRAMS {
@@ -103,7 +105,7 @@ pub(super) fn build_go(
     let guest_toolchain = if toolchain.version == pins::GO_MAIN {
         toolchain.clone()
     } else {
-        find(pins::GO_MAIN)?
+        find_go(pins::GO_MAIN)?
     };
     let step = progress::start("[build] sandbox guests (GOOS=wasip1)", 40);
     for guest in crate::guests::build_all(&guest_toolchain, guests)? {
