@@ -14,6 +14,7 @@ mod common;
 mod deploy_files;
 mod plugin_api;
 mod prometheus_server;
+mod rollout_api;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -267,11 +268,7 @@ async fn roll_back_a_canary(state: &server::AppState, base: &str, flaky: &str) {
         String::from_utf8_lossy(&body)
     );
     let client = reqwest::Client::new();
-    // process_flaky traps when the input's FNV-1a hash mod 100 is below
-    // its percentage: a hash divisible by 100 traps at any percentage.
-    let trapping = (0u32..)
-        .map(|i| format!("id\n{i}\n"))
-        .filter(|input| fnv1a(input.as_bytes()).is_multiple_of(100));
+    let trapping = rollout_api::inputs("canary", rollout_api::Inputs::Trapping);
     for (i, input) in trapping.take(500).enumerate() {
         let _ = client
             .post(format!("{base}/api/invoke/canary"))
@@ -301,10 +298,4 @@ async fn roll_back_a_canary(state: &server::AppState, base: &str, flaky: &str) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     panic!("the canary was not decided after 500 calls");
-}
-
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |hash, b| {
-        (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193)
-    })
 }

@@ -8,7 +8,7 @@ mod rollout_api;
 
 use common::LogCapture;
 use plugin_api::{state, upload};
-use rollout_api::{drive_until_decided, rollout_body, start};
+use rollout_api::{Inputs, drive_until_decided, rollout_body, start};
 
 #[tokio::test]
 async fn a_decision_is_one_log_line_with_the_digests_rates_and_reasons() {
@@ -19,7 +19,7 @@ async fn a_decision_is_one_log_line_with_the_digests_rates_and_reasons() {
     let stable = upload(&state, "csv", "process").await;
     let flaky = upload(&state, "csv", "process_flaky").await;
     start(&state, "csv", rollout_body(&flaky, 50, 20, 100.0)).await;
-    let (decision, _) = drive_until_decided(&state, "csv", "log").await;
+    let (decision, _) = drive_until_decided(&state, "csv", "log", Inputs::Trapping).await;
     assert_eq!(decision["kind"], "rolled_back");
 
     let lines = capture.lines();

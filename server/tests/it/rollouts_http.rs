@@ -8,7 +8,7 @@ use crate::rollout_api;
 use axum::http::StatusCode;
 
 use plugin_api::{ACME, ADMIN, call, json, state, upload};
-use rollout_api::{drive_until_decided, invoke, rollout_body, start, status};
+use rollout_api::{Inputs, drive_until_decided, invoke, rollout_body, start, status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flaky_candidate_is_rolled_back_and_a_good_one_promoted() {
@@ -72,7 +72,7 @@ async fn a_flaky_candidate_is_rolled_back_and_a_good_one_promoted() {
         "{live}"
     );
 
-    let (decision, failed) = drive_until_decided(&state, "csv", "flaky").await;
+    let (decision, failed) = drive_until_decided(&state, "csv", "flaky", Inputs::Trapping).await;
     assert_eq!(decision["kind"], "rolled_back", "{decision}");
     assert!(
         decision["reasons"][0].as_str().unwrap().starts_with("trap"),
@@ -93,7 +93,7 @@ async fn a_flaky_candidate_is_rolled_back_and_a_good_one_promoted() {
     );
 
     start(&state, "csv", rollout_body(&v2, 50, 30, 100.0)).await;
-    let (decision, failed) = drive_until_decided(&state, "csv", "good").await;
+    let (decision, failed) = drive_until_decided(&state, "csv", "good", Inputs::Any).await;
     assert_eq!(
         (decision["kind"].as_str(), failed),
         (Some("promoted"), 0),

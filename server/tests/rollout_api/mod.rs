@@ -42,20 +42,51 @@ pub async fn status(state: &AppState, name: &str) -> serde_json::Value {
     json(&body)
 }
 
-/// Calls `name` with distinct inputs until its rollout is decided; returns
-/// the decision and how many calls failed (each answer names its side).
+/// What the calls of [`drive_until_decided`] send.
+#[derive(Clone, Copy)]
+pub enum Inputs {
+    /// Distinct CSV rows: `process_flaky` traps on about 10% of them.
+    Any,
+    /// Only rows `process_flaky` traps on, whatever its trap percentage, so
+    /// a flaky candidate fails every call it gets. With `Any`, which rows
+    /// reach the candidate depends on the rollout's random salt, and 40
+    /// candidate calls saw no trap about once in 70 runs (0.9^40).
+    Trapping,
+}
+
+/// Distinct CSV inputs tagged `tag`; with `Inputs::Trapping`, only those
+/// whose FNV-1a hash is divisible by 100 (`process_flaky` traps when the
+/// hash mod 100 is below its percentage).
+pub fn inputs(tag: &str, kind: Inputs) -> impl Iterator<Item = String> + '_ {
+    (0u32..)
+        .map(move |i| format!("id,tag\n{i},{tag}\n"))
+        .filter(move |input| match kind {
+            Inputs::Any => true,
+            Inputs::Trapping => fnv1a(input.as_bytes()).is_multiple_of(100),
+        })
+}
+
+/// The hash `guest-go/sandbox/process` picks its latent bug's inputs with.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |hash, b| {
+        (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Calls `name` with distinct `kind` inputs until its rollout is decided;
+/// returns the decision and how many calls failed (each answer names its side).
 pub async fn drive_until_decided(
     state: &AppState,
     name: &str,
     tag: &str,
+    kind: Inputs,
 ) -> (serde_json::Value, usize) {
     let before = status(state, name).await["decisions"]
         .as_array()
         .unwrap()
         .len();
     let mut failed = 0;
-    for i in 0..5_000 {
-        let input = format!("id,tag\n{i},{tag}\n");
+    for (i, input) in inputs(tag, kind).take(5_000).enumerate() {
         let (code, headers) = invoke(state, name, &format!("{tag}-{i}"), &input).await;
         if code != StatusCode::OK {
             failed += 1;
