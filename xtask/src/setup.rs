@@ -186,10 +186,20 @@ fn steps() -> anyhow::Result<Vec<Step>> {
     // 429 s, wasm-pack 321 s).
     steps.extend([
         // Not --locked: its lockfile pins a webpki-roots version the registry no longer serves.
-        // 213 s on a fresh machine, beside `run`'s release server build.
-        cargo_install("wasm-bindgen-cli", "wasm-bindgen", &wasm_bindgen, false).expect(210),
+        // Without its default TLS stack (rustls and ring): we never let it
+        // download a driver (the browser tests use Debian's chromedriver),
+        // and it talks plain HTTP to that driver on loopback. Alone: 81 s
+        // without TLS, 97 s with it; 213 s with TLS on a fresh machine,
+        // beside `run`'s release server build.
+        cargo_install(
+            "wasm-bindgen-cli",
+            "wasm-bindgen",
+            &wasm_bindgen,
+            &["--no-default-features"],
+        )
+        .expect(180),
         // 83 s alone with the install profile (95-120 s without).
-        cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, true)
+        cargo_install("wasm-pack", "wasm-pack", pins::WASM_PACK, &["--locked"])
             .expect(85)
             .serves(Need::Browser),
         Step::new(
@@ -246,8 +256,14 @@ pub const INSTALL_PROFILE: [(&str, &str); 5] = [
     ("CARGO_PROFILE_RELEASE_INCREMENTAL", "false"),
 ];
 
-/// A `cargo install` step for `krate` providing binary `bin` at exactly `version`.
-fn cargo_install(krate: &'static str, bin: &'static str, version: &str, locked: bool) -> Step {
+/// A `cargo install` step for `krate` providing binary `bin` at exactly
+/// `version`, with the `flags` given.
+fn cargo_install(
+    krate: &'static str,
+    bin: &'static str,
+    version: &str,
+    flags: &'static [&'static str],
+) -> Step {
     let version = version.to_owned();
     let expected = format!("{bin} {version}");
     let install_version = version.clone();
@@ -264,10 +280,8 @@ fn cargo_install(krate: &'static str, bin: &'static str, version: &str, locked: 
             let mut install = cmd::new("cargo");
             install
                 .args(["install", krate, "--version", &install_version, "--force"])
+                .args(flags)
                 .envs(INSTALL_PROFILE);
-            if locked {
-                install.arg("--locked");
-            }
             cmd::run(&mut install)
         },
     )

@@ -125,15 +125,14 @@ impl Sandbox {
             })
     }
 
-    /// [`Self::compile`] through the shared compile cache, when the server
-    /// has one (`--compile-cache-dir`): a module compiled before by this
-    /// engine (an upload again, another replica on this machine, another
-    /// test) is mapped from its verified artifact instead of going through
-    /// Cranelift. The preflight runs either way.
+    /// [`Self::compile`], sharing what was compiled before: the code of an
+    /// installed guest with the same bytes (a plugin uploaded with a
+    /// built-in's bytes, as the demo's are), else, when the server has a
+    /// shared compile cache (`--compile-cache-dir`), a module compiled
+    /// before by this engine (an upload again, another replica on this
+    /// machine, another test) is mapped from its verified artifact instead
+    /// of going through Cranelift. The preflight runs either way.
     pub fn compile_shared(&self, name: &str, bytes: &[u8]) -> Result<Compiled, LoadError> {
-        let Some(cache) = &self.compile_cache else {
-            return self.compile(name, bytes);
-        };
         abi::check_module(bytes, self.limits.memory_pages).map_err(|preflight| {
             LoadError::Preflight {
                 name: name.to_owned(),
@@ -141,8 +140,35 @@ impl Sandbox {
             }
         })?;
         let digest = hex::encode(Sha256::digest(bytes));
-        self.compile_through(cache, name, &digest, bytes)
-            .map(|(compiled, _)| compiled)
+        if let Some(compiled) = self.relink_installed(name, &digest, bytes.len())? {
+            return Ok(compiled);
+        }
+        match &self.compile_cache {
+            Some(cache) => self
+                .compile_through(cache, name, &digest, bytes)
+                .map(|(compiled, _)| compiled),
+            None => self.compile(name, bytes),
+        }
+    }
+
+    /// The code of an installed guest whose bytes have SHA-256 `digest`,
+    /// linked again under `name` (a module is immutable; every call still
+    /// gets a fresh instance).
+    fn relink_installed(
+        &self,
+        name: &str,
+        digest: &str,
+        size: usize,
+    ) -> Result<Option<Compiled>, LoadError> {
+        let Some(module) = self.installed_module(digest) else {
+            return Ok(None);
+        };
+        tracing::info!(
+            guest = name,
+            digest,
+            "guest code shared with an installed guest"
+        );
+        self.link(name, module, digest.to_owned(), size).map(Some)
     }
 
     /// `bytes` (SHA-256 `digest`) from its entry in `cache` when that is

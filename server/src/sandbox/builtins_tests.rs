@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::sandbox::SandboxLimits;
+use wasmtime::Module;
 
 /// `(module (func (export "f")))`, binary (the `wat` feature is off).
 const EXPORTS_F: &[u8] = &[
@@ -220,4 +221,33 @@ fn a_cache_directory_other_users_may_write_to_is_neither_read_nor_written() {
 
     std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(private(cache.path()).is_ok());
+}
+
+#[test]
+fn an_upload_with_a_built_ins_bytes_shares_its_code_under_its_own_name() {
+    let (guests, cache) = dirs();
+    let sandbox = sandbox();
+    sandbox.load_builtins(guests.path(), cache.path()).unwrap();
+    let builtin = sandbox.guest(&GuestKey::Builtin("f".into())).unwrap();
+
+    let plugin = sandbox.compile_shared(&digest(), EXPORTS_F).unwrap();
+    assert!(Module::same(
+        plugin.guest.pre.module(),
+        builtin.pre.module()
+    ));
+    assert_eq!(
+        (plugin.info().name.as_str(), plugin.info().digest.as_str()),
+        (digest().as_str(), digest().as_str())
+    );
+    // Other bytes (the export renamed `g`) are compiled for themselves.
+    let renamed: Vec<u8> = EXPORTS_F
+        .iter()
+        .map(|&b| if b == b'f' { b'g' } else { b })
+        .collect();
+    let other = sandbox.compile_shared("g", &renamed).unwrap();
+    assert_eq!(other.info().exports, ["g"]);
+    assert!(!Module::same(
+        other.guest.pre.module(),
+        builtin.pre.module()
+    ));
 }

@@ -40,7 +40,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 use tracing::instrument::WithSubscriber as _;
-use wasmtime::{Engine, InstancePre, Linker};
+use wasmtime::{Engine, InstancePre, Linker, Module};
 
 pub use crate::digest::PluginDigest;
 pub use abi::Preflight;
@@ -191,6 +191,16 @@ impl Sandbox {
             .expect("guest table lock")
             .get(key)
             .cloned()
+    }
+
+    /// The module of an installed guest whose bytes have SHA-256 `digest`.
+    fn installed_module(&self, digest: &str) -> Option<Module> {
+        self.guests
+            .read()
+            .expect("guest table lock")
+            .values()
+            .find(|g| g.info.digest == digest)
+            .map(|g| g.pre.module().clone())
     }
 
     /// The installed guest `key`, if any.
