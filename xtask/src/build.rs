@@ -149,8 +149,12 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     manifest::write(&site, &manifest)?;
     compress::precompress_file(&site.join("manifest.json"))?;
 
-    // 176 s with empty caches (zopfli of three Go variants); seconds after.
-    let step = progress::start("[build] measuring sizes (variants, floor)", 180);
+    // With empty caches: wasm-opt -Oz of the Go module (48 s alone, on
+    // one thread), Go builds of the variants, brotli 11 of three of them
+    // (zopfli only for the served one, cached by the pre-compression).
+    // 189 s on a fresh machine beside the release server build when it
+    // still ran zopfli on all four; seconds with warm caches.
+    let step = progress::start("[build] measuring sizes (variants, floor)", 150);
     let report = sizes::report(&site, &manifest, &toolchain, BROWSER_PROGRAMS[0])?;
     sizes::write(&site, &report)?;
     compress::precompress_file(&site.join("size-report.json"))?;

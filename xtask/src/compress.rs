@@ -33,8 +33,9 @@ pub struct Compressed {
     pub brotli_size: u64,
     /// Size with plain gzip -9 (flate2), for the report.
     pub gzip9_size: u64,
-    /// Size with zopfli, for the report.
-    pub zopfli_size: u64,
+    /// Size with zopfli, for the report (`None`: not made, see
+    /// [`measure_without_zopfli`]).
+    pub zopfli_size: Option<u64>,
 }
 
 /// Compresses `raw` both ways (from cache when the same bytes were seen before).
@@ -43,7 +44,7 @@ pub fn compress(raw: &[u8]) -> anyhow::Result<Compressed> {
     let br = cached(&key, "br", || brotli(raw))?;
     let gzip9 = cached(&key, "gzip9.gz", || gzip9(raw))?;
     let zopfli = cached(&key, "zopfli.gz", || zopfli(raw))?;
-    let (gzip9_size, zopfli_size) = (gzip9.len() as u64, zopfli.len() as u64);
+    let (gzip9_size, zopfli_size) = (gzip9.len() as u64, Some(zopfli.len() as u64));
     let gz = if zopfli.len() < gzip9.len() {
         zopfli
     } else {
@@ -118,6 +119,21 @@ pub fn precompress_files(
                 .expect("every file done")
         })
         .collect()
+}
+
+/// The sizes of `raw` under brotli 11 and gzip -9 (cached like
+/// [`compress`]'s), without zopfli: for files that are measured, not served.
+pub fn measure_without_zopfli(raw: &[u8]) -> anyhow::Result<Compressed> {
+    let key = hash::sha256_hex(&[raw]);
+    let br = cached(&key, "br", || brotli(raw))?;
+    let gzip9 = cached(&key, "gzip9.gz", || gzip9(raw))?;
+    Ok(Compressed {
+        brotli_size: br.len() as u64,
+        gzip9_size: gzip9.len() as u64,
+        zopfli_size: None,
+        br: None,
+        gz: None,
+    })
 }
 
 /// `file` with `.ext` appended (`app.wasm` → `app.wasm.br`).
@@ -215,6 +231,19 @@ mod tests {
             .read_to_end(&mut decoded)
             .unwrap();
         assert_eq!(decoded, raw);
+    }
+
+    #[test]
+    fn a_file_only_measured_gets_the_same_brotli_and_gzip_sizes_and_no_zopfli() {
+        let raw = sample();
+        let served = compress(&raw).unwrap();
+        let measured = measure_without_zopfli(&raw).unwrap();
+        assert_eq!(
+            (measured.brotli_size, measured.gzip9_size),
+            (served.brotli_size, served.gzip9_size)
+        );
+        assert_eq!(measured.zopfli_size, None);
+        assert!(served.zopfli_size.is_some_and(|z| z > 0));
     }
 
     #[test]

@@ -10,7 +10,7 @@ fn row(r: SizeRow) -> impl IntoView {
             <td>{r.name}</td>
             <td class="num">{r.raw}</td>
             <td class="num">{r.gzip9}</td>
-            <td class="num">{r.zopfli}</td>
+            <td class="num">{r.zopfli.map_or_else(|| "—".to_owned(), |n| n.to_string())}</td>
             <td class="num">{r.brotli}</td>
             <td class="num">{format!("{:.1}%", r.gzip_ratio * 100.0)}</td>
             <td class="num">{format!("{:.1}%", r.brotli_ratio * 100.0)}</td>

@@ -19,4 +19,16 @@ async fn api_assets_serves_the_size_report() {
         .find(|row| row.name.starts_with("inspector.wasm "))
         .expect("the Go module is in the report");
     assert!(go.brotli < go.raw);
+    // zopfli only where it pays: on what is served.
+    assert!(report.artifacts.iter().all(|row| row.zopfli.is_some()));
+    for row in &report.variants {
+        assert_eq!(
+            row.zopfli.is_some(),
+            row.name.ends_with("(served)"),
+            "{}",
+            row.name
+        );
+        assert!(row.gzip9 < row.raw && row.brotli < row.gzip9, "{row:?}");
+    }
+    assert_eq!(report.floor.zopfli, None);
 }
