@@ -16,6 +16,7 @@
 
 mod throttle;
 
+pub use compile_once::LessonModule;
 pub use throttle::Places;
 
 use axum::body::{Body, Bytes};

@@ -35,6 +35,7 @@ struct Inner {
     pipeline: Pipeline,
     demo: Option<Demo>,
     throttled_places: crate::lessons::Places,
+    lesson_module: crate::lessons::LessonModule,
 }
 
 impl AppState {
@@ -73,9 +74,11 @@ impl AppState {
             demo.register(&registry, &pipeline, &config.guests_dir)?;
         }
         let throttled_places = crate::lessons::Places::new(config.lesson_throttled_streams);
+        let lesson_module = crate::lessons::LessonModule::load(&config.guests_dir);
         Ok(Self {
             inner: Arc::new(Inner {
                 throttled_places,
+                lesson_module,
                 config,
                 catalog,
                 sandbox,
@@ -97,6 +100,11 @@ impl AppState {
     /// The places of the paced lesson answers (`--lesson-throttled-streams`).
     pub fn throttled_places(&self) -> &crate::lessons::Places {
         &self.inner.throttled_places
+    }
+
+    /// The compile-once lesson's module bytes, read at start-up.
+    pub fn lesson_module(&self) -> &crate::lessons::LessonModule {
+        &self.inner.lesson_module
     }
 
     /// The Wasm sandbox.

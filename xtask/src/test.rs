@@ -359,3 +359,28 @@ fn print_summary(results: &[StageResult]) {
         total.failed + stage_failures
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::stage;
+
+    fn printing(line: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &format!("echo '{line}'")]);
+        cmd
+    }
+
+    #[test]
+    fn a_stage_that_runs_zero_tests_fails() {
+        let zero = "test result: ok. 0 passed; 0 failed; 2 ignored; 0 measured; 5 filtered out; finished in 0.00s";
+        let some = "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s";
+        assert!(!stage("zero", &mut printing(zero), true).ok);
+        assert!(!stage("silent", &mut Command::new("true"), true).ok);
+        assert!(stage("some", &mut printing(some), true).ok);
+        // A stage without tests by design (fmt, clippy) goes by its exit status.
+        assert!(stage("fmt", &mut Command::new("true"), false).ok);
+        assert!(!stage("failing", &mut Command::new("false"), false).ok);
+    }
+}

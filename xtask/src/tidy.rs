@@ -5,13 +5,16 @@
 //! They run with the workspace tests (`cargo test -p xtask`).
 
 #[cfg(test)]
+mod invariants;
+
+#[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
     /// Longest a Rust source file may grow before it is split by concern.
     const MAX_LINES: usize = 400;
 
-    fn root() -> PathBuf {
+    pub(super) fn root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("xtask sits in the workspace root")
@@ -19,7 +22,7 @@ mod tests {
     }
 
     /// Every file under `dir` with one of `extensions`, skipping build output.
-    fn files(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
+    pub(super) fn files(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
@@ -39,7 +42,7 @@ mod tests {
     }
 
     /// Workspace-relative path and text of every Rust source.
-    fn rust_sources() -> Vec<(String, String)> {
+    pub(super) fn rust_sources() -> Vec<(String, String)> {
         let root = root();
         let mut paths = Vec::new();
         files(&root, &[".rs"], &mut paths);
@@ -55,14 +58,14 @@ mod tests {
     }
 
     /// The lines of `text` that are code, not comments.
-    fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    pub(super) fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         text.lines()
             .enumerate()
             .filter(|(_, l)| !l.trim_start().starts_with("//"))
             .map(|(i, l)| (i + 1, l))
     }
 
-    fn violations(rule: impl Fn(&str, &str) -> Vec<String>) -> Vec<String> {
+    pub(super) fn violations(rule: impl Fn(&str, &str) -> Vec<String>) -> Vec<String> {
         rust_sources()
             .iter()
             .flat_map(|(path, text)| rule(path, text))

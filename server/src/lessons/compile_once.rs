@@ -20,6 +20,7 @@
 //!   T more (429 `rate_limited` with `Retry-After`), so no client keeps
 //!   even the background thread busy more than half the time.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +31,7 @@ use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::Semaphore;
 use wire::lessons::{COMPILE_ONCE_CALLS, COMPILE_ONCE_DEFAULT_CALLS, CompileOnceLesson, NaiveCall};
 
 use super::client_waits::ClientWaits;
@@ -58,8 +59,6 @@ struct Lesson {
     /// free it while Cranelift still runs (hang up and ask again would
     /// otherwise stack compiles on the blocking pool).
     running: Arc<Semaphore>,
-    /// The guest's module bytes, read once from `--guests-dir`.
-    module: OnceCell<Bytes>,
     /// Each client that compiled waits as long again.
     waits: ClientWaits,
 }
@@ -68,7 +67,6 @@ struct Lesson {
 pub(super) fn router() -> Router<AppState> {
     let lesson = Arc::new(Lesson {
         running: Arc::new(Semaphore::new(1)),
-        module: OnceCell::new(),
         waits: ClientWaits::new("the compile-once lesson's naive compile"),
     });
     Router::new()
@@ -148,11 +146,7 @@ async fn compile_once(
         calls_ms.push(ms(called.elapsed));
     }
 
-    let bytes = lesson
-        .module
-        .get_or_try_init(|| read_module(&state, &info.digest))
-        .await?
-        .clone();
+    let bytes = state.lesson_module().bytes(&info.digest)?;
     let compiler = Arc::clone(pipeline.sandbox());
     let budget = Arc::clone(&lesson);
     let (compiled, compile) = tokio::task::spawn_blocking(move || {
@@ -197,25 +191,40 @@ async fn compile_once(
     .into_response())
 }
 
-/// The guest's bytes from `--guests-dir`, refused unless they are the
-/// module the sandbox loaded at start-up (same SHA-256).
-async fn read_module(state: &AppState, digest: &str) -> Result<Bytes, ApiError> {
-    let path = state.config().guests_dir.join(format!("{GUEST}.wasm"));
-    let shown = path.display().to_string();
-    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
-        .await
-        .map_err(|e| ApiError::Internal {
-            message: format!("reading {shown}: {e}"),
-        })?
-        .map_err(|e| ApiError::Internal {
-            message: format!("reading {shown}: {e}"),
-        })?;
-    if hex::encode(Sha256::digest(&bytes)) != digest {
-        return Err(ApiError::Internal {
-            message: format!("{shown} changed since start-up: not the module being compared"),
-        });
+/// The lesson guest's bytes, read from `--guests-dir` at start-up, so a
+/// request never touches the filesystem.
+#[derive(Debug, Clone)]
+pub struct LessonModule {
+    bytes: Result<Bytes, String>,
+}
+
+impl LessonModule {
+    /// Reads `<guests_dir>/process.wasm` (a missing file is remembered, and
+    /// the lesson answers 500 saying so).
+    pub fn load(guests_dir: &Path) -> Self {
+        let path = guests_dir.join(format!("{GUEST}.wasm"));
+        let bytes = std::fs::read(&path)
+            .map(Bytes::from)
+            .map_err(|e| format!("reading {} at start-up: {e}", path.display()));
+        Self { bytes }
     }
-    Ok(Bytes::from(bytes))
+
+    /// The bytes, refused unless they are the module the sandbox loaded
+    /// (SHA-256 `digest`).
+    fn bytes(&self, digest: &str) -> Result<Bytes, ApiError> {
+        let bytes = self
+            .bytes
+            .clone()
+            .map_err(|message| ApiError::Internal { message })?;
+        if hex::encode(Sha256::digest(&bytes)) != digest {
+            return Err(ApiError::Internal {
+                message: format!(
+                    "{GUEST}.wasm read at start-up is not the module the sandbox loaded"
+                ),
+            });
+        }
+        Ok(bytes)
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,35 @@ async fn active_digest_survives_a_restart() {
     assert_eq!(reopened.registry.plugins().len(), 2);
 }
 
+#[tokio::test]
+async fn a_crash_between_a_modules_bytes_and_its_metadata_leaves_an_ignored_orphan() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = {
+        let f = open(dir.path());
+        f.upload("csv", "process").await.unwrap().0
+    };
+    // An upload of v2 that stopped after its bytes (and its artifact),
+    // before the metadata that makes it stored.
+    let orphan = guest("process_v2");
+    let digest = PluginDigest::of(&orphan);
+    std::fs::write(dir.path().join(format!("modules/{digest}.wasm")), &orphan).unwrap();
+    std::fs::write(dir.path().join(format!("modules/{digest}.cwasm")), b"half").unwrap();
+
+    let reopened = open(dir.path());
+    assert_eq!(reopened.registry.plugins().len(), 1);
+    assert_eq!(reopened.registry.resolve("csv").unwrap(), v1.digest);
+    assert!(matches!(
+        reopened.registry.activate("csv", &digest).await,
+        Err(RegistryError::UnknownDigest { .. })
+    ));
+    // The upload, tried again, goes through.
+    let (v2, created) = reopened.upload("csv", "process_v2").await.unwrap();
+    assert!(created);
+    assert_eq!(v2.digest, digest);
+    reopened.registry.activate("csv", &digest).await.unwrap();
+    assert_eq!(reopened.version_of("csv").await, "csv2json/2");
+}
+
 fn meta_file(dir: &std::path::Path, digest: &PluginDigest) -> std::path::PathBuf {
     dir.join(format!("modules/{digest}.json"))
 }
