@@ -20,8 +20,8 @@ use crate::go_wasm::GoAsset;
 /// plain GETs as the page saw them.
 pub mod lessons;
 
-/// Logical name of the Go browser module in the manifest.
-pub const GO_MODULE: &str = "inspector";
+/// The Go browser program, as the manifest names its pair.
+pub const GO_MODULE: &str = wire::manifest::GO_BROWSER_PROGRAM;
 
 /// Parses `manifest.json`.
 pub fn parse_manifest(json: &str) -> Result<Manifest, String> {

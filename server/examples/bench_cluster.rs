@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use cluster_harness::*;
-use serde_json::json;
 use server::testing::cluster::Balancer;
+use wire::{ActivateRequest, RegistryHealth};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -76,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
     );
     drop(balancer);
     cluster.replicas[2] = cluster.start_replica(2);
-    cluster.wait_healthy(2, "ok").await;
+    cluster.wait_healthy(2, RegistryHealth::Ok).await;
 
     let direct: Vec<String> = (0..3).map(|i| cluster.url(i)).collect();
     let (calls, failed) = under_load(&http, &direct, 3, || {
@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let back = Instant::now();
     for i in 0..3 {
-        cluster.wait_healthy(i, "ok").await;
+        cluster.wait_healthy(i, RegistryHealth::Ok).await;
     }
     println!(
         "nats-server down 2 s and restarted under load: {failed} of {calls} calls failed; every replica caught up (registry ok) {:.2} s after the load stopped, 1 s after the restart",
@@ -143,7 +143,7 @@ async fn propagation(cluster: &Cluster, v1: &str, v2: &str, n: usize) -> (f64, f
     for k in 0..n {
         let target = if k % 2 == 0 { v2 } else { v1 };
         let (status, body) = cluster
-            .activate(k % 3, "csv", json!({ "digest": target }))
+            .activate(k % 3, "csv", ActivateRequest::digest(target))
             .await;
         assert_eq!(status, 200, "{body}");
         let committed = Instant::now();

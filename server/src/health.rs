@@ -6,24 +6,9 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use wire::Health;
 
-use crate::registry::Health as RegistryHealth;
 use crate::state::AppState;
-
-/// `GET /healthz` body.
-#[derive(Debug, Serialize)]
-pub struct Health {
-    /// Always `"ok"` while the process serves requests.
-    pub status: &'static str,
-    /// Server crate version.
-    pub version: &'static str,
-    /// `ok`, or `degraded` when the shared registry is unreachable (or not
-    /// caught up yet): calls are served, registry writes answer 503.
-    pub registry: RegistryHealth,
-    /// Where registry writes go: `local` or `nats`.
-    pub registry_backend: &'static str,
-}
 
 /// Routes: `GET /healthz`.
 pub fn router() -> Router<AppState> {
@@ -33,9 +18,9 @@ pub fn router() -> Router<AppState> {
 async fn healthz(State(state): State<AppState>) -> Json<Health> {
     let (registry, registry_backend) = state.registry().health();
     Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
         registry,
-        registry_backend,
+        registry_backend: registry_backend.to_owned(),
     })
 }

@@ -63,7 +63,9 @@ async fn delivery(State(state): State<AppState>) -> Result<Json<DeliveryLesson>,
     let catalog = state.catalog();
     let module = catalog
         .manifest()
-        .path_of(&wire::manifest::go_wasm_name("inspector"))
+        .path_of(&wire::manifest::go_wasm_name(
+            wire::manifest::GO_BROWSER_PROGRAM,
+        ))
         .ok_or_else(|| ApiError::NotFound {
             path: "the Go module in manifest.json (run `cargo xtask build`)".into(),
         })?

@@ -4,11 +4,13 @@
 //! takes the lock, so two clusters never share the 2 cores.
 
 mod cluster_harness;
+mod error_body;
 
 use std::time::Duration;
 
 use cluster_harness::*;
 use serde_json::json;
+use wire::{ActivateRequest, RegistryHealth};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_wip-server");
 
@@ -45,21 +47,23 @@ async fn an_activation_through_one_replica_is_served_by_every_replica_and_rolls_
     let (v1, v2) = cluster.two_versions().await;
     let (v1, v2) = (v1.as_str(), v2.as_str());
 
-    let (status, body) = cluster.activate(1, "csv", json!({ "digest": v2 })).await;
+    let (status, body) = cluster
+        .activate(1, "csv", ActivateRequest::digest(v2))
+        .await;
     assert_eq!(status, 200, "{body}");
     cluster.wait_all_serve("csv", v2).await;
 
     let (status, body) = cluster
-        .activate(2, "csv", json!({ "rollback": true }))
+        .activate(2, "csv", ActivateRequest::rollback())
         .await;
     assert_eq!((status, body["active"].as_str()), (200, Some(v1)), "{body}");
     cluster.wait_all_serve("csv", v1).await;
     // The rollback used the shared history: nothing is left to roll back to.
     let (status, body) = cluster
-        .activate(0, "csv", json!({ "rollback": true }))
+        .activate(0, "csv", ActivateRequest::rollback())
         .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
+        (status, error_body::code(&body).as_deref()),
         (409, Some("no_previous_version")),
         "{body}"
     );
@@ -77,14 +81,18 @@ async fn concurrent_activations_through_two_replicas_never_interleave() {
         let current = if round % 2 == 0 { &v1 } else { &v2 };
         cluster.wait_all_serve("csv", current).await;
         let (a, b) = tokio::join!(
-            cluster.activate(0, "csv", json!({ "digest": target })),
-            cluster.activate(1, "csv", json!({ "digest": target })),
+            cluster.activate(0, "csv", ActivateRequest::digest(target)),
+            cluster.activate(1, "csv", ActivateRequest::digest(target)),
         );
         for (status, body) in [&a, &b] {
             match status {
                 200 => applied += 1,
                 409 => {
-                    assert_eq!(body["error"]["code"], "conflict", "{body}");
+                    assert_eq!(
+                        error_body::code(body).as_deref(),
+                        Some("conflict"),
+                        "{body}"
+                    );
                     conflicts += 1;
                 }
                 other => panic!("round {round}: {other} {body}"),
@@ -131,7 +139,9 @@ async fn a_replica_killed_under_load_costs_no_call_and_catches_up_when_restarted
     let at_kill = load.calls();
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Activate while replica 2 is down: it must catch up when it is back.
-    let (status, body) = cluster.activate(0, "csv", json!({ "digest": v2 })).await;
+    let (status, body) = cluster
+        .activate(0, "csv", ActivateRequest::digest(v2))
+        .await;
     assert_eq!(status, 200, "{body}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (calls, failed) = load.finish().await;
@@ -145,7 +155,7 @@ async fn a_replica_killed_under_load_costs_no_call_and_catches_up_when_restarted
     // Nothing stored was lost: the survivors list both modules, and the
     // killed replica, restarted on its own data dir, catches up with v2.
     cluster.replicas[2] = cluster.start_replica(2);
-    cluster.wait_healthy(2, "ok").await;
+    cluster.wait_healthy(2, RegistryHealth::Ok).await;
     cluster.wait_all_serve("csv", v2).await;
     let listed = cluster
         .http
@@ -170,30 +180,32 @@ async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch
     let load = Load::start(&cluster.http, &[cluster.url(0), cluster.url(1)], 1);
     cluster.nats.kill();
     for i in 0..3 {
-        cluster.wait_healthy(i, "degraded").await;
+        cluster.wait_healthy(i, RegistryHealth::Degraded).await;
     }
     // Writes are refused with a typed 503, and change nothing.
-    let (status, body) = cluster.activate(1, "csv", json!({ "digest": v2 })).await;
+    let (status, body) = cluster
+        .activate(1, "csv", ActivateRequest::digest(v2))
+        .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
+        (status, error_body::code(&body).as_deref()),
         (503, Some("registry_unavailable")),
         "{body}"
     );
     let (status, body) = cluster.upload(1, "csv", "process_flaky").await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
+        (status, error_body::code(&body).as_deref()),
         (503, Some("registry_unavailable")),
         "{body}"
     );
     // A replica started while NATS is down serves its local copy.
     cluster.replicas[2].kill();
     cluster.replicas[2] = cluster.start_replica(2);
-    cluster.wait_healthy(2, "degraded").await;
+    cluster.wait_healthy(2, RegistryHealth::Degraded).await;
     assert_eq!(cluster.served_digest(2, "csv").await.as_deref(), Some(v1));
 
     cluster.nats.restart().unwrap();
     for i in 0..3 {
-        cluster.wait_healthy(i, "ok").await;
+        cluster.wait_healthy(i, RegistryHealth::Ok).await;
     }
     let (calls, failed) = load.finish().await;
     eprintln!(
@@ -203,7 +215,9 @@ async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch
     assert!(failed.is_empty(), "failed calls: {failed:?}");
     assert!(calls > 30, "the load ran");
     // After the outage, a write goes through and reaches every replica.
-    let (status, body) = cluster.activate(1, "csv", json!({ "digest": v2 })).await;
+    let (status, body) = cluster
+        .activate(1, "csv", ActivateRequest::digest(v2))
+        .await;
     assert_eq!(status, 200, "{body}");
     cluster.wait_all_serve("csv", v2).await;
 }

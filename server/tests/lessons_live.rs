@@ -19,6 +19,7 @@ const ADMIN: &str = "lessons-admin-token-0123456789abcdef";
 /// The attack `cargo xtask bench lessons` measures, here with a bound.
 #[path = "../examples/bench_lesson_budget/attack.rs"]
 mod attack;
+mod error_body;
 
 /// Held by the tests that load the CPU for seconds (a fairness run, the
 /// naive compile), so the compile-once lesson's calls are not timed, or
@@ -84,11 +85,11 @@ async fn starting_a_fairness_run_takes_the_admin_token_and_nothing_starts_withou
     let app = app(config(&dir));
     let (status, _, body) = send(&app, "POST", "/api/lessons/fairness", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(error_body::code(&body).as_deref(), Some("unauthorized"));
     let wrong = Some("lessons-admin-token-0123456789abcdeX");
     let (status, _, body) = send(&app, "POST", "/api/lessons/fairness?seconds=2", wrong).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(error_body::code(&body).as_deref(), Some("forbidden"));
     // Credentials come before the parameters: an absurd one is still a 401.
     let (status, _, _) = send(&app, "POST", "/api/lessons/fairness?seconds=999", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -110,7 +111,11 @@ async fn absurd_lesson_parameters_are_typed_400s() {
         let uri = format!("/api/lessons/fairness?{query}");
         let (status, _, body) = send(&app, "POST", &uri, Some(ADMIN)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
-        assert_eq!(body["error"]["code"], "bad_request", "{query}");
+        assert_eq!(
+            error_body::code(&body).as_deref(),
+            Some("bad_request"),
+            "{query}"
+        );
     }
     for query in [
         "calls=0",
@@ -122,7 +127,11 @@ async fn absurd_lesson_parameters_are_typed_400s() {
         let uri = format!("/api/lessons/compile-once?{query}");
         let (status, _, body) = send(&app, "POST", &uri, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
-        assert_eq!(body["error"]["code"], "bad_request", "{query}");
+        assert_eq!(
+            error_body::code(&body).as_deref(),
+            Some("bad_request"),
+            "{query}"
+        );
     }
     let (status, _, body) = send(&app, "GET", "/api/lessons/fairness", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing started: {body}");
@@ -150,7 +159,11 @@ async fn of_twenty_parallel_starts_exactly_one_runs_and_it_ends_unpolled_in_thre
                 assert_eq!(run.phases.len(), 3);
             }
             StatusCode::CONFLICT => {
-                assert_eq!(body["error"]["code"], "already_running", "{body}");
+                assert_eq!(
+                    error_body::code(&body).as_deref(),
+                    Some("already_running"),
+                    "{body}"
+                );
                 assert!(headers.contains_key("retry-after"));
             }
             other => panic!("unexpected {other}: {body}"),
@@ -228,7 +241,7 @@ async fn the_client_waits_and_another_does_not(
 ) -> StatusCode {
     let (status, headers, body) = send(app, "POST", uri, token).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(error_body::code(&body).as_deref(), Some("rate_limited"));
     assert!(headers.contains_key("retry-after"));
     let other = std::net::SocketAddr::from(([10, 0, 0, 2], 40_000));
     send_from(app, Some(other), "POST", uri, token).await.0
@@ -256,7 +269,10 @@ async fn the_naive_compile_per_call_is_slower_than_the_compile_once_median_and_r
     let both = format!("{} {}; {} {}", ok.0, ok.2, busy.0, busy.2);
     assert_eq!(ok.0, StatusCode::OK, "{both}");
     assert_eq!(busy.0, StatusCode::CONFLICT, "{both}");
-    assert_eq!(busy.2["error"]["code"], "already_running");
+    assert_eq!(
+        error_body::code(&busy.2).as_deref(),
+        Some("already_running")
+    );
     let lesson: CompileOnceLesson = serde_json::from_value(ok.2).unwrap();
     eprintln!(
         "compile once p50 {:.2} ms over {:?}; naive compile {:.1} ms + call {:.2} ms; ratio {:.0}",

@@ -3,6 +3,7 @@
 //! hostile and well-behaved calls.
 
 mod common;
+mod error_body;
 use common::*;
 
 use std::time::{Duration, Instant};
@@ -44,8 +45,7 @@ async fn post(
 }
 
 fn code(body: &[u8]) -> String {
-    let json: serde_json::Value = serde_json::from_slice(body).expect("JSON error body");
-    json["error"]["code"].as_str().unwrap().to_owned()
+    error_body::code_of_bytes(body)
 }
 
 #[tokio::test]
@@ -143,21 +143,14 @@ async fn guests_are_listed_with_their_digests() {
         .await
         .unwrap();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let guests: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let guests: Vec<wire::GuestInfo> = serde_json::from_slice(&bytes).unwrap();
     let process = guests
-        .as_array()
-        .unwrap()
         .iter()
-        .find(|g| g["name"] == "process")
+        .find(|g| g.name == "process")
         .expect("process is loaded");
-    assert_eq!(process["digest"].as_str().unwrap().len(), 64);
-    assert!(
-        process["exports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e == "wip_process")
-    );
+    assert_eq!(process.digest.len(), 64);
+    assert!(process.size > 1_000_000, "a Go module: {}", process.size);
+    assert!(process.exports.iter().any(|e| e == "wip_process"));
 }
 
 fn resident_kib() -> u64 {

@@ -2,7 +2,8 @@
 //! drift: `manifest.json` ([`manifest`], written by `cargo xtask build`), the
 //! registry API bodies ([`registry`]), the demo's credentials ([`demo`]),
 //! `/api/assets` (the size report), `/api/stats`, the lesson endpoints
-//! ([`lessons`]), the app's page paths ([`routes`]) and the error body. Plain
+//! ([`lessons`]), the app's page paths ([`routes`]), `/healthz` and
+//! `/api/guests` ([`server`]) and the error body. Plain
 //! serde types, no dependencies beyond serde, so they build for the host and
 //! for `wasm32-unknown-unknown`.
 
@@ -14,6 +15,7 @@ pub mod object;
 pub mod registry;
 pub mod rollout;
 pub mod routes;
+pub mod server;
 
 pub use demo::{DemoKeys, DemoTenant};
 pub use manifest::{GoInfo, GoPair, Manifest, ManifestAsset};
@@ -22,6 +24,7 @@ pub use registry::{ActivateRequest, Activation, PluginInfo, PluginList};
 pub use rollout::{
     Decision, DecisionKind, PluginStatus, Rollout, RolloutRequest, SideStats, Thresholds,
 };
+pub use server::{GuestInfo, Health, RegistryHealth};
 
 use std::collections::BTreeMap;
 

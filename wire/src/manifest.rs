@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 /// Logical name of the Leptos app's own wasm (`frontend-<hash>_bg.wasm`).
 pub const APP_WASM: &str = "frontend_bg.wasm";
 
+/// The Go browser program the app loads (`guest-go/cmd/inspector/`): the
+/// build serves its pairs, the app and the server's lessons find them in
+/// the manifest under [`go_wasm_name`] of it.
+pub const GO_BROWSER_PROGRAM: &str = "inspector";
+
 /// Logical name of Go browser program `program`'s module (`inspector.wasm`).
 pub fn go_wasm_name(program: &str) -> String {
     format!("{program}.wasm")

@@ -21,7 +21,7 @@ use crate::{compress, hash, paths, pins, progress, sizes};
 
 /// Browser programs under `guest-go/cmd/`, built for `GOOS=js GOARCH=wasm`
 /// and served; the first one is the subject of the size report's variants.
-pub const BROWSER_PROGRAMS: [&str; 1] = ["inspector"];
+pub const BROWSER_PROGRAMS: [&str; 1] = [wire::manifest::GO_BROWSER_PROGRAM];
 
 /// Options of `cargo xtask build`.
 #[derive(Debug, Clone, clap::Args)]

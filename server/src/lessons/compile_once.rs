@@ -182,7 +182,7 @@ async fn compile_once(
     Ok(Json(CompileOnceLesson {
         guest: GUEST.to_owned(),
         digest: info.digest,
-        module_bytes: info.size as u64,
+        module_bytes: info.size,
         ratio: naive.total_ms / p50_ms.max(f64::MIN_POSITIVE),
         p50_ms,
         calls_ms,

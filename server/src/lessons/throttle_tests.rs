@@ -57,8 +57,8 @@ fn url(profile: &str, asset: &str) -> String {
 
 async fn error_code(response: Response) -> String {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json: serde_json::Value = serde_json::from_slice(&bytes).expect("a JSON error body");
-    json["error"]["code"].as_str().expect("a code").to_owned()
+    let body: wire::ErrorBody = serde_json::from_slice(&bytes).expect("an error body");
+    body.error.code
 }
 
 #[tokio::test(start_paused = true)]

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::store;
-use super::types::{ArtifactMeta, PluginMeta, RegistryError, storage};
+use super::types::{PluginMeta, RegistryError, storage};
 use super::{OpenStats, State};
 use crate::digest::PluginDigest;
 use crate::sandbox::{Compiled, GuestKey, Sandbox};
@@ -104,11 +104,7 @@ fn store_artifact(
     };
     match store::atomic_write(&artifact_path(modules, &meta.digest), &code) {
         Ok(()) => {
-            meta.artifact = Some(ArtifactMeta {
-                engine: sandbox.engine_fingerprint().to_owned(),
-                sha256: crate::sandbox::artifact::digest(&code),
-                size: code.len(),
-            });
+            meta.artifact = Some(sandbox.artifact_record(&code));
         }
         Err(e) => tracing::warn!(digest = %meta.digest, error = %e, "could not store the artifact"),
     }

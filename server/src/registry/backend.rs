@@ -18,7 +18,6 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use serde::Serialize;
 
 use super::activation::Names;
 use super::store;
@@ -26,15 +25,7 @@ use super::types::{PluginMeta, RegistryError, storage};
 use crate::digest::PluginDigest;
 
 /// What `/healthz` says about the registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Health {
-    /// Writes are accepted and this replica is in step with the others.
-    Ok,
-    /// The shared store is unreachable (or not caught up yet): this replica
-    /// serves what it has loaded, writes answer 503.
-    Degraded,
-}
+pub use wire::RegistryHealth as Health;
 
 /// The authority behind a registry's writes.
 pub trait Backend: Send + Sync + std::fmt::Debug {

@@ -39,7 +39,7 @@ pub use crate::digest::PluginDigest;
 pub use backend::{Backend, Health};
 pub use rollout::Role;
 pub use rollouts::{Counted, RolloutCall, Routed};
-pub use types::{Activation, ArtifactMeta, PluginMeta, RegistryError};
+pub use types::{Activation, ArtifactRecord, PluginMeta, RegistryError};
 pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 
 use crate::pipeline::Pipeline;

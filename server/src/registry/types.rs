@@ -24,20 +24,12 @@ pub struct PluginMeta {
     pub uploaded_at: u64,
     /// The stored precompiled code, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact: Option<ArtifactMeta>,
+    pub artifact: Option<ArtifactRecord>,
 }
 
-/// wasmtime's precompiled code for a module, stored beside its bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArtifactMeta {
-    /// Fingerprint of the engine that made it (see
-    /// [`crate::sandbox::artifact::fingerprint`]); another engine recompiles.
-    pub engine: String,
-    /// SHA-256 of the artifact bytes, checked before they are loaded.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: usize,
-}
+/// wasmtime's precompiled code for a module, stored beside its bytes: the
+/// record every artifact cache keeps.
+pub use crate::sandbox::ArtifactRecord;
 
 /// The active digest of a name and the ones active before it, its rollout
 /// in progress and its past rollout decisions (an entry of `active.json`:
@@ -251,7 +243,7 @@ pub(super) mod fixtures {
 mod tests {
     use super::*;
 
-    fn meta(artifact: Option<ArtifactMeta>) -> PluginMeta {
+    fn meta(artifact: Option<ArtifactRecord>) -> PluginMeta {
         PluginMeta {
             digest: PluginDigest::of(b"module"),
             name: "csv".into(),
@@ -265,7 +257,7 @@ mod tests {
 
     #[test]
     fn the_api_shows_whether_there_is_an_artifact_not_the_artifact_record() {
-        let artifact = ArtifactMeta {
+        let artifact = ArtifactRecord {
             engine: "engine-fingerprint".into(),
             sha256: "ab".into(),
             size: 100,
@@ -282,7 +274,7 @@ mod tests {
 
     #[test]
     fn the_on_disk_record_keeps_its_artifact() {
-        let stored = meta(Some(ArtifactMeta {
+        let stored = meta(Some(ArtifactRecord {
             engine: "e".into(),
             sha256: "ab".into(),
             size: 1,

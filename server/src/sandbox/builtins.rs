@@ -1,6 +1,6 @@
 //! The built-in guests through the same verified precompiled-artifact cache
 //! as plugins: the first start compiles each guest and stores wasmtime's
-//! code, the next ones map it (checked by [`artifact::deserialize_verified`])
+//! code, the next ones map it (checked by [`super::artifact::deserialize_verified`])
 //! instead of running Cranelift over a dozen Go modules again. The same
 //! format serves the shared compile cache of uploads
 //! ([`Sandbox::compile_shared`], `--compile-cache-dir`).
@@ -22,10 +22,9 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::fs::DirBuilderExt as _;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::{Compiled, GuestKey, LoadError, Sandbox, abi, artifact};
+use super::{ArtifactRecord, Compiled, GuestKey, LoadError, Sandbox, abi};
 use crate::registry::store::atomic_write;
 
 /// How [`Sandbox::load_builtins`] got the built-in guests ready.
@@ -37,15 +36,6 @@ pub struct BuiltinsLoaded {
     pub compiled: usize,
     /// Wall-clock time of the whole load.
     pub elapsed: Duration,
-}
-
-/// What was recorded when an artifact was written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct CacheRecord {
-    /// [`Sandbox::engine_fingerprint`] of the engine that wrote it.
-    engine: String,
-    /// SHA-256 of the artifact's bytes.
-    sha256: String,
 }
 
 impl Sandbox {
@@ -113,7 +103,7 @@ impl Sandbox {
     ) -> Result<Compiled, String> {
         private(cache)?;
         let record = std::fs::read(record_path(cache, digest)).map_err(|e| e.to_string())?;
-        let record: CacheRecord = serde_json::from_slice(&record).map_err(|e| e.to_string())?;
+        let record: ArtifactRecord = serde_json::from_slice(&record).map_err(|e| e.to_string())?;
         if record.engine != self.engine_fingerprint() {
             return Err("written by another engine".to_owned());
         }
@@ -197,10 +187,7 @@ impl Sandbox {
     /// artifact without a matching record: recompiled next time). A cache
     /// that cannot be written only makes the next start slower.
     fn store_cached(&self, cache: &Path, digest: &str, code: &[u8]) {
-        let record = CacheRecord {
-            engine: self.engine_fingerprint().to_owned(),
-            sha256: artifact::digest(code),
-        };
+        let record = self.artifact_record(code);
         let json = serde_json::to_vec_pretty(&record).expect("serialisable");
         let made = std::fs::DirBuilder::new()
             .recursive(true)

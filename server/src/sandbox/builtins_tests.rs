@@ -52,7 +52,7 @@ fn load(guests: &Path, cache: &Path) -> (usize, usize) {
     (loaded.precompiled, loaded.compiled)
 }
 
-fn record(cache: &Path) -> CacheRecord {
+fn record(cache: &Path) -> ArtifactRecord {
     serde_json::from_slice(&std::fs::read(record_path(cache, &digest())).unwrap()).unwrap()
 }
 
@@ -94,8 +94,8 @@ fn an_artifact_of_another_engine_is_recompiled_even_with_a_matching_record() {
         .serialize()
         .unwrap();
     std::fs::write(artifact_path(cache.path(), &digest()), &foreign).unwrap();
-    let forged = CacheRecord {
-        sha256: artifact::digest(&foreign),
+    let forged = ArtifactRecord {
+        sha256: crate::sandbox::artifact::digest(&foreign),
         ..record(cache.path())
     };
     std::fs::write(
@@ -112,7 +112,7 @@ fn an_artifact_of_another_engine_is_recompiled_even_with_a_matching_record() {
 fn an_entry_recorded_by_another_engine_is_recompiled() {
     let (guests, cache) = dirs();
     load(guests.path(), cache.path());
-    let other = CacheRecord {
+    let other = ArtifactRecord {
         engine: "another wasmtime".into(),
         ..record(cache.path())
     };

@@ -148,7 +148,7 @@ impl Sandbox {
         let info = GuestInfo {
             name: name.to_owned(),
             digest,
-            size,
+            size: size as u64,
             exports: module.exports().map(|e| e.name().to_owned()).collect(),
         };
         Ok(Compiled {

@@ -49,8 +49,8 @@ pub use error::SandboxError;
 pub use executor::{BACKGROUND_NICE, CpuClass, current_thread_nice};
 pub use host::LogLine;
 pub use types::{
-    CallLimits, CallOptions, GuestInfo, GuestKey, GuestRef, Invocation, LoadError, Output,
-    SandboxLimits, Scheduling, Work,
+    ArtifactRecord, CallLimits, CallOptions, GuestInfo, GuestKey, GuestRef, Invocation, LoadError,
+    Output, SandboxLimits, Scheduling, Work,
 };
 
 use abi::Returned;
@@ -178,6 +178,15 @@ impl Sandbox {
     pub fn with_compile_cache(mut self, dir: Option<std::path::PathBuf>) -> Self {
         self.compile_cache = dir;
         self
+    }
+
+    /// The record of `code`, an artifact this engine serialized.
+    pub fn artifact_record(&self, code: &[u8]) -> ArtifactRecord {
+        ArtifactRecord {
+            engine: self.engine_fingerprint().to_owned(),
+            sha256: artifact::digest(code),
+            size: code.len(),
+        }
     }
 
     /// Identifies this engine's compiled-code format (see [`artifact::fingerprint`]).

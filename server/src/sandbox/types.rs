@@ -124,18 +124,23 @@ pub enum Scheduling {
     Fifo,
 }
 
-/// A loaded guest.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct GuestInfo {
-    /// Name (file stem of a built-in guest, digest of a plugin).
-    pub name: String,
-    /// sha256 of its bytes.
-    pub digest: String,
-    /// Size in bytes.
+/// What is recorded beside a compiled artifact, in every cache of them: a
+/// plugin's metadata in the registry, and the built-ins' and the compile
+/// cache's `<digest>.json`. Made by [`crate::sandbox::Sandbox::artifact_record`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArtifactRecord {
+    /// Fingerprint of the engine that made it (see
+    /// [`crate::sandbox::artifact::fingerprint`]); another engine recompiles.
+    pub engine: String,
+    /// SHA-256 of the artifact bytes, checked before they are loaded.
+    pub sha256: String,
+    /// Size in bytes (0 in the caches' records written before it was kept).
+    #[serde(default)]
     pub size: usize,
-    /// Exported function names.
-    pub exports: Vec<String>,
 }
+
+/// A loaded guest (the `/api/guests` shape).
+pub use wire::GuestInfo;
 
 /// The result of a successful call.
 #[derive(Debug, Clone, Default)]

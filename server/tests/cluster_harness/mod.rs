@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use server::testing::cluster::{Balancer, NatsServer, Replica, ReplicaConfig};
+use wire::RegistryHealth;
 
 pub const ADMIN: &str = "cluster-test-admin-token-0123456789abcdef";
 pub const KEY: &str = "cluster-test-tenant-key";
@@ -87,7 +88,7 @@ impl Cluster {
             starts.into_iter().map(|s| s.join().unwrap()).collect()
         });
         for i in 0..n {
-            cluster.wait_healthy(i, "ok").await;
+            cluster.wait_healthy(i, RegistryHealth::Ok).await;
         }
         cluster
     }
@@ -108,15 +109,17 @@ impl Cluster {
     }
 
     /// Waits until replica `i`'s `/healthz` reports `registry: <want>`.
-    pub async fn wait_healthy(&self, i: usize, want: &str) {
+    pub async fn wait_healthy(&self, i: usize, want: wire::RegistryHealth) {
         let url = format!("{}/healthz", self.url(i));
         let got = wait_for(Duration::from_secs(60), || async {
-            let json: serde_json::Value =
-                self.http.get(&url).send().await.ok()?.json().await.ok()?;
-            (json["registry"] == want).then_some(())
+            let health: wire::Health = self.http.get(&url).send().await.ok()?.json().await.ok()?;
+            (health.registry == want).then_some(())
         })
         .await;
-        assert!(got.is_some(), "replica {i} never reported registry: {want}");
+        assert!(
+            got.is_some(),
+            "replica {i} never reported registry: {want:?}"
+        );
     }
 
     /// Uploads guest `guest` as plugin `name` through replica `i`.
@@ -165,7 +168,7 @@ impl Cluster {
         &self,
         i: usize,
         name: &str,
-        body: serde_json::Value,
+        body: wire::ActivateRequest,
     ) -> (u16, serde_json::Value) {
         activate(&self.http, &self.url(i), name, body).await
     }
@@ -195,7 +198,7 @@ pub async fn activate(
     http: &reqwest::Client,
     base: &str,
     name: &str,
-    body: serde_json::Value,
+    body: wire::ActivateRequest,
 ) -> (u16, serde_json::Value) {
     let response = http
         .put(format!("{base}/api/plugins/{name}/active"))

@@ -3,6 +3,7 @@
 //! error for every refusal.
 
 use crate::common;
+use crate::error_body;
 use crate::plugin_api;
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{guest, send};
-use plugin_api::{ACME, ADMIN, call, futures_join_all, json, state, upload};
+use plugin_api::{ACME, ADMIN, call, futures_join_all, state, upload};
 use server::registry::MAX_MODULE_BYTES;
 use server::{AppState, Config};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -37,7 +38,7 @@ fn endless_body(chunk: usize) -> (Body, Arc<AtomicUsize>) {
 }
 
 fn code(body: &[u8]) -> String {
-    json(body)["error"]["code"].as_str().unwrap().to_owned()
+    error_body::code_of_bytes(body)
 }
 
 #[tokio::test]

@@ -19,6 +19,8 @@
 mod common;
 #[path = "../deploy_files/mod.rs"]
 mod deploy_files;
+#[path = "../error_body/mod.rs"]
+mod error_body;
 #[path = "../guest_calls/mod.rs"]
 mod guest_calls;
 #[path = "../plugin_api/mod.rs"]

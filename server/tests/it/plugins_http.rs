@@ -2,6 +2,7 @@
 //! typed errors for bad input, switching, and 429 at a full gate.
 
 use crate::common;
+use crate::error_body;
 use crate::plugin_api;
 use common::*;
 use plugin_api::*;
@@ -21,8 +22,8 @@ async fn uploads_need_the_admin_token() {
     )
     .await;
     assert_eq!(
-        (status, json(&body)["error"]["code"].clone()),
-        (StatusCode::UNAUTHORIZED, "unauthorized".into())
+        (status, error_body::code(&json(&body)).as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
     );
     let (status, _, body) = call(
         &state,
@@ -33,8 +34,8 @@ async fn uploads_need_the_admin_token() {
     )
     .await;
     assert_eq!(
-        (status, json(&body)["error"]["code"].clone()),
-        (StatusCode::FORBIDDEN, "forbidden".into())
+        (status, error_body::code(&json(&body)).as_deref()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
     );
     let (_, _, body) = call(&state, "GET", "/api/plugins", None, vec![]).await;
     assert!(
@@ -81,7 +82,11 @@ async fn bad_uploads_are_typed_and_store_nothing() {
     ] {
         let (got, _, bytes) = call(&state, "POST", uri, Some(ADMIN), body).await;
         assert_eq!(got, status, "{uri}: {}", String::from_utf8_lossy(&bytes));
-        assert_eq!(json(&bytes)["error"]["code"], code, "{uri}");
+        assert_eq!(
+            error_body::code(&json(&bytes)).as_deref(),
+            Some(code),
+            "{uri}"
+        );
     }
     let (_, _, body) = call(&state, "GET", "/api/plugins", None, vec![]).await;
     assert!(
@@ -226,7 +231,10 @@ async fn a_tenant_over_its_limit_gets_429_with_retry_after() {
         "max_concurrency 1 with no queue must refuse overlapping calls"
     );
     assert_eq!(limited[0].1["retry-after"], "1");
-    assert_eq!(json(&limited[0].2)["error"]["code"], "too_many_requests");
+    assert_eq!(
+        error_body::code(&json(&limited[0].2)).as_deref(),
+        Some("too_many_requests")
+    );
     let statuses: Vec<_> = results
         .iter()
         .map(|(s, _, b)| {

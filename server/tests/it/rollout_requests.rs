@@ -2,6 +2,7 @@
 //! errors that change nothing, concurrent starts of which one wins, and a
 //! restart in the middle of a rollout.
 
+use crate::error_body;
 use crate::plugin_api;
 use crate::rollout_api;
 
@@ -82,7 +83,7 @@ async fn a_restart_resumes_the_rollout_and_operators_can_end_it() {
     )
     .await;
     assert_eq!(
-        (code, json(&body)["error"]["code"].as_str()),
+        (code, error_body::code(&json(&body)).as_deref()),
         (StatusCode::CONFLICT, Some("no_rollout"))
     );
 
@@ -189,7 +190,7 @@ async fn bad_rollout_requests_get_typed_errors_and_change_nothing() {
         let (status, _, answer) = call(&state, "PUT", path, Some(ADMIN), body.clone()).await;
         let answer = json(&answer);
         assert_eq!(
-            (status, answer["error"]["code"].as_str()),
+            (status, error_body::code(&answer).as_deref()),
             (want, Some(code)),
             "{}: {answer}",
             String::from_utf8_lossy(&body)
@@ -204,7 +205,7 @@ async fn bad_rollout_requests_get_typed_errors_and_change_nothing() {
     )
     .await;
     assert_eq!(
-        (status_code, json(&answer)["error"]["code"].as_str()),
+        (status_code, error_body::code(&json(&answer)).as_deref()),
         (StatusCode::NOT_FOUND, Some("unknown_plugin"))
     );
     let (code, _, _) = call(&state, "GET", "/api/plugins/nope", None, vec![]).await;

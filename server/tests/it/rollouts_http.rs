@@ -2,6 +2,7 @@
 //! bug is rolled back by the numbers, a good one promoted, and every answer
 //! names the side that served it.
 
+use crate::error_body;
 use crate::plugin_api;
 use crate::rollout_api;
 
@@ -50,7 +51,7 @@ async fn a_flaky_candidate_is_rolled_back_and_a_good_one_promoted() {
     )
     .await;
     assert_eq!(
-        (code, json(&body)["error"]["code"].as_str()),
+        (code, error_body::code(&json(&body)).as_deref()),
         (StatusCode::CONFLICT, Some("rollout_in_progress"))
     );
     let mut roles = std::collections::BTreeSet::new();

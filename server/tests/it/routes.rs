@@ -1,6 +1,7 @@
 //! Router tests through `tower::ServiceExt::oneshot`: no socket, a fixture
 //! asset root in a temp dir.
 
+use crate::error_body;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
@@ -48,7 +49,15 @@ async fn healthz_reports_ok() {
     let site = fixture_site();
     let response = get(&site, "/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(json_body(response).await["status"], "ok");
+    let health: wire::Health = serde_json::from_value(json_body(response).await).unwrap();
+    assert_eq!(
+        (
+            health.status.as_str(),
+            health.registry,
+            health.registry_backend.as_str()
+        ),
+        ("ok", wire::RegistryHealth::Ok, "local")
+    );
 }
 
 #[tokio::test]
@@ -109,7 +118,7 @@ async fn unknown_path_is_a_typed_json_404() {
     let response = get(&site, "/no/such/file.wasm").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let body = json_body(response).await;
-    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(error_body::code(&body).as_deref(), Some("not_found"));
     assert!(
         body["error"]["message"]
             .as_str()

@@ -78,7 +78,7 @@ impl Fixture {
     pub fn artifact_of(
         &self,
         digest: &server::registry::PluginDigest,
-    ) -> server::registry::ArtifactMeta {
+    ) -> server::registry::ArtifactRecord {
         let meta = self.registry.plugin(digest).expect("stored");
         meta.artifact.expect("an artifact is recorded")
     }
