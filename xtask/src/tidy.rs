@@ -5,6 +5,8 @@
 //! They run with the workspace tests (`cargo test -p xtask`).
 
 #[cfg(test)]
+mod cycles;
+#[cfg(test)]
 mod invariants;
 
 #[cfg(test)]

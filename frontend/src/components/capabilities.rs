@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::minimal_host::probe_table;
-use super::sandbox_dashboard::short;
+use super::short;
 use crate::api::lessons::{GuestRun, run_guest};
 
 /// Input of the logging guest: two rows, so it logs "converted 2 rows".

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::lessons::{COMPILE_ONCE_DEFAULT_CALLS, CompileOnceLesson, run_compile_once};
-use crate::components::sandbox_dashboard::short;
+use crate::components::short;
 
 /// The button and the two columns.
 #[component]

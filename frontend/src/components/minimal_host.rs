@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::lessons::{AddLesson, GuestRun, run_add, run_guest};
-use crate::components::sandbox_dashboard::short;
+use crate::components::short;
 
 /// The two calls and what came back.
 #[component]

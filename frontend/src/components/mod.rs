@@ -17,3 +17,8 @@ pub mod shim_pair;
 pub mod size_table;
 pub mod task_list;
 pub mod wrong_mime;
+
+/// The first 12 hex digits of a digest, as every panel shows one.
+pub(crate) fn short(digest: &str) -> String {
+    digest.chars().take(12).collect()
+}

@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use super::sandbox_dashboard::short;
+use super::short;
 use crate::api::{Decision, PluginStatus, Rollout, SideStats};
 
 /// The rollout panel of one plugin name; nothing while `status` is `None`

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::rollout_view::RolloutView;
+use super::short;
 use crate::api::{
     ActivateRequest, DemoTenant, PluginList, PluginStatus, Reply, StatRow, fetch_demo,
     fetch_plugin_status, fetch_plugins, fetch_stats, invoke_plugin, is_plugin_name, set_active,
@@ -18,11 +19,6 @@ use crate::api::{
 
 /// Samples kept for the chart (one per second).
 const CHART_POINTS: usize = 60;
-
-/// The first 12 hex digits of a digest.
-pub(super) fn short(digest: &str) -> String {
-    digest.chars().take(12).collect()
-}
 
 /// The dashboard.
 #[component]

@@ -3,11 +3,10 @@
 //!
 //! RLIMIT_AS is no alternative for Go: it caps address space, and the Go
 //! runtime reserves hundreds of MiB of it before running anything (the
-//! bench measures how much; see `smallest_address_space`).
+//! bench measures how much; see `native::smallest_address_space`).
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -177,25 +176,4 @@ fn read_u64(path: &Path) -> u64 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// Smallest RLIMIT_AS (MiB, to 8 MiB) under which `binary` still converts
-/// `input`, found with util-linux `prlimit --as`; `None` without prlimit.
-pub fn smallest_address_space(binary: &Path, input: &[u8]) -> Option<u64> {
-    let starts = |mib: u64| {
-        let mut cmd = Command::new("prlimit");
-        cmd.arg(format!("--as={}", mib << 20)).arg("--").arg(binary);
-        crate::native::run(cmd, None, input, Duration::from_secs(5))
-            .is_ok_and(|f| f.status.success() && !f.stdout.is_empty())
-    };
-    Command::new("prlimit").arg("--version").output().ok()?;
-    let (mut lo, mut hi) = (8u64, 4096u64);
-    if !starts(hi) {
-        return None;
-    }
-    while hi - lo > 8 {
-        let mid = (lo + hi) / 2;
-        if starts(mid) { hi = mid } else { lo = mid }
-    }
-    Some(hi)
 }

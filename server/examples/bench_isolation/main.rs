@@ -82,7 +82,7 @@ fn main() {
     println!("[bench] hostile plugins");
     let hostile = hostile_matrix(&setup);
     println!("[bench] smallest RLIMIT_AS the native binary starts under");
-    let smallest_rlimit_as_mib = cgroup::smallest_address_space(&setup.binary, CSV);
+    let smallest_rlimit_as_mib = native::smallest_address_space(&setup.binary, CSV);
     let md = report::render(&Results {
         seconds,
         rounds,

@@ -199,3 +199,24 @@ pub fn first_line(stderr: &[u8]) -> String {
         .take(80)
         .collect()
 }
+
+/// Smallest RLIMIT_AS (MiB, to 8 MiB) under which `binary` still converts
+/// `input`, found with util-linux `prlimit --as`; `None` without prlimit.
+pub fn smallest_address_space(binary: &Path, input: &[u8]) -> Option<u64> {
+    let starts = |mib: u64| {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--as={}", mib << 20)).arg("--").arg(binary);
+        run(cmd, None, input, Duration::from_secs(5))
+            .is_ok_and(|f| f.status.success() && !f.stdout.is_empty())
+    };
+    Command::new("prlimit").arg("--version").output().ok()?;
+    let (mut lo, mut hi) = (8u64, 4096u64);
+    if !starts(hi) {
+        return None;
+    }
+    while hi - lo > 8 {
+        let mid = (lo + hi) / 2;
+        if starts(mid) { hi = mid } else { lo = mid }
+    }
+    Some(hi)
+}

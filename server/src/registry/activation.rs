@@ -2,13 +2,10 @@
 //! functions over the name table, so the rules are tested without wasm or
 //! a disk. The registry persists what they return, then swaps it in.
 
-use std::collections::BTreeMap;
-
 use super::types::{Activation, PluginMeta, RegistryError};
 use crate::digest::PluginDigest;
 
-/// Name → its activation.
-pub type Names = BTreeMap<String, Activation>;
+pub use super::types::Names;
 
 /// The table after a first upload of `name`: it becomes active, unless the
 /// name already has an active digest.

@@ -4,47 +4,17 @@
 //! they return and swaps it in; see `docs/rollouts.md` for the rules.
 
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use wire::{Decision, DecisionKind, RolloutRequest, SideStats, Thresholds};
+use wire::{Decision, DecisionKind, RolloutRequest, SideStats};
 
-use super::activation::Names;
-use super::types::{Activation, PluginMeta, RegistryError};
-use crate::digest::PluginDigest;
+use super::types::{Activation, Names, PluginMeta, RegistryError};
+pub use super::types::{Plan, new_salt};
 use crate::outcome::Outcome;
 
 /// Decisions kept per name.
 pub const MAX_DECISIONS: usize = 50;
 /// Largest `min_calls`.
 pub const MAX_MIN_CALLS: u64 = 1_000_000;
-
-/// A rollout in progress, as stored with its name's activation. The
-/// stable digest is the name's active one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
-    /// The digest on trial.
-    pub candidate: PluginDigest,
-    /// Its share of calls, 1 to 99.
-    pub percent: u8,
-    /// Calls each side needs.
-    pub min_calls: u64,
-    /// Regression limits.
-    pub thresholds: Thresholds,
-    /// Unix milliseconds; with the candidate, tells rollouts apart.
-    pub started_at_ms: u64,
-    /// The secret key of [`route`]'s hash: 128 random bits drawn when the
-    /// rollout starts, stored with it (so every replica and a restart
-    /// route a request id alike) and never shown over HTTP, so a caller
-    /// can neither predict nor choose its side. A plan stored before the
-    /// salt existed gets a fresh one when it is read.
-    #[serde(default = "new_salt")]
-    pub salt: String,
-}
-
-/// A new [`Plan::salt`].
-pub fn new_salt() -> String {
-    crate::random::hex::<16>()
-}
 
 /// Which side of a rollout a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::registry::types::fixtures::{digest, meta};
+use wire::Thresholds;
 
 /// A fixed salt, so a test's routing is repeatable.
 const SALT: &str = "00112233445566778899aabbccddeeff";

@@ -3,7 +3,11 @@
 //! with [`wire::PluginInfo`] and [`wire::Activation`], converted here, so
 //! storage can change without breaking clients.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use wire::Thresholds;
 
 use crate::digest::PluginDigest;
 
@@ -31,6 +35,37 @@ pub struct PluginMeta {
 /// record every artifact cache keeps.
 pub use crate::sandbox::ArtifactRecord;
 
+/// A rollout in progress, as stored with its name's activation. The
+/// stable digest is the name's active one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The digest on trial.
+    pub candidate: PluginDigest,
+    /// Its share of calls, 1 to 99.
+    pub percent: u8,
+    /// Calls each side needs.
+    pub min_calls: u64,
+    /// Regression limits.
+    pub thresholds: Thresholds,
+    /// Unix milliseconds; with the candidate, tells rollouts apart.
+    pub started_at_ms: u64,
+    /// The secret key of [`super::rollout::route`]'s hash: 128 random bits drawn when the
+    /// rollout starts, stored with it (so every replica and a restart
+    /// route a request id alike) and never shown over HTTP, so a caller
+    /// can neither predict nor choose its side. A plan stored before the
+    /// salt existed gets a fresh one when it is read.
+    #[serde(default = "new_salt")]
+    pub salt: String,
+}
+
+/// A new [`Plan::salt`].
+pub fn new_salt() -> String {
+    crate::random::hex::<16>()
+}
+
+/// Name → its activation.
+pub type Names = BTreeMap<String, Activation>;
+
 /// The active digest of a name and the ones active before it, its rollout
 /// in progress and its past rollout decisions (an entry of `active.json`:
 /// every change to a name is one atomic write).
@@ -42,7 +77,7 @@ pub struct Activation {
     pub history: Vec<PluginDigest>,
     /// A canary of another digest, when one runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rollout: Option<super::rollout::Plan>,
+    pub rollout: Option<Plan>,
     /// How past rollouts ended, oldest first (the last
     /// [`super::rollout::MAX_DECISIONS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -6,7 +6,7 @@ use super::tests::{code_lines, root, violations};
 
 /// The part of `text` that is not a test module (by our convention the
 /// `#[cfg(test)] mod ...` comes last), or nothing for a test-only file.
-fn non_test_code<'a>(path: &str, text: &'a str) -> &'a str {
+pub(super) fn non_test_code<'a>(path: &str, text: &'a str) -> &'a str {
     let file = path.rsplit('/').next().unwrap_or(path);
     if file == "tests.rs" || file.ends_with("_tests.rs") || path.contains("/tests/") {
         return "";
