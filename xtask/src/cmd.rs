@@ -18,10 +18,34 @@ pub fn tool_path() -> OsString {
 }
 
 /// A command for `program`, run from the workspace root with the tool PATH.
+/// It does not inherit what `cargo run` set for xtask itself
+/// ([`set_by_cargo_run`]): a build script that watches one of those (ring
+/// watches `CARGO_MANIFEST_DIR`) would otherwise run again, and rebuild
+/// its dependents, whenever a shell's `cargo build` and one started by
+/// xtask take turns.
 pub fn new(program: &str) -> Command {
     let mut cmd = Command::new(program);
     cmd.current_dir(paths::root()).env("PATH", tool_path());
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_run) {
+            cmd.env_remove(name);
+        }
+    }
     cmd
+}
+
+/// Whether `cargo run` sets `name` for the program it runs (the package's
+/// own variables), as opposed to the user's cargo settings.
+fn set_by_cargo_run(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+        ]
+        .contains(&name)
 }
 
 /// Human-readable command line, for progress lines and errors.
@@ -83,4 +107,26 @@ pub fn terminate(child: &mut std::process::Child) {
         let _ = child.kill();
     }
     let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_child_does_not_inherit_what_cargo_set_for_xtask_but_keeps_cargo_settings() {
+        // `cargo test` sets the package's variables for this test binary,
+        // as `cargo run` does for xtask.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let env = super::output(super::new("env").env("CARGO_TARGET_DIR", "kept")).unwrap();
+        let names: Vec<&str> = env
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(n, _)| n)
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.starts_with("CARGO_PKG_")),
+            "{names:?}"
+        );
+        assert!(!names.contains(&"CARGO_MANIFEST_DIR"), "{names:?}");
+        assert!(names.contains(&"CARGO_TARGET_DIR") && names.contains(&"PATH"));
+    }
 }

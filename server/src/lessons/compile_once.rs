@@ -195,7 +195,8 @@ async fn compile_once(
 /// request never touches the filesystem.
 #[derive(Debug, Clone)]
 pub struct LessonModule {
-    bytes: Result<Bytes, String>,
+    /// The bytes and their SHA-256, or why they could not be read.
+    bytes: Result<(Bytes, String), String>,
 }
 
 impl LessonModule {
@@ -204,7 +205,10 @@ impl LessonModule {
     pub fn load(guests_dir: &Path) -> Self {
         let path = guests_dir.join(format!("{GUEST}.wasm"));
         let bytes = std::fs::read(&path)
-            .map(Bytes::from)
+            .map(|bytes| {
+                let digest = hex::encode(Sha256::digest(&bytes));
+                (Bytes::from(bytes), digest)
+            })
             .map_err(|e| format!("reading {} at start-up: {e}", path.display()));
         Self { bytes }
     }
@@ -212,11 +216,11 @@ impl LessonModule {
     /// The bytes, refused unless they are the module the sandbox loaded
     /// (SHA-256 `digest`).
     fn bytes(&self, digest: &str) -> Result<Bytes, ApiError> {
-        let bytes = self
+        let (bytes, read) = self
             .bytes
             .clone()
             .map_err(|message| ApiError::Internal { message })?;
-        if hex::encode(Sha256::digest(&bytes)) != digest {
+        if read != digest {
             return Err(ApiError::Internal {
                 message: format!(
                     "{GUEST}.wasm read at start-up is not the module the sandbox loaded"
