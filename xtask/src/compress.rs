@@ -41,8 +41,7 @@ pub struct Compressed {
 /// Compresses `raw` both ways (from cache when the same bytes were seen before).
 pub fn compress(raw: &[u8]) -> anyhow::Result<Compressed> {
     let key = hash::sha256_hex(&[raw]);
-    let br = cached(&key, "br", || brotli(raw))?;
-    let gzip9 = cached(&key, "gzip9.gz", || gzip9(raw))?;
+    let (br, gzip9) = brotli_and_gzip9(&key, raw)?;
     let zopfli = cached(&key, "zopfli.gz", || zopfli(raw))?;
     let (gzip9_size, zopfli_size) = (gzip9.len() as u64, Some(zopfli.len() as u64));
     let gz = if zopfli.len() < gzip9.len() {
@@ -124,9 +123,7 @@ pub fn precompress_files(
 /// The sizes of `raw` under brotli 11 and gzip -9 (cached like
 /// [`compress`]'s), without zopfli: for files that are measured, not served.
 pub fn measure_without_zopfli(raw: &[u8]) -> anyhow::Result<Compressed> {
-    let key = hash::sha256_hex(&[raw]);
-    let br = cached(&key, "br", || brotli(raw))?;
-    let gzip9 = cached(&key, "gzip9.gz", || gzip9(raw))?;
+    let (br, gzip9) = brotli_and_gzip9(&hash::sha256_hex(&[raw]), raw)?;
     Ok(Compressed {
         brotli_size: br.len() as u64,
         gzip9_size: gzip9.len() as u64,
@@ -134,6 +131,14 @@ pub fn measure_without_zopfli(raw: &[u8]) -> anyhow::Result<Compressed> {
         br: None,
         gz: None,
     })
+}
+
+/// Brotli 11 and gzip -9 of `raw` (SHA-256 `key`), each from the cache
+/// when it holds them.
+fn brotli_and_gzip9(key: &str, raw: &[u8]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let br = cached(key, "br", || brotli(raw))?;
+    let gzip9 = cached(key, "gzip9.gz", || gzip9(raw))?;
+    Ok((br, gzip9))
 }
 
 /// `file` with `.ext` appended (`app.wasm` → `app.wasm.br`).
