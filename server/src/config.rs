@@ -236,8 +236,8 @@ impl Config {
     }
 
     /// The names requests may address this server by.
-    pub fn allowed_hosts(&self) -> crate::allowed_hosts::AllowedHosts {
-        crate::allowed_hosts::AllowedHosts::new(self.addr.ip(), &self.allowed_hosts)
+    pub fn allowed_hosts(&self) -> crate::allowed_hosts::names::AllowedHosts {
+        crate::allowed_hosts::names::AllowedHosts::new(self.addr.ip(), &self.allowed_hosts)
     }
 
     /// What an upload's smoke call may use.
@@ -309,7 +309,7 @@ impl Config {
             1..=3_600_000,
         )?;
         for name in &self.allowed_hosts {
-            crate::allowed_hosts::check_name(name).map_err(|reason| ConfigError {
+            crate::allowed_hosts::names::check_name(name).map_err(|reason| ConfigError {
                 flag: "--allowed-host",
                 reason,
             })?;

@@ -124,6 +124,35 @@ pub enum ApiError {
     },
 }
 
+impl From<crate::tenants::Refusal> for ApiError {
+    fn from(refusal: crate::tenants::Refusal) -> Self {
+        use crate::tenants::Refusal as R;
+        match refusal {
+            R::Unauthorized { reason } => Self::Unauthorized { reason },
+            R::Full {
+                tenant,
+                retry_after_secs,
+            } => Self::TooManyRequests {
+                tenant,
+                retry_after_secs,
+            },
+            R::NoGate { tenant } => Self::Internal {
+                message: format!("tenant {tenant} has no gate"),
+            },
+        }
+    }
+}
+
+impl From<crate::pipeline::PipelineError> for ApiError {
+    fn from(error: crate::pipeline::PipelineError) -> Self {
+        use crate::pipeline::PipelineError as P;
+        match error {
+            P::Refused(refusal) => refusal.into(),
+            P::Guest(error) => Self::Sandbox(error),
+        }
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         Self::BadRequest {

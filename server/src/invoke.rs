@@ -100,7 +100,10 @@ pub async fn invoke(
         })
         .await;
     if called.outcome == Outcome::Rejected {
-        return Err(called.result.expect_err("a rejected call has no output"));
+        return Err(called
+            .result
+            .expect_err("a rejected call has no output")
+            .into());
     }
     if let Some(call) = &resolved.rollout {
         crate::rollouts::count(
@@ -115,7 +118,7 @@ pub async fn invoke(
     // A failed call names what failed too: which digest, which side.
     let mut response = match called.result {
         Ok(output) => respond(output),
-        Err(e) => e.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     };
     let headers = response.headers_mut();
     headers.insert(

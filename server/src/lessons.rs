@@ -14,10 +14,9 @@
 //!   way `examples/minimal_host.rs` does, through the pipeline under the
 //!   `demo` tenant like every `/api/run` call (route `lesson-add`).
 
+pub mod module;
+pub mod places;
 mod throttle;
-
-pub use compile_once::LessonModule;
-pub use throttle::Places;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;

@@ -8,6 +8,7 @@
 pub mod allowed_hosts;
 pub mod assets;
 pub mod auth;
+pub mod bearer;
 pub mod config;
 pub mod demo;
 pub mod digest;
@@ -64,7 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(lessons::router())
         .merge(plugins::router())
         .merge(rollouts::router())
-        .merge(demo::router())
+        .merge(demo::route::router())
         // A known path with another method: the JSON error, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

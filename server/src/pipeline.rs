@@ -12,11 +12,23 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::outcome::Outcome;
-use crate::sandbox::{CallOptions, GuestRef, Output, Sandbox, Work};
-use crate::tenants::{TenantGate, TenantId, Tenants};
+use crate::sandbox::{CallOptions, GuestRef, Output, Sandbox, SandboxError, Work};
+use crate::tenants::{Refusal, TenantGate, TenantId, Tenants};
+
+/// Why a call returned no output: its gate refused it, or the guest
+/// failed. `error.rs` gives each its HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Not admitted (a full gate is a 429).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Admitted, and the sandbox call failed (the guest's failure, or a
+    /// busy sandbox).
+    #[error(transparent)]
+    Guest(#[from] SandboxError),
+}
 
 /// The route a call came by: the `route` label of its metrics and the
 /// `route` field of its log line.
@@ -95,7 +107,7 @@ pub struct Call<'a> {
 pub struct Called {
     /// The guest's output, or the typed error that stopped the call (a
     /// full gate is a 429, a guest's failure its own status).
-    pub result: Result<Output, ApiError>,
+    pub result: Result<Output, PipelineError>,
     /// Its outcome, as counted.
     pub outcome: Outcome,
     /// From admission to the end of the call.
@@ -120,10 +132,11 @@ impl Pipeline {
         }
     }
 
-    /// A pipeline of `sandbox` alone: no configured tenants, its own
-    /// metrics (tests, examples, a registry used without a server).
+    /// A pipeline of `sandbox` alone: no configured tenants (the `demo`
+    /// tenant gets a tenants file's default gate), its own metrics (tests,
+    /// examples, a registry used without a server).
     pub fn for_sandbox(sandbox: Arc<Sandbox>) -> Self {
-        let tenants = Tenants::new(&[], crate::config::DEFAULT_RUN_CONCURRENCY);
+        let tenants = Tenants::new(&[], crate::tenants::config::DEFAULT_CONCURRENCY);
         Self::new(sandbox, Arc::new(tenants), Arc::new(Metrics::new()))
     }
 
@@ -153,7 +166,7 @@ impl Pipeline {
                 let elapsed = started.elapsed();
                 record.finish(self, Outcome::Rejected, elapsed, Usage::default(), Some(&e));
                 return Called {
-                    result: Err(e),
+                    result: Err(e.into()),
                     outcome: Outcome::Rejected,
                     elapsed,
                 };
@@ -177,7 +190,7 @@ impl Pipeline {
         let error = invocation.result.as_ref().err();
         record.finish(self, outcome, elapsed, usage, error);
         Called {
-            result: invocation.result.map_err(ApiError::from),
+            result: invocation.result.map_err(PipelineError::from),
             outcome,
             elapsed,
         }

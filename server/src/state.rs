@@ -34,8 +34,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     pipeline: Pipeline,
     demo: Option<Demo>,
-    throttled_places: crate::lessons::Places,
-    lesson_module: crate::lessons::LessonModule,
+    throttled_places: crate::lessons::places::Places,
+    lesson_module: crate::lessons::module::LessonModule,
 }
 
 impl AppState {
@@ -73,8 +73,8 @@ impl AppState {
         if let Some(demo) = &demo {
             demo.register(&registry, &pipeline, &config.guests_dir)?;
         }
-        let throttled_places = crate::lessons::Places::new(config.lesson_throttled_streams);
-        let lesson_module = crate::lessons::LessonModule::load(&config.guests_dir);
+        let throttled_places = crate::lessons::places::Places::new(config.lesson_throttled_streams);
+        let lesson_module = crate::lessons::module::LessonModule::load(&config.guests_dir);
         Ok(Self {
             inner: Arc::new(Inner {
                 throttled_places,
@@ -98,12 +98,12 @@ impl AppState {
     }
 
     /// The places of the paced lesson answers (`--lesson-throttled-streams`).
-    pub fn throttled_places(&self) -> &crate::lessons::Places {
+    pub fn throttled_places(&self) -> &crate::lessons::places::Places {
         &self.inner.throttled_places
     }
 
     /// The compile-once lesson's module bytes, read at start-up.
-    pub fn lesson_module(&self) -> &crate::lessons::LessonModule {
+    pub fn lesson_module(&self) -> &crate::lessons::module::LessonModule {
         &self.inner.lesson_module
     }
 

@@ -20,7 +20,6 @@
 //!   T more (429 `rate_limited` with `Retry-After`), so no client keeps
 //!   even the background thread busy more than half the time.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,11 +29,11 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
 use wire::lessons::{COMPILE_ONCE_CALLS, COMPILE_ONCE_DEFAULT_CALLS, CompileOnceLesson, NaiveCall};
 
 use super::client_waits::ClientWaits;
+use super::module::GUEST;
 use crate::error::ApiError;
 use crate::extract::{ClientIp, Query};
 use crate::pipeline::{Admission, Call, Route};
@@ -43,8 +42,6 @@ use crate::sandbox::{GuestKey, GuestRef, SandboxError, Work};
 use crate::state::AppState;
 use crate::tenants::TenantId;
 
-/// The built-in guest the lesson calls: the real CSV → JSON plugin.
-const GUEST: &str = "process";
 /// Its input: a small CSV, so the call itself is short and the difference
 /// is the compile.
 const INPUT: &[u8] = b"name,qty\nbolt,4\nnut,10\nwasher,25\n";
@@ -189,46 +186,6 @@ async fn compile_once(
         naive,
     })
     .into_response())
-}
-
-/// The lesson guest's bytes, read from `--guests-dir` at start-up, so a
-/// request never touches the filesystem.
-#[derive(Debug, Clone)]
-pub struct LessonModule {
-    /// The bytes and their SHA-256, or why they could not be read.
-    bytes: Result<(Bytes, String), String>,
-}
-
-impl LessonModule {
-    /// Reads `<guests_dir>/process.wasm` (a missing file is remembered, and
-    /// the lesson answers 500 saying so).
-    pub fn load(guests_dir: &Path) -> Self {
-        let path = guests_dir.join(format!("{GUEST}.wasm"));
-        let bytes = std::fs::read(&path)
-            .map(|bytes| {
-                let digest = hex::encode(Sha256::digest(&bytes));
-                (Bytes::from(bytes), digest)
-            })
-            .map_err(|e| format!("reading {} at start-up: {e}", path.display()));
-        Self { bytes }
-    }
-
-    /// The bytes, refused unless they are the module the sandbox loaded
-    /// (SHA-256 `digest`).
-    fn bytes(&self, digest: &str) -> Result<Bytes, ApiError> {
-        let (bytes, read) = self
-            .bytes
-            .clone()
-            .map_err(|message| ApiError::Internal { message })?;
-        if read != digest {
-            return Err(ApiError::Internal {
-                message: format!(
-                    "{GUEST}.wasm read at start-up is not the module the sandbox loaded"
-                ),
-            });
-        }
-        Ok(bytes)
-    }
 }
 
 #[cfg(test)]

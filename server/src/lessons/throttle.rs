@@ -18,7 +18,6 @@
 //! place when hyper drops the body, and one that stops reading loses it
 //! after twice the transfer time plus a grace.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -30,7 +29,6 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use wire::network::{NetworkProfile, PROFILES, THROTTLED_PREFIX};
@@ -40,6 +38,8 @@ use crate::assets::respond;
 use crate::error::ApiError;
 use crate::extract::{ClientIp, Path};
 use crate::state::AppState;
+
+use super::places::Place;
 
 /// Bytes released at a time: small enough that progress moves smoothly on
 /// the slowest profile (16 KiB is 80 ms at 1.6 Mbit/s).
@@ -54,64 +54,6 @@ pub(super) fn router() -> Router<AppState> {
         &format!("{THROTTLED_PREFIX}/{{profile}}/{{*asset}}"),
         get(throttled),
     )
-}
-
-/// The places of the paced answers: all of them, and each client's share.
-#[derive(Debug)]
-pub struct Places {
-    all: Arc<Semaphore>,
-    limit: u32,
-    /// A client's places, while it holds any.
-    clients: Mutex<HashMap<ClientIp, Arc<Semaphore>>>,
-}
-
-impl Places {
-    /// `limit` places, at most half of them (rounded up) per client.
-    pub fn new(limit: u32) -> Self {
-        Self {
-            all: Arc::new(Semaphore::new(limit as usize)),
-            limit,
-            clients: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn per_client(&self) -> usize {
-        self.limit.div_ceil(2) as usize
-    }
-
-    /// A place for `client`, or 503 at once (no queue: a lesson is not
-    /// worth waiting for a stranger's download).
-    fn admit(&self, client: ClientIp) -> Result<Place, ApiError> {
-        let saturated = || ApiError::Saturated {
-            what: "throttled lesson streams",
-            limit: self.limit,
-        };
-        let own = {
-            let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-            let per_client = self.per_client();
-            clients.retain(|_, places| places.available_permits() < per_client);
-            let places = clients
-                .entry(client)
-                .or_insert_with(|| Arc::new(Semaphore::new(per_client)));
-            Arc::clone(places)
-                .try_acquire_owned()
-                .map_err(|_| saturated())?
-        };
-        let shared = Arc::clone(&self.all)
-            .try_acquire_owned()
-            .map_err(|_| saturated())?;
-        Ok(Place {
-            _shared: shared,
-            _own: own,
-        })
-    }
-}
-
-/// One paced answer's place: among all, and among its client's.
-#[derive(Debug)]
-struct Place {
-    _shared: OwnedSemaphorePermit,
-    _own: OwnedSemaphorePermit,
 }
 
 async fn throttled(

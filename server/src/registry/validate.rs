@@ -10,8 +10,7 @@ use bytes::Bytes;
 
 use super::types::RegistryError;
 use crate::digest::PluginDigest;
-use crate::error::ApiError;
-use crate::pipeline::{Admission, Call, Pipeline, Route};
+use crate::pipeline::{Admission, Call, Pipeline, PipelineError, Route};
 use crate::sandbox::{
     CallLimits, CallOptions, Compiled, GuestRef, LoadError, Sandbox, SandboxError, Work,
 };
@@ -173,7 +172,7 @@ impl Smoke<'_> {
             .await;
         match called.result {
             Ok(_) => Ok(()),
-            Err(ApiError::Sandbox(SandboxError::Busy { .. })) => Err(RegistryError::Busy {
+            Err(PipelineError::Guest(SandboxError::Busy { .. })) => Err(RegistryError::Busy {
                 retry_after_secs: self.limits.retry_after_secs,
             }),
             Err(e) => Err(RegistryError::Rejected {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::ApiError;
+use super::Refusal;
 
 /// A tenant's gate.
 #[derive(Debug)]
@@ -32,11 +32,11 @@ impl TenantGate {
     }
 
     /// A running slot, or 429 when the queue is full or the wait times out.
-    pub async fn admit(&self, tenant: &str) -> Result<OwnedSemaphorePermit, ApiError> {
+    pub async fn admit(&self, tenant: &str) -> Result<OwnedSemaphorePermit, Refusal> {
         if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
             return Ok(permit);
         }
-        let too_many = || ApiError::TooManyRequests {
+        let too_many = || Refusal::Full {
             tenant: tenant.to_owned(),
             retry_after_secs: self.wait.as_secs().max(1),
         };

@@ -20,8 +20,33 @@ pub use config::{TenantConfig, TenantsError, load};
 pub use gate::TenantGate;
 pub use id::TenantId;
 
-use crate::error::ApiError;
+use crate::bearer;
 use crate::sandbox::{CallLimits, CallOptions, CpuClass};
+
+/// Why a tenant's call was not admitted. `error.rs` gives each its status.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// No API key, or one no tenant has: 401.
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        /// Why.
+        reason: String,
+    },
+    /// The tenant's gate is full: 429.
+    #[error("tenant {tenant} is at its concurrency limit and its queue is full")]
+    Full {
+        /// The tenant.
+        tenant: String,
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
+    /// A tenant id with no gate: a bug on our side, 500.
+    #[error("internal error: tenant {tenant} has no gate")]
+    NoGate {
+        /// The tenant.
+        tenant: String,
+    },
+}
 
 #[derive(Debug)]
 struct Tenant {
@@ -84,19 +109,31 @@ impl Tenants {
     }
 
     /// The tenant whose API key is in `Authorization: Bearer <key>`, else 401.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<TenantId, ApiError> {
-        crate::auth::tenant_of(headers, &self.keys)
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<TenantId, Refusal> {
+        let given = bearer::token(headers).ok_or_else(|| Refusal::Unauthorized {
+            reason: "tenant routes need Authorization: Bearer <api key>".into(),
+        })?;
+        // Check every key so timing does not depend on which tenant matched.
+        let mut found = None;
+        for (tenant, key) in &self.keys {
+            if bearer::same(given, key) {
+                found = Some(tenant.clone());
+            }
+        }
+        found.ok_or_else(|| Refusal::Unauthorized {
+            reason: "unknown API key".into(),
+        })
     }
 
     /// Waits for a running slot of `tenant` (429 when over its limits).
     pub async fn admit(
         &self,
         tenant: &TenantId,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
         match self.tenants.get(tenant) {
             Some(t) => t.gate.admit(tenant.as_str()).await,
-            None => Err(ApiError::Internal {
-                message: format!("tenant {tenant} has no gate"),
+            None => Err(Refusal::NoGate {
+                tenant: tenant.to_string(),
             }),
         }
     }

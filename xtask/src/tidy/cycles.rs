@@ -16,16 +16,6 @@ const ROOTS: [&str; 4] = [
     "server/examples/bench_isolation",
 ];
 
-/// The cycles not broken yet, exactly as the test prints them. The test
-/// fails on any other cycle, and on an entry here that no longer exists,
-/// so this list only shrinks. The server's: `error.rs` maps every
-/// module's error to HTTP, and the registry, the pipeline, the tenants and
-/// the extractors answer `ApiError` themselves; `state.rs` holds the
-/// lessons' and the demo's state while their routes read `AppState`.
-const NOT_BROKEN_YET: [&str; 1] = [
-    "server/src: allowed_hosts ↔ assets ↔ assets::respond ↔ auth ↔ config ↔ demo ↔ error ↔ extract ↔ lessons ↔ pipeline ↔ registry ↔ request_id ↔ state ↔ tenants",
-];
-
 /// `a/b.rs` and `a/b/mod.rs` are `a::b`; `lib.rs` and `main.rs` the root.
 fn module_of(relative: &str) -> String {
     let path = relative.trim_end_matches(".rs");
@@ -111,6 +101,19 @@ fn named_paths(module: &str, code: &str) -> Vec<String> {
     paths
 }
 
+/// The paths `code`, in module `module`, names through its child module
+/// `child` without `self::` (`pub use child::Thing;`, `child::f()`).
+fn child_paths(module: &str, child: &str, code: &str) -> Vec<String> {
+    let anchor = format!("{child}::");
+    code.match_indices(&anchor)
+        .filter(|(at, _)| {
+            let before = code[..*at].chars().next_back();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+        })
+        .map(|(at, _)| join(module, path_prefix(&code[at..]).0))
+        .collect()
+}
+
 /// The module each module's code depends on, ancestors excluded.
 fn graph(sources: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
     let modules: BTreeSet<&str> = sources.iter().map(|(m, _)| m.as_str()).collect();
@@ -118,7 +121,13 @@ fn graph(sources: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
         |a: &str, of: &str| a.is_empty() || of == a || of.starts_with(&format!("{a}::"));
     let mut edges = BTreeMap::new();
     for (module, code) in sources {
-        let targets: BTreeSet<String> = named_paths(module, code)
+        let children = modules
+            .iter()
+            .filter(|m| !m.is_empty() && parent(m) == *module)
+            .map(|m| m.rsplit("::").next().unwrap_or(m));
+        let mut paths = named_paths(module, code);
+        paths.extend(children.flat_map(|child| child_paths(module, child, code)));
+        let targets: BTreeSet<String> = paths
             .into_iter()
             .filter_map(|path| {
                 // The longest prefix of the path that is a file's module.
@@ -182,6 +191,16 @@ fn the_cycle_finder_sees_a_cycle_through_a_group_import_and_not_a_child_using_it
         ("c::d", "use super::Other; use super::super::b::Thing;"),
     ])));
     assert_eq!(found, vec![vec!["a".to_owned(), "b".into(), "c".into()]]);
+    let through_a_child = cycles(&graph(&sources(&[
+        ("", "mod p; mod q;"),
+        ("p", "pub use child::X; mod child;"),
+        ("p::child", "use crate::q::Y;"),
+        ("q", "use crate::p::X;"),
+    ])));
+    assert_eq!(
+        through_a_child,
+        vec![vec!["p".to_owned(), "p::child".into(), "q".into()]]
+    );
     let acyclic = graph(&sources(&[
         ("", "mod p;"),
         ("p", "pub use child::X; mod child;"),
@@ -213,24 +232,9 @@ fn no_two_files_import_each_other_even_through_others() {
             found.push(format!("{crate_root}: {}", group.join(" ↔ ")));
         }
     }
-    let new: Vec<&String> = found
-        .iter()
-        .filter(|c| !NOT_BROKEN_YET.contains(&c.as_str()))
-        .collect();
     assert!(
-        new.is_empty(),
+        found.is_empty(),
         "import cycles (move what both need into one of them, or into a third file):\n{}",
-        new.iter()
-            .map(|c| c.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let gone: Vec<&&str> = NOT_BROKEN_YET
-        .iter()
-        .filter(|known| !found.iter().any(|c| c == *known))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "these cycles changed or are broken: take them off NOT_BROKEN_YET: {gone:?}"
+        found.join("\n")
     );
 }

@@ -11,23 +11,18 @@
 //! out its admin token over HTTP, it refuses to start on an address that is
 //! not loopback; it also refuses a shared registry (`--registry`).
 
+pub mod route;
+
 use std::path::Path;
 
-use axum::extract::State;
-use axum::http::header::CACHE_CONTROL;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use bytes::Bytes;
 use wire::demo::{DEMO_PATH, DemoKeys, DemoTenant};
 
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::pipeline::Pipeline;
 use crate::registry::{Registry, Upload};
 use crate::request_id::RequestId;
 use crate::sandbox::CpuClass;
-use crate::state::AppState;
 use crate::tenants::TenantConfig;
 use crate::tenants::config::{DEFAULT_QUEUE_DEPTH, DEFAULT_QUEUE_WAIT_MS, DEFAULT_WEIGHT};
 
@@ -267,19 +262,6 @@ async fn upload_all(
 /// `SECRET_BYTES` from the operating system's CSPRNG, hex-encoded.
 fn secret() -> Result<String, DemoError> {
     crate::random::try_hex::<SECRET_BYTES>().map_err(|e| DemoError::Random(e.to_string()))
-}
-
-/// `GET /api/demo`.
-pub fn router() -> Router<AppState> {
-    Router::new().route(DEMO_PATH, get(demo_keys))
-}
-
-/// The demo's credentials, never cached; 404 when the server is not a demo.
-async fn demo_keys(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let demo = state.demo().ok_or_else(|| ApiError::NotFound {
-        path: DEMO_PATH.to_owned(),
-    })?;
-    Ok(([(CACHE_CONTROL, "no-store")], Json(demo.keys().clone())))
 }
 
 #[cfg(test)]
