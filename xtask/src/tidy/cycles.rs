@@ -209,26 +209,31 @@ fn the_cycle_finder_sees_a_cycle_through_a_group_import_and_not_a_child_using_it
     assert!(cycles(&acyclic).is_empty(), "{acyclic:?}");
 }
 
+/// Each file of the crate under `crate_root` as (module, code without
+/// tests and comments).
+fn sources_of(crate_root: &str) -> Vec<(String, String)> {
+    let dir = root().join(crate_root);
+    let mut paths = Vec::new();
+    files(&dir, &[".rs"], &mut paths);
+    let sources: Vec<(String, String)> = paths
+        .iter()
+        .filter_map(|path| {
+            let relative = path.strip_prefix(&dir).ok()?.display().to_string();
+            let text = std::fs::read_to_string(path).ok()?;
+            let code = non_test_code(&format!("{crate_root}/{relative}"), &text);
+            let code: Vec<&str> = code_lines(code).map(|(_, line)| line).collect();
+            (!code.is_empty()).then(|| (module_of(&relative), code.join("\n")))
+        })
+        .collect();
+    assert!(sources.len() > 3, "read {crate_root}");
+    sources
+}
+
 #[test]
 fn no_two_files_import_each_other_even_through_others() {
-    let root = root();
     let mut found = Vec::new();
     for crate_root in ROOTS {
-        let dir = root.join(crate_root);
-        let mut paths = Vec::new();
-        files(&dir, &[".rs"], &mut paths);
-        let sources: Vec<(String, String)> = paths
-            .iter()
-            .filter_map(|path| {
-                let relative = path.strip_prefix(&dir).ok()?.display().to_string();
-                let text = std::fs::read_to_string(path).ok()?;
-                let code = non_test_code(&format!("{crate_root}/{relative}"), &text);
-                let code: Vec<&str> = code_lines(code).map(|(_, line)| line).collect();
-                (!code.is_empty()).then(|| (module_of(&relative), code.join("\n")))
-            })
-            .collect();
-        assert!(sources.len() > 3, "read {crate_root}");
-        for group in cycles(&graph(&sources)) {
+        for group in cycles(&graph(&sources_of(crate_root))) {
             found.push(format!("{crate_root}: {}", group.join(" ↔ ")));
         }
     }
@@ -236,5 +241,49 @@ fn no_two_files_import_each_other_even_through_others() {
         found.is_empty(),
         "import cycles (move what both need into one of them, or into a third file):\n{}",
         found.join("\n")
+    );
+}
+
+/// The server's domain: what runs guests, stores plugins, admits tenants
+/// and counts calls. HTTP (status codes, extractors, routes, `AppState`)
+/// sits on top of it, and `error.rs` maps the domain's errors.
+const DOMAIN: [&str; 11] = [
+    "allowed_hosts::names",
+    "bearer",
+    "config",
+    "digest",
+    "metrics",
+    "outcome",
+    "pipeline",
+    "random",
+    "registry",
+    "sandbox",
+    "tenants",
+];
+
+#[test]
+fn the_servers_domain_never_imports_its_http_layer() {
+    let in_domain = |module: &str| {
+        DOMAIN
+            .iter()
+            .any(|d| module == *d || module.starts_with(&format!("{d}::")))
+    };
+    let edges = graph(&sources_of("server/src"));
+    for d in DOMAIN {
+        assert!(edges.contains_key(d), "no file for the domain module {d}");
+    }
+    let upward: Vec<String> = edges
+        .iter()
+        .filter(|(from, _)| in_domain(from))
+        .flat_map(|(from, to)| {
+            to.iter()
+                .filter(|to| !in_domain(to))
+                .map(move |to| format!("{from} → {to}"))
+        })
+        .collect();
+    assert!(
+        upward.is_empty(),
+        "the domain imports the HTTP layer (return a domain error and map it in error.rs):\n{}",
+        upward.join("\n")
     );
 }
