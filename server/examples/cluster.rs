@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use server::testing::cluster::{Balancer, NatsServer, Replica, ReplicaConfig};
+use server::testing::cluster::{Balancer, Replica, ReplicaConfig};
+use server::testing::nats::NatsServer;
 
 #[derive(Debug, Parser)]
 struct Args {

@@ -86,3 +86,4 @@ impl Drop for RunningServer {
 
 /// Real processes: nats-server, wip-server replicas, nginx.
 pub mod cluster;
+pub mod nats;

@@ -10,7 +10,7 @@ use super::{
 };
 
 impl Sandbox {
-    /// `key`'s `wip_process` on `input` (see the ABI in ARCHITECTURE.md).
+    /// `key`'s `wip_process` on `input` (see the ABI in docs/sandbox.md).
     pub async fn invoke(
         &self,
         key: &GuestKey,

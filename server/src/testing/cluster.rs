@@ -1,9 +1,9 @@
 //! A local cluster of real processes, for the cluster tests, `cargo xtask
-//! cluster` and `cargo xtask bench cluster`: Debian's `nats-server` with
-//! JetStream, `wip-server` replicas sharing the registry through it, and
-//! Debian's nginx balancing across them. Everything listens on loopback and
-//! keeps its data under the directory it is given; every child is killed
-//! when its handle drops.
+//! cluster` and `cargo xtask bench cluster`: `wip-server` replicas sharing
+//! the registry through Debian's `nats-server` with JetStream (one node or
+//! a cluster: [`super::nats`]), and Debian's nginx balancing across them.
+//! Everything listens on loopback and keeps its data under the directory
+//! it is given; every child is killed when its handle drops.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -31,65 +31,11 @@ pub fn wait_listening(addr: SocketAddr, within: Duration) -> std::io::Result<()>
     Ok(())
 }
 
-fn kill(child: &mut Option<Child>) {
+/// SIGKILL, then reap.
+pub(super) fn kill(child: &mut Option<Child>) {
     if let Some(mut c) = child.take() {
         let _ = c.kill();
         let _ = c.wait();
-    }
-}
-
-/// `nats-server -js` on a loopback port, its store in a directory.
-#[derive(Debug)]
-pub struct NatsServer {
-    port: u16,
-    store: PathBuf,
-    child: Option<Child>,
-}
-
-impl NatsServer {
-    /// Starts it with its JetStream store under `dir`.
-    pub fn start(dir: &Path) -> std::io::Result<Self> {
-        let mut server = Self {
-            port: free_port()?,
-            store: dir.join("nats"),
-            child: None,
-        };
-        server.restart()?;
-        Ok(server)
-    }
-
-    /// `nats://127.0.0.1:<port>`.
-    pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills it with SIGKILL (its store stays).
-    pub fn kill(&mut self) {
-        kill(&mut self.child);
-    }
-
-    /// Starts it again on the same port and store (killing it first if it
-    /// runs).
-    pub fn restart(&mut self) -> std::io::Result<()> {
-        self.kill();
-        std::fs::create_dir_all(&self.store)?;
-        let log = std::fs::File::create(self.store.with_extension("log"))?;
-        self.child = Some(
-            Command::new("nats-server")
-                .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()])
-                .arg("-sd")
-                .arg(&self.store)
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()?,
-        );
-        wait_listening(([127, 0, 0, 1], self.port).into(), Duration::from_secs(10))
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
@@ -294,6 +240,12 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     client_max_body_size 40m;
+    # One request id from the balancer to the replica's log line: the
+    # caller's `x-request-id`, or nginx's own 128-bit `$request_id`.
+    map $http_x_request_id $wip_request_id {{
+        default $http_x_request_id;
+        "" $request_id;
+    }}
     upstream wip {{
 {servers}        keepalive 16;
     }}
@@ -304,6 +256,7 @@ http {{
             # The caller's Host: a replica answers only its own names
             # (DNS rebinding), and `wip`, the upstream's, is not one.
             proxy_set_header Host $http_host;
+            proxy_set_header X-Request-Id $wip_request_id;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_connect_timeout 1s;
@@ -336,5 +289,9 @@ mod tests {
             "{conf}"
         );
         assert!(conf.contains("pid /tmp/c/nginx.pid;"), "{conf}");
+        assert!(
+            conf.contains("proxy_set_header X-Request-Id $wip_request_id;"),
+            "{conf}"
+        );
     }
 }

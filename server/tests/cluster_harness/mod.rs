@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use server::testing::cluster::{Balancer, NatsServer, Replica, ReplicaConfig};
+use server::testing::cluster::{Balancer, Replica, ReplicaConfig};
+use server::testing::nats::NatsServer;
 use wire::RegistryHealth;
 
 pub const ADMIN: &str = "cluster-test-admin-token-0123456789abcdef";
@@ -29,6 +30,11 @@ impl Cluster {
     /// NATS and `n` replicas of `binary`, each healthy (caught up) before
     /// it returns.
     pub async fn start(binary: &Path, n: usize) -> Self {
+        Self::start_with(binary, n, &[]).await
+    }
+
+    /// The same, each replica also given `flags`.
+    pub async fn start_with(binary: &Path, n: usize, flags: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("wip-cluster")
             .tempdir_in(target_dir())
@@ -65,7 +71,10 @@ impl Cluster {
                 // And one compile of each uploaded module for all of them.
                 "--compile-cache-dir".into(),
                 target_dir().join("compiled").display().to_string(),
-            ],
+            ]
+            .into_iter()
+            .chain(flags.iter().map(|f| (*f).to_owned()))
+            .collect(),
         };
         let mut cluster = Self {
             nats,
