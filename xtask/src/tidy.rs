@@ -7,6 +7,8 @@
 #[cfg(test)]
 mod cycles;
 #[cfg(test)]
+mod function_length;
+#[cfg(test)]
 mod invariants;
 
 #[cfg(test)]
