@@ -65,10 +65,18 @@ async fn main() -> anyhow::Result<()> {
         args.activations, p50, p99, max
     );
 
+    failed_calls_during_a_replica_kill(&mut cluster).await;
+    failed_calls_during_a_nats_restart(&mut cluster).await;
+    one_replica_against_three(&cluster, &args).await
+}
+
+/// Failed calls through nginx while one of three replicas is killed; the
+/// replica is started again after.
+async fn failed_calls_during_a_replica_kill(cluster: &mut Cluster) {
     let balancer = cluster.balancer();
     let http = cluster.http.clone();
     let (calls, failed) = under_load(&http, &[balancer.url()], 4, || {
-        cluster_kill(&mut cluster);
+        cluster_kill(cluster);
     })
     .await;
     println!(
@@ -77,7 +85,12 @@ async fn main() -> anyhow::Result<()> {
     drop(balancer);
     cluster.replicas[2] = cluster.start_replica(2);
     cluster.wait_healthy(2, RegistryHealth::Ok).await;
+}
 
+/// Failed calls straight to the replicas while nats-server is down 2 s,
+/// and how soon every replica's registry is healthy again.
+async fn failed_calls_during_a_nats_restart(cluster: &mut Cluster) {
+    let http = cluster.http.clone();
     let direct: Vec<String> = (0..3).map(|i| cluster.url(i)).collect();
     let (calls, failed) = under_load(&http, &direct, 3, || {
         std::thread::sleep(Duration::from_secs(1));
@@ -95,7 +108,10 @@ async fn main() -> anyhow::Result<()> {
         "nats-server down 2 s and restarted under load: {failed} of {calls} calls failed; every replica caught up (registry ok) {:.2} s after the load stopped, 1 s after the restart",
         back.elapsed().as_secs_f64()
     );
+}
 
+/// Invoke throughput through nginx, 1 replica vs 3, interleaved rounds.
+async fn one_replica_against_three(cluster: &Cluster, args: &Args) -> anyhow::Result<()> {
     let one = Balancer::start(
         &cluster.dir.path().join("nginx-1"),
         &[cluster.replicas[0].addr()],

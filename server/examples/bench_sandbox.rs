@@ -13,13 +13,14 @@
 //!
 //! Usage: `bench_sandbox <guests-dir> <seconds-per-config>`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use server::sandbox::{GuestKey, Output, Sandbox, SandboxError, SandboxLimits, Scheduling};
+use tokio::runtime::Runtime;
 
 const CSV: &[u8] = b"name,qty,price\nbolt,4,0.10\nnut,10,0.05\nwasher,25,0.02\n";
 
@@ -37,7 +38,7 @@ fn key(name: &str) -> GuestKey {
     GuestKey::Builtin(name.to_owned())
 }
 
-fn sandbox(dir: &std::path::Path, pooling: bool, pages: u64, guests: &[&str]) -> Sandbox {
+fn sandbox(dir: &Path, pooling: bool, pages: u64, guests: &[&str]) -> Sandbox {
     let s = Sandbox::new(limits(pooling, pages)).expect("engine");
     for g in guests {
         let bytes = std::fs::read(dir.join(format!("{g}.wasm"))).expect("guest file");
@@ -48,25 +49,14 @@ fn sandbox(dir: &std::path::Path, pooling: bool, pages: u64, guests: &[&str]) ->
 
 /// One call under the server's limits. The bench thread only waits; the
 /// guest runs on the sandbox's own threads, as in the server.
-fn invoke(
-    rt: &tokio::runtime::Runtime,
-    s: &Sandbox,
-    guest: &str,
-    input: &[u8],
-) -> Result<Output, SandboxError> {
+fn invoke(rt: &Runtime, s: &Sandbox, guest: &str, input: &[u8]) -> Result<Output, SandboxError> {
     let input = bytes::Bytes::copy_from_slice(input);
     rt.block_on(s.invoke(&key(guest), "bench", input, s.default_options()))
         .result
 }
 
 /// How late past `deadline` each of `n` calls of `guest` ends.
-fn lateness(
-    rt: &tokio::runtime::Runtime,
-    s: &Sandbox,
-    guest: &str,
-    input: &[u8],
-    n: usize,
-) -> Histogram<u64> {
+fn lateness(rt: &Runtime, s: &Sandbox, guest: &str, input: &[u8], n: usize) -> Histogram<u64> {
     let mut late = Histogram::<u64>::new(3).unwrap();
     for _ in 0..n {
         let t = Instant::now();
@@ -92,7 +82,7 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 /// p50/p99 of `process` calls for `budget`, while `sleepers` tasks keep
 /// starting 30 s sleeps that the 50 ms deadline cuts.
 fn well_behaved_beside_sleepers(
-    rt: &tokio::runtime::Runtime,
+    rt: &Runtime,
     s: &Arc<Sandbox>,
     sleepers: usize,
     budget: Duration,
@@ -174,14 +164,29 @@ fn main() {
         256,
         &["add", "process", "spin", "sleeper"],
     ));
-    let on_demand = sandbox(&dir, false, 256, &["add", "process"]);
+    let rows = latency_rows(rt, &dir, &pooled, budget);
+    print_latency(&rows, seconds);
+    fair_scheduler_overhead(rt, &dir, &pooled, budget);
+    smallest_memory_cap(rt, &dir, &pooled);
+    deadline_precision(rt, &pooled);
+    well_behaved_p99_under_sleepers(rt, &pooled, budget);
+    restart_cost(rt, &dir, &pooled);
+}
+
+/// One well-behaved call of `guest` (`add` or `process`) in `s`.
+fn call_once(rt: &Runtime, s: &Sandbox, guest: &str) {
+    match guest {
+        "add" => assert_eq!(rt.block_on(s.call_add("add", 2, 3)), Ok(5)),
+        _ => assert!(invoke(rt, s, "process", CSV).is_ok()),
+    }
+}
+
+/// Three rows per guest: naive, compile once, and the pooled `InstancePre`.
+fn latency_rows(rt: &Runtime, dir: &Path, pooled: &Sandbox, budget: Duration) -> Vec<Row> {
+    let on_demand = sandbox(dir, false, 256, &["add", "process"]);
     let mut rows = Vec::new();
     for guest in ["add", "process"] {
         let bytes = std::fs::read(dir.join(format!("{guest}.wasm"))).unwrap();
-        let once = |s: &Sandbox| match guest {
-            "add" => assert_eq!(rt.block_on(s.call_add("add", 2, 3)), Ok(5)),
-            _ => assert!(invoke(rt, s, "process", CSV).is_ok()),
-        };
         // Naive: a fresh compile per request (capped: each takes ~a second).
         rows.push(measure(
             guest,
@@ -191,7 +196,7 @@ fn main() {
             || {
                 let s = Sandbox::new(limits(false, 256)).unwrap();
                 s.load(key(guest), &bytes).unwrap();
-                once(&s);
+                call_once(rt, &s, guest);
             },
         ));
         rows.push(measure(
@@ -199,17 +204,21 @@ fn main() {
             "compile once + on-demand alloc",
             budget,
             u64::MAX,
-            || once(&on_demand),
+            || call_once(rt, &on_demand, guest),
         ));
         rows.push(measure(
             guest,
             "InstancePre + pooling + CoW",
             budget,
             u64::MAX,
-            || once(&pooled),
+            || call_once(rt, pooled, guest),
         ));
     }
+    rows
+}
 
+/// The latency table, each configuration against its guest's naive p50.
+fn print_latency(rows: &[Row], seconds: u64) {
     println!(
         "\nper-call latency (fresh Store + instance per call, Go runtime start included), {seconds}s per row:"
     );
@@ -233,9 +242,11 @@ fn main() {
             );
         }
     }
+}
 
-    // What fair time slicing costs a lone tenant: the same calls with the
-    // scheduler on and off, interleaved rounds, median p50.
+/// What fair time slicing costs a lone tenant: the same calls with the
+/// scheduler on and off, interleaved rounds, median p50.
+fn fair_scheduler_overhead(rt: &Runtime, dir: &Path, pooled: &Sandbox, budget: Duration) {
     let fair = Sandbox::with_scheduling(limits(true, 256), Scheduling::Fair).expect("engine");
     for g in ["add", "process"] {
         fair.load(
@@ -249,11 +260,8 @@ fn main() {
         let (mut on, mut off) = (Vec::new(), Vec::new());
         let round = (budget / 3).max(Duration::from_millis(500));
         for _ in 0..5 {
-            for (s, out) in [(&fair, &mut on), (&*pooled, &mut off)] {
-                let row = measure(guest, "", round, u64::MAX, || match guest {
-                    "add" => assert_eq!(rt.block_on(s.call_add("add", 2, 3)), Ok(5)),
-                    _ => assert!(invoke(rt, s, "process", CSV).is_ok()),
-                });
+            for (s, out) in [(&fair, &mut on), (pooled, &mut off)] {
+                let row = measure(guest, "", round, u64::MAX, || call_once(rt, s, guest));
                 out.push(ms(&row.hist, 0.5));
             }
         }
@@ -265,8 +273,10 @@ fn main() {
             (on / off - 1.0) * 100.0
         );
     }
+}
 
-    // Smallest cap (pages) at which `process` still starts and answers.
+/// Smallest cap (pages) at which `process` still starts and answers.
+fn smallest_memory_cap(rt: &Runtime, dir: &Path, pooled: &Sandbox) {
     let (mut lo, mut hi) = (1u64, 256u64);
     while lo < hi {
         let mid = (lo + hi) / 2;
@@ -287,19 +297,21 @@ fn main() {
             Err(other) => panic!("unexpected {other:?} at {mid} pages"),
         }
     }
-    let peak = invoke(rt, &pooled, "process", CSV)
+    let peak = invoke(rt, pooled, "process", CSV)
         .unwrap()
         .peak_memory_pages;
     println!(
         "\nsmallest memory cap a Go guest (process) runs with: {lo} pages ({} KiB); peak used under the 256-page cap: {peak} pages",
         lo * 64
     );
+}
 
-    // Deadline precision: how late does the 50 ms deadline cut a guest
-    // running wasm (spin) and one blocked in a host call (sleeper)?
+/// How late the 50 ms deadline cuts a guest running wasm (spin) and one
+/// blocked in a host call (sleeper).
+fn deadline_precision(rt: &Runtime, pooled: &Sandbox) {
     println!("\ndeadline 50 ms, 40 calls each (target p99 <= 10 ms late):");
     for (guest, input) in [("spin", &b""[..]), ("sleeper", &b"30s"[..])] {
-        let late = lateness(rt, &pooled, guest, input, 40);
+        let late = lateness(rt, pooled, guest, input, 40);
         println!(
             "  {guest:<8} lateness p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             ms(&late, 0.5),
@@ -307,14 +319,16 @@ fn main() {
             late.max() as f64 / 1e3
         );
     }
+}
 
-    // Sleepers must not take the pool: well-behaved calls alone vs beside
-    // 16 sleepers being cut, interleaved rounds.
+/// Sleepers must not take the pool: well-behaved calls alone vs beside
+/// 16 sleepers being cut, interleaved rounds.
+fn well_behaved_p99_under_sleepers(rt: &Runtime, pooled: &Arc<Sandbox>, budget: Duration) {
     let round = budget.min(Duration::from_secs(3));
     let (mut alone, mut beside, mut cut) = (Vec::new(), Vec::new(), 0);
     for _ in 0..3 {
-        alone.push(well_behaved_beside_sleepers(rt, &pooled, 0, round).0);
-        let (h, n) = well_behaved_beside_sleepers(rt, &pooled, 16, round);
+        alone.push(well_behaved_beside_sleepers(rt, pooled, 0, round).0);
+        let (h, n) = well_behaved_beside_sleepers(rt, pooled, 16, round);
         beside.push(h);
         cut += n;
     }
@@ -332,9 +346,11 @@ fn main() {
         median(&beside, 0.99),
         median(&beside, 0.99) / median(&alone, 0.99)
     );
+}
 
-    // Restart cost per plugin: compile vs verified precompiled artifact,
-    // interleaved so noise hits both alike.
+/// Restart cost per plugin: compile vs verified precompiled artifact,
+/// interleaved so noise hits both alike.
+fn restart_cost(rt: &Runtime, dir: &Path, pooled: &Sandbox) {
     let bytes = std::fs::read(dir.join("process.wasm")).unwrap();
     let code = pooled.precompiled(&key("process")).expect("artifact");
     let sha = server::sandbox::artifact::digest(&code);
@@ -348,7 +364,7 @@ fn main() {
             .load_precompiled(key("restart"), "bench", bytes.len(), &code, &sha)
             .unwrap();
         load.push(t.elapsed());
-        assert!(invoke(rt, &pooled, "restart", CSV).is_ok());
+        assert!(invoke(rt, pooled, "restart", CSV).is_ok());
     }
     compile.sort();
     load.sort();

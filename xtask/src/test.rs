@@ -64,46 +64,7 @@ pub fn run() -> anyhow::Result<()> {
         });
         (built, started.elapsed().as_secs_f64())
     });
-
-    let check = |name, cmd: &mut Command| stage(name, cmd, false);
-    let tests = |name, cmd: &mut Command| stage(name, cmd, true);
-
-    results.push(check(
-        "fmt",
-        cmd::new("cargo").args(["fmt", "--all", "--check"]),
-    ));
-    results.push(check(
-        "clippy (host crates)",
-        cmd::new("cargo").args([
-            "clippy",
-            "--workspace",
-            "--exclude",
-            "frontend",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    ));
-    results.push(check(
-        "clippy (frontend, wasm32)",
-        cmd::new("cargo").args([
-            "clippy",
-            "--package",
-            "frontend",
-            "--target",
-            pins::WASM_TARGET,
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    ));
-    // The one build of another package set.
-    results.push(tests(
-        "xtask tests (tidy)",
-        cmd::new("cargo").args(["test", "--package", "xtask"]),
-    ));
+    results.extend(lints_and_xtask_tests());
     let (built, seconds) = site.join().expect("site build thread");
     if let Err(e) = built {
         eprintln!("[site build] {e:#}");
@@ -112,6 +73,59 @@ pub fn run() -> anyhow::Result<()> {
         bail!("the site build failed: {e:#}");
     }
     results.push(step("site build (beside the stages above)", true, seconds));
+    results.extend(workspace_tests());
+    // Config and rules checks, the rules' unit tests, a real Prometheus
+    // scraping the server.
+    results.extend(prometheus::stages());
+    results.extend(go_stages()?);
+    results.extend(browser_stages()?);
+
+    print_summary(&results);
+    let failed: Vec<_> = results.iter().filter(|r| !r.ok).map(|r| r.name).collect();
+    if !failed.is_empty() {
+        bail!("failed stages: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// A stage that passes by its exit status (fmt, clippy, vet).
+fn check(name: &'static str, cmd: &mut Command) -> StageResult {
+    stage(name, cmd, false)
+}
+
+/// A stage that must also run at least one test, and fail none.
+fn tests(name: &'static str, cmd: &mut Command) -> StageResult {
+    stage(name, cmd, true)
+}
+
+/// fmt, clippy on both targets, and xtask's own tests (the tidy rules).
+fn lints_and_xtask_tests() -> Vec<StageResult> {
+    let clippy = |package: &[&str]| {
+        let mut cmd = cmd::new("cargo");
+        cmd.arg("clippy").args(package);
+        cmd.args(["--all-targets", "--", "-D", "warnings"]);
+        cmd
+    };
+    vec![
+        check("fmt", cmd::new("cargo").args(["fmt", "--all", "--check"])),
+        check(
+            "clippy (host crates)",
+            &mut clippy(&["--workspace", "--exclude", "frontend"]),
+        ),
+        check(
+            "clippy (frontend, wasm32)",
+            &mut clippy(&["--package", "frontend", "--target", pins::WASM_TARGET]),
+        ),
+        // The one build of another package set.
+        tests(
+            "xtask tests (tidy)",
+            cmd::new("cargo").args(["test", "--package", "xtask"]),
+        ),
+    ]
+}
+
+/// The host crates' unit, integration and doc tests.
+fn workspace_tests() -> Vec<StageResult> {
     // No examples: `cargo test` would link each (the whole server, in
     // debug) only to prove they build, which clippy's `--all-targets`
     // checked; the stages that run one build it. Every cargo stage below
@@ -120,74 +134,73 @@ pub fn run() -> anyhow::Result<()> {
     // zopfli turns on a feature of a crate the server depends on), and e2e
     // is in the set (chromiumoxide turns on others) with its browser tests
     // behind its default `browser` feature, which this stage turns off.
-    results.push(tests(
-        "workspace tests",
-        cmd::new("cargo")
-            .arg("test")
-            .args(HOST_CRATES)
-            .args(WORKSPACE_TARGETS),
-    ));
-    results.push(tests(
-        "doc tests",
-        cmd::new("cargo")
-            .arg("test")
-            .args(HOST_CRATES)
-            .args(["--no-default-features", "--doc"]),
-    ));
-    // Config and rules checks, the rules' unit tests, a real Prometheus
-    // scraping the server.
-    results.extend(prometheus::stages());
+    vec![
+        tests(
+            "workspace tests",
+            cmd::new("cargo")
+                .arg("test")
+                .args(HOST_CRATES)
+                .args(WORKSPACE_TARGETS),
+        ),
+        tests(
+            "doc tests",
+            cmd::new("cargo")
+                .arg("test")
+                .args(HOST_CRATES)
+                .args(["--no-default-features", "--doc"]),
+        ),
+    ]
+}
+
+/// `go vet` for each build target of the Go code, and its unit tests.
+fn go_stages() -> anyhow::Result<Vec<StageResult>> {
     let go = Toolchain::find(pins::GO_MAIN)?;
-    results.push(check(
-        "go vet (js/wasm programs)",
-        go.go()
-            .env("GOOS", "js")
-            .env("GOARCH", "wasm")
-            .args(["vet", "./cmd/..."]),
-    ));
-    results.push(check(
-        "go vet (wasip1 sandbox guests)",
-        go.go()
-            .current_dir(paths::guest_go().join("sandbox"))
-            .env("GOOS", "wasip1")
-            .env("GOARCH", "wasm")
-            .args(["vet", "./..."]),
-    ));
-    results.push(check(
-        "go vet (native twin, linux)",
-        go.go()
-            .current_dir(paths::guest_go().join("sandbox"))
-            .env("GOOS", "linux")
-            .env_remove("GOARCH")
-            .args([
-                "vet",
-                "./native/...",
-                "./internal/csvjson/",
-                "./internal/probe/",
-            ]),
-    ));
-    results.push(tests(
-        "go test (guest-go packages)",
-        go.go().args(["test", "-v", "-count=1", "./internal/..."]),
-    ));
-    results.push(tests(
+    let sandbox = paths::guest_go().join("sandbox");
+    Ok(vec![
+        check(
+            "go vet (js/wasm programs)",
+            go.go()
+                .env("GOOS", "js")
+                .env("GOARCH", "wasm")
+                .args(["vet", "./cmd/..."]),
+        ),
+        check(
+            "go vet (wasip1 sandbox guests)",
+            go.go()
+                .current_dir(&sandbox)
+                .env("GOOS", "wasip1")
+                .env("GOARCH", "wasm")
+                .args(["vet", "./..."]),
+        ),
+        check(
+            "go vet (native twin, linux)",
+            go.go()
+                .current_dir(&sandbox)
+                .env("GOOS", "linux")
+                .env_remove("GOARCH")
+                .args(["vet", "./native/...", "./internal/csvjson/"])
+                .arg("./internal/probe/"),
+        ),
+        tests(
+            "go test (guest-go packages)",
+            go.go().args(["test", "-v", "-count=1", "./internal/..."]),
+        ),
+    ])
+}
+
+/// The stages that need a real browser or the process sandbox.
+fn browser_stages() -> anyhow::Result<Vec<StageResult>> {
+    let mut results = vec![tests(
         "process sandbox confinement (bubblewrap)",
         // The isolation bench's process sandbox really confines: no host
         // file, no loopback listener, memory cap, deadline kill, no orphans.
         cmd::new("cargo").args(["xtask", "bench", "isolation", "--check"]),
-    ));
+    )];
     results.push(tests(
         "frontend (wasm-pack, headless Chromium)",
         cmd::new("wasm-pack")
-            .args([
-                "test",
-                "--headless",
-                "--chrome",
-                "--mode",
-                "no-install",
-                "--chromedriver",
-                pins::CHROMEDRIVER,
-            ])
+            .args(["test", "--headless", "--chrome", "--mode", "no-install"])
+            .args(["--chromedriver", pins::CHROMEDRIVER])
             .arg("frontend"),
     ));
     results.push(tests(
@@ -200,13 +213,7 @@ pub fn run() -> anyhow::Result<()> {
             .args(browser_test_targets()?)
             .args(["--", "--test-threads=1"]),
     ));
-
-    print_summary(&results);
-    let failed: Vec<_> = results.iter().filter(|r| !r.ok).map(|r| r.name).collect();
-    if !failed.is_empty() {
-        bail!("failed stages: {}", failed.join(", "));
-    }
-    Ok(())
+    Ok(results)
 }
 
 /// The workspace stage's targets, which the real-Prometheus stage and the

@@ -97,32 +97,39 @@ pub fn GoModulePanel(manifest: Manifest) -> impl IntoView {
                 <span id="go-spinner" class="spinner" role="status" aria-label="loading"></span>
             </Show>
             <ProgressBar progress=progress log=log />
-            {move || match state.get() {
-                LoadState::Idle | LoadState::Loading => ().into_any(),
-                LoadState::Failed(message) => view! {
-                    <p id="go-error" class="error">{message}" "
-                        <span>"(click again to retry)"</span></p>
-                }.into_any(),
-                LoadState::Ready(go) => {
-                    let ms = go.load_ms;
-                    view! {
-                        <p id="go-ready" data-mode=go.mode.id() data-load-ms=format!("{ms:.1}")>
-                            {format!("Ready in {ms:.0} ms (shim + fetch + compile + Go start), mode: {}.", go.mode.id())}
-                        </p>
-                        <p class="tradeoff">
-                            {format!(
-                                "The seed's buffered mode gives exact progress but compiles only after the last byte, \
-                                 losing streaming compilation and the browser's compiled-code cache; ours keeps \
-                                 instantiateStreaming on the response and counts bytes on a clone, so progress costs \
-                                 one extra read of the stream. This load took {ms:.0} ms; `cargo xtask bench browser` \
-                                 compares the modes side by side."
-                            )}
-                        </p>
-                        <InspectorView go=go />
-                    }.into_any()
-                }
-            }}
+            <LoadOutcome state=state />
         </section>
+    }
+}
+
+/// The load's outcome: the error, or the timing and the inspector.
+#[component]
+fn LoadOutcome(state: ReadSignal<LoadState>) -> impl IntoView {
+    move || match state.get() {
+        LoadState::Idle | LoadState::Loading => ().into_any(),
+        LoadState::Failed(message) => view! {
+            <p id="go-error" class="error">{message}" "
+                <span>"(click again to retry)"</span></p>
+        }
+        .into_any(),
+        LoadState::Ready(go) => {
+            let ms = go.load_ms;
+            view! {
+                <p id="go-ready" data-mode=go.mode.id() data-load-ms=format!("{ms:.1}")>
+                    {format!("Ready in {ms:.0} ms (shim + fetch + compile + Go start), mode: {}.", go.mode.id())}
+                </p>
+                <p class="tradeoff">
+                    {format!(
+                        "The seed's buffered mode gives exact progress but compiles only after the last byte, \
+                         losing streaming compilation and the browser's compiled-code cache; ours keeps \
+                         instantiateStreaming on the response and counts bytes on a clone, so progress costs \
+                         one extra read of the stream. This load took {ms:.0} ms; `cargo xtask bench browser` \
+                         compares the modes side by side."
+                    )}
+                </p>
+                <InspectorView go=go />
+            }.into_any()
+        }
     }
 }
 

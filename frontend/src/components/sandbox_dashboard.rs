@@ -34,8 +34,75 @@ pub fn SandboxDashboard() -> impl IntoView {
     let (plugin_status, set_plugin_status) = signal(None::<PluginStatus>);
     let (demo_tenants, set_demo_tenants) = signal(Vec::<DemoTenant>::new());
 
-    // A demo server hands out its generated credentials; any other answers
-    // 404 and the fields stay as the person fills them.
+    prefill_from_demo(set_api_key, set_admin_token, set_target, set_demo_tenants);
+    let refresh = move || {
+        refresh_once(
+            target,
+            set_plugins,
+            set_stats,
+            set_history,
+            set_plugin_status,
+        )
+    };
+    refresh();
+    set_interval(refresh, Duration::from_secs(1));
+
+    let invoke = Callback::new(move |()| {
+        let (t, k, i) = (
+            target.get_untracked(),
+            api_key.get_untracked(),
+            input.get_untracked(),
+        );
+        spawn_local(async move {
+            set_reply.set(Some(invoke_plugin(&t, &k, &i).await));
+            refresh();
+        });
+    });
+    let change = Callback::new(move |(name, request): (String, ActivateRequest)| {
+        let token = admin_token.get_untracked();
+        spawn_local(async move {
+            set_reply.set(Some(set_active(&name, &token, &request).await));
+            refresh();
+        });
+    });
+
+    view! {
+        <section id="sandbox" class="panel">
+            <h2>"Sandbox: plugins, tenants, metrics (tasks 12–14)"</h2>
+            <div class="sandbox-form">
+                <label>"Tenant API key "<input id="sb-key" type="password" prop:value=api_key
+                    on:input=move |ev| set_api_key.set(event_target_value(&ev)) /></label>
+                <DemoTenantButtons tenants=demo_tenants api_key=api_key set_api_key=set_api_key />
+                <label>"Plugin (name or digest) "<input id="sb-target" prop:value=target
+                    on:input=move |ev| set_target.set(event_target_value(&ev)) /></label>
+                <textarea id="sb-input" rows="4" prop:value=input
+                    on:input=move |ev| set_input.set(event_target_value(&ev))></textarea>
+                <button id="sb-invoke" on:click=move |_| invoke.run(())>"Invoke"</button>
+            </div>
+            <ReplyView reply=reply />
+
+            <h3>"Registry"</h3>
+            <label>"Admin token "<input id="sb-admin" type="password" prop:value=admin_token
+                on:input=move |ev| set_admin_token.set(event_target_value(&ev)) /></label>
+            <RegistryTable plugins=plugins change=change />
+
+            <RolloutView status=plugin_status />
+
+            <h3>"Live metrics (every second)"</h3>
+            <StatsTable stats=stats />
+            <LatencyChart history=history />
+        </section>
+    }
+}
+
+/// On a demo server, its generated credentials, plugin and tenants; any
+/// other server answers 404 and the fields stay as the person fills them.
+fn prefill_from_demo(
+    set_api_key: WriteSignal<String>,
+    set_admin_token: WriteSignal<String>,
+    set_target: WriteSignal<String>,
+    set_demo_tenants: WriteSignal<Vec<DemoTenant>>,
+) {
     spawn_local(async move {
         if let Ok(demo) = fetch_demo().await {
             if let Some(first) = demo.tenants.first() {
@@ -46,151 +113,149 @@ pub fn SandboxDashboard() -> impl IntoView {
             set_demo_tenants.set(demo.tenants);
         }
     });
+}
 
-    let refresh = move || {
-        spawn_local(async move {
-            if let Ok(list) = fetch_plugins().await {
-                set_plugins.set(Some(list));
-            }
-            if let Ok(rows) = fetch_stats().await {
-                let worst = rows.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
-                set_history.update(|h| {
-                    h.push(worst);
-                    if h.len() > CHART_POINTS {
-                        h.remove(0);
-                    }
-                });
-                set_stats.set(rows);
-            }
-            // A digest or an unknown name has no rollout to show.
-            let name = target.get_untracked();
-            let status = if is_plugin_name(&name) {
-                fetch_plugin_status(&name).await.ok()
-            } else {
-                None
-            };
-            set_plugin_status.set(status);
-        })
-    };
-    refresh();
-    set_interval(refresh, Duration::from_secs(1));
+/// Polls the registry, the stats (the chart keeps each poll's worst p99)
+/// and the target's rollout once.
+fn refresh_once(
+    target: ReadSignal<String>,
+    set_plugins: WriteSignal<Option<PluginList>>,
+    set_stats: WriteSignal<Vec<StatRow>>,
+    set_history: WriteSignal<Vec<f64>>,
+    set_plugin_status: WriteSignal<Option<PluginStatus>>,
+) {
+    spawn_local(async move {
+        if let Ok(list) = fetch_plugins().await {
+            set_plugins.set(Some(list));
+        }
+        if let Ok(rows) = fetch_stats().await {
+            let worst = rows.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
+            set_history.update(|h| {
+                h.push(worst);
+                if h.len() > CHART_POINTS {
+                    h.remove(0);
+                }
+            });
+            set_stats.set(rows);
+        }
+        // A digest or an unknown name has no rollout to show.
+        let name = target.get_untracked();
+        let status = if is_plugin_name(&name) {
+            fetch_plugin_status(&name).await.ok()
+        } else {
+            None
+        };
+        set_plugin_status.set(status);
+    })
+}
 
-    let invoke = move |_| {
-        let (t, k, i) = (
-            target.get_untracked(),
-            api_key.get_untracked(),
-            input.get_untracked(),
-        );
-        spawn_local(async move {
-            set_reply.set(Some(invoke_plugin(&t, &k, &i).await));
-            refresh();
-        });
-    };
-    let change = move |name: String, request: ActivateRequest| {
-        let token = admin_token.get_untracked();
-        spawn_local(async move {
-            set_reply.set(Some(set_active(&name, &token, &request).await));
-            refresh();
-        });
-    };
-
+/// One button per demo tenant; a click puts its key in the form.
+#[component]
+fn DemoTenantButtons(
+    tenants: ReadSignal<Vec<DemoTenant>>,
+    api_key: ReadSignal<String>,
+    set_api_key: WriteSignal<String>,
+) -> impl IntoView {
     view! {
-        <section id="sandbox" class="panel">
-            <h2>"Sandbox: plugins, tenants, metrics (tasks 12–14)"</h2>
-            <div class="sandbox-form">
-                <label>"Tenant API key "<input id="sb-key" type="password" prop:value=api_key
-                    on:input=move |ev| set_api_key.set(event_target_value(&ev)) /></label>
-                <span id="sb-demo-tenants">
-                    {move || demo_tenants.get().into_iter().map(|t| {
-                        let key = t.api_key.clone();
-                        let selected = move || api_key.get() == key;
-                        let key = t.api_key.clone();
+        <span id="sb-demo-tenants">
+            {move || tenants.get().into_iter().map(|t| {
+                let key = t.api_key.clone();
+                let selected = move || api_key.get() == key;
+                let key = t.api_key.clone();
+                view! {
+                    <button class="demo-tenant" data-tenant=t.id.clone() title=t.role.clone()
+                        class:selected=selected
+                        on:click=move |_| set_api_key.set(key.clone())>
+                        {format!("{} ({})", t.id, t.cpu)}
+                    </button>
+                }
+            }).collect_view()}
+        </span>
+    }
+}
+
+/// The last invoke's or registry change's answer.
+#[component]
+fn ReplyView(reply: ReadSignal<Option<Result<Reply, String>>>) -> impl IntoView {
+    move || {
+        reply.get().map(|r| match r {
+        Ok(r) => view! {
+            <pre id="sb-reply" data-status=r.status.to_string()>
+                {format!("HTTP {}{}\n{}", r.status,
+                    r.digest.map(|d| format!(" (digest {})", short(&d))).unwrap_or_default(), r.body)}
+            </pre>
+        }.into_any(),
+        Err(e) => view! { <pre id="sb-reply" class="error">{e}</pre> }.into_any(),
+    })
+    }
+}
+
+/// Every stored plugin, with activate and roll-back buttons.
+#[component]
+fn RegistryTable(
+    plugins: ReadSignal<Option<PluginList>>,
+    change: Callback<(String, ActivateRequest)>,
+) -> impl IntoView {
+    view! {
+        <table id="sb-registry" class="report">
+            <thead><tr><th>"name"</th><th>"version"</th><th>"digest"</th><th>"bytes"</th><th>""</th></tr></thead>
+            <tbody>
+                {move || plugins.get().map(|list| {
+                    let active = list.active.clone();
+                    list.plugins.into_iter().map(|p| {
+                        let is_active = active.get(&p.name).is_some_and(|a| a.active == p.digest);
+                        let can_roll_back = is_active && active.get(&p.name).is_some_and(|a| !a.history.is_empty());
+                        let (name, digest) = (p.name.clone(), p.digest.clone());
+                        let name2 = p.name.clone();
                         view! {
-                            <button class="demo-tenant" data-tenant=t.id.clone() title=t.role.clone()
-                                class:selected=selected
-                                on:click=move |_| set_api_key.set(key.clone())>
-                                {format!("{} ({})", t.id, t.cpu)}
-                            </button>
+                            <tr class="plugin" data-active=is_active.to_string()>
+                                <td>{p.name.clone()}</td><td>{p.version.clone()}</td>
+                                <td><code>{short(&p.digest)}</code>{if is_active { " (active)" } else { "" }}</td>
+                                <td class="num">{p.size}</td>
+                                <td>
+                                    <Show when=move || !is_active>
+                                        <button class="activate" on:click={
+                                            let (name, digest) = (name.clone(), digest.clone());
+                                            move |_| change.run((name.clone(), ActivateRequest::digest(digest.clone())))
+                                        }>"activate"</button>
+                                    </Show>
+                                    <Show when=move || can_roll_back>
+                                        <button class="rollback" on:click={
+                                            let name = name2.clone();
+                                            move |_| change.run((name.clone(), ActivateRequest::rollback()))
+                                        }>"roll back"</button>
+                                    </Show>
+                                </td>
+                            </tr>
                         }
-                    }).collect_view()}
-                </span>
-                <label>"Plugin (name or digest) "<input id="sb-target" prop:value=target
-                    on:input=move |ev| set_target.set(event_target_value(&ev)) /></label>
-                <textarea id="sb-input" rows="4" prop:value=input
-                    on:input=move |ev| set_input.set(event_target_value(&ev))></textarea>
-                <button id="sb-invoke" on:click=invoke>"Invoke"</button>
-            </div>
-            {move || reply.get().map(|r| match r {
-                Ok(r) => view! {
-                    <pre id="sb-reply" data-status=r.status.to_string()>
-                        {format!("HTTP {}{}\n{}", r.status,
-                            r.digest.map(|d| format!(" (digest {})", short(&d))).unwrap_or_default(), r.body)}
-                    </pre>
-                }.into_any(),
-                Err(e) => view! { <pre id="sb-reply" class="error">{e}</pre> }.into_any(),
-            })}
+                    }).collect_view()
+                })}
+            </tbody>
+        </table>
+    }
+}
 
-            <h3>"Registry"</h3>
-            <label>"Admin token "<input id="sb-admin" type="password" prop:value=admin_token
-                on:input=move |ev| set_admin_token.set(event_target_value(&ev)) /></label>
-            <table id="sb-registry" class="report">
-                <thead><tr><th>"name"</th><th>"version"</th><th>"digest"</th><th>"bytes"</th><th>""</th></tr></thead>
-                <tbody>
-                    {move || plugins.get().map(|list| {
-                        let active = list.active.clone();
-                        list.plugins.into_iter().map(|p| {
-                            let is_active = active.get(&p.name).is_some_and(|a| a.active == p.digest);
-                            let can_roll_back = is_active && active.get(&p.name).is_some_and(|a| !a.history.is_empty());
-                            let (name, digest) = (p.name.clone(), p.digest.clone());
-                            let name2 = p.name.clone();
-                            view! {
-                                <tr class="plugin" data-active=is_active.to_string()>
-                                    <td>{p.name.clone()}</td><td>{p.version.clone()}</td>
-                                    <td><code>{short(&p.digest)}</code>{if is_active { " (active)" } else { "" }}</td>
-                                    <td class="num">{p.size}</td>
-                                    <td>
-                                        <Show when=move || !is_active>
-                                            <button class="activate" on:click={
-                                                let (name, digest) = (name.clone(), digest.clone());
-                                                move |_| change(name.clone(), ActivateRequest::digest(digest.clone()))
-                                            }>"activate"</button>
-                                        </Show>
-                                        <Show when=move || can_roll_back>
-                                            <button class="rollback" on:click={
-                                                let name = name2.clone();
-                                                move |_| change(name.clone(), ActivateRequest::rollback())
-                                            }>"roll back"</button>
-                                        </Show>
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()
-                    })}
-                </tbody>
-            </table>
-
-            <RolloutView status=plugin_status />
-
-            <h3>"Live metrics (every second)"</h3>
-            <table id="sb-stats" class="report">
-                <thead><tr><th>"tenant"</th><th>"digest"</th><th>"calls"</th><th>"p50 ms"</th><th>"p99 ms"</th>
-                    <th>"outcomes"</th><th>"deadline"</th><th>"mem cap"</th></tr></thead>
-                <tbody>
-                    {move || stats.get().into_iter().map(|r| view! {
-                        <tr class="stat">
-                            <td>{r.tenant.clone()}</td><td><code>{short(&r.digest)}</code></td>
-                            <td class="num">{r.invocations}</td>
-                            <td class="num">{format!("{:.2}", r.p50_ms)}</td>
-                            <td class="num">{format!("{:.2}", r.p99_ms)}</td>
-                            <td>{r.outcomes.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")}</td>
-                            <td class="num">{format!("{:.1}%", r.deadline_rate * 100.0)}</td>
-                            <td class="num">{format!("{:.1}%", r.memory_cap_rate * 100.0)}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-            <LatencyChart history=history />
-        </section>
+/// Per tenant and digest: calls, percentiles and outcome rates.
+#[component]
+fn StatsTable(stats: ReadSignal<Vec<StatRow>>) -> impl IntoView {
+    view! {
+        <table id="sb-stats" class="report">
+            <thead><tr><th>"tenant"</th><th>"digest"</th><th>"calls"</th><th>"p50 ms"</th><th>"p99 ms"</th>
+                <th>"outcomes"</th><th>"deadline"</th><th>"mem cap"</th></tr></thead>
+            <tbody>
+                {move || stats.get().into_iter().map(|r| view! {
+                    <tr class="stat">
+                        <td>{r.tenant.clone()}</td><td><code>{short(&r.digest)}</code></td>
+                        <td class="num">{r.invocations}</td>
+                        <td class="num">{format!("{:.2}", r.p50_ms)}</td>
+                        <td class="num">{format!("{:.2}", r.p99_ms)}</td>
+                        <td>{r.outcomes.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")}</td>
+                        <td class="num">{format!("{:.1}%", r.deadline_rate * 100.0)}</td>
+                        <td class="num">{format!("{:.1}%", r.memory_cap_rate * 100.0)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

@@ -241,43 +241,60 @@ async fn main() {
     let mut runs: Vec<Vec<Run>> = PHASES.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
         for (i, phase) in PHASES.iter().enumerate().filter(|(i, _)| runs_phase(*i)) {
-            let server = start(*phase).await;
-            let r = reqwest::Client::new()
-                .post(format!("{}/api/plugins?name=csv&version=1", server.url))
-                .bearer_auth(ADMIN)
-                .body(module.clone())
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success(), "upload failed: {}", r.status());
-            let run = run_phase(&server, phase.heavies, seconds).await;
-            // Inside the server (admission to answer) vs at the client: what
-            // the scheduler adds vs what the HTTP path and the OS add.
-            let stats: Vec<wire::StatRow> = reqwest::get(format!("{}/api/stats", server.url))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let inside = stats
-                .iter()
-                .filter(|row| row.tenant.starts_with("good"))
-                .map(|row| format!("{} {:.2}", row.tenant, row.p99_ms))
-                .collect::<Vec<_>>()
-                .join(", ");
-            println!(
-                "[bench] round {} {}: {} well-behaved calls, p99 {:.2} ms (in the server: {inside}), heavy ok {}, heavy 429 {}",
-                round + 1,
-                phase.label,
-                run.good.len(),
-                run.good.value_at_quantile(0.99) as f64 / 1e3,
-                run.heavy_ok,
-                run.heavy_rejected
-            );
-            runs[i].push(run);
+            runs[i].push(run_round(*phase, &module, seconds, round).await);
         }
     }
 
+    print_results(&runs, runs_phase, seconds, rounds);
+}
+
+/// One round of `phase`: a fresh server with `module` uploaded, under
+/// load for `seconds`; prints the round's line.
+async fn run_round(phase: Phase, module: &[u8], seconds: u64, round: usize) -> Run {
+    let server = start(phase).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/plugins?name=csv&version=1", server.url))
+        .bearer_auth(ADMIN)
+        .body(module.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "upload failed: {}", r.status());
+    let run = run_phase(&server, phase.heavies, seconds).await;
+    // Inside the server (admission to answer) vs at the client: what
+    // the scheduler adds vs what the HTTP path and the OS add.
+    let stats: Vec<wire::StatRow> = reqwest::get(format!("{}/api/stats", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let inside = stats
+        .iter()
+        .filter(|row| row.tenant.starts_with("good"))
+        .map(|row| format!("{} {:.2}", row.tenant, row.p99_ms))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "[bench] round {} {}: {} well-behaved calls, p99 {:.2} ms (in the server: {inside}), heavy ok {}, heavy 429 {}",
+        round + 1,
+        phase.label,
+        run.good.len(),
+        run.good.value_at_quantile(0.99) as f64 / 1e3,
+        run.heavy_ok,
+        run.heavy_rejected
+    );
+    run
+}
+
+/// The table of every phase that ran (the median of its rounds, against
+/// phase 1 alone) and the verdict on the fairness target.
+fn print_results(
+    runs: &[Vec<Run>],
+    runs_phase: impl Fn(usize) -> bool,
+    seconds: u64,
+    rounds: usize,
+) {
     let secs = seconds as f64;
     println!(
         "\nwell-behaved tenants (2 x {GOOD_RATE} calls/s on a fixed schedule, 5-row CSV, latency from the scheduled time) vs heavy tenants ({HEAVY_CLIENTS} clients each, 3000-row CSV), {seconds}s per phase, median of {rounds} interleaved rounds:"

@@ -95,7 +95,18 @@ impl Results {
     }
 }
 
+/// The report in markdown.
 pub fn render(r: &Results) -> String {
+    let mut md = header(r);
+    md.push_str(&load_table(r));
+    md.push_str(&crossover(r));
+    md.push_str(&hostile_table(r));
+    md.push_str(&how(r));
+    md
+}
+
+/// The title and the run's conditions.
+fn header(r: &Results) -> String {
     let mut md = String::new();
     let deadline = DEADLINE.as_millis();
     let _ = writeln!(
@@ -114,6 +125,12 @@ pub fn render(r: &Results) -> String {
         r.load.0,
         r.load.1
     );
+    md
+}
+
+/// Latency, throughput, memory and deadline lateness per variant.
+fn load_table(r: &Results) -> String {
+    let mut md = String::new();
     let m = &r.memory;
     let memory = [
         format!(
@@ -159,9 +176,12 @@ pub fn render(r: &Results) -> String {
         "\n(d') kills the worker after every call and waits for a fresh one to be ready \
          (p50 {recycle:.2} ms per recycle): calls/s includes it, the latency columns do not.\n"
     );
+    md
+}
 
-    md.push_str(&crossover(r));
-
+/// What each variant did with each hostile plugin.
+fn hostile_table(r: &Results) -> String {
+    let mut md = String::new();
     md.push_str("\n## Hostile plugins\n\n| case |");
     for v in Variant::ALL {
         let _ = write!(md, " {} |", v.label());
@@ -170,7 +190,13 @@ pub fn render(r: &Results) -> String {
     for (case, cells) in CASES.iter().zip(&r.hostile) {
         let _ = writeln!(md, "| {} | {} |", case.label, cells.join(" | "));
     }
+    md
+}
 
+/// How each variant and each figure was measured.
+fn how(r: &Results) -> String {
+    let mut md = String::new();
+    let deadline = DEADLINE.as_millis();
     let rlimit = match r.smallest_rlimit_as_mib {
         Some(mib) => format!(
             "RLIMIT_AS (`prlimit --as`) was tried first and rejected: the native Go binary does \

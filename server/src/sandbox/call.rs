@@ -34,27 +34,39 @@ pub(super) async fn run(
     options: CallOptions,
     turn: Option<Arc<Turn>>,
 ) -> (Result<Returned, SandboxError>, Output) {
-    let limits = options.limits;
     let started = Instant::now();
     let tags = CallTags {
         tenant,
         guest: guest.info.name.clone(),
         digest: guest.info.digest.clone(),
     };
-    let mut store = Store::new(engine, HostState::new(tags, limits.memory_pages));
+    let memory_pages = options.limits.memory_pages;
+    let mut store = Store::new(engine, HostState::new(tags, memory_pages));
     store.limiter(|state| &mut state.limits);
-    // Every tick: count it, enforce the CPU budget, and yield (handing the
-    // slice on when another call waits for one). The deadline below is
-    // checked at each yield.
-    let budget_ticks = options
-        .cpu_budget
-        .map(|b| b.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64);
+    let deadline_at = started + options.limits.deadline;
+    meter_epochs(&mut store, ticks, options.cpu_budget, deadline_at);
+    store.data_mut().turn = turn.clone();
+    let result = run_until(&mut store, &guest, entry, turn.as_ref(), deadline_at).await;
+    outcome(&store, result, &options, started)
+    // `store` (and with it the instance and its pool slot) drops here,
+    // whatever happened.
+}
+
+/// What happens at every epoch tick of `store`'s call: count it, enforce
+/// the CPU budget, and yield (handing the slice on when another call waits
+/// for one). The deadline is checked at each yield.
+fn meter_epochs(
+    store: &mut Store<HostState>,
+    ticks: &Ticks,
+    cpu_budget: Option<std::time::Duration>,
+    deadline_at: Instant,
+) {
+    let budget_ticks = cpu_budget.map(|b| b.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64);
     store.set_epoch_deadline(1);
     // Marks every entry point async (a tick may yield); the callback below
     // replaces its behaviour.
     store.epoch_deadline_async_yield_and_update(1);
     let (ticks, mut counted) = (ticks.clone(), ticks.now());
-    let deadline_at = started + limits.deadline;
     store.epoch_deadline_callback(move |mut ctx| {
         let state = ctx.data_mut();
         // A tick the ticker made since the last callback is a tick of CPU;
@@ -83,28 +95,44 @@ pub(super) async fn run(
             None => UpdateDeadline::YieldCustom(1, Box::pin(super::scheduler::yield_once())),
         })
     });
-    store.data_mut().turn = turn.clone();
+}
 
+/// Runs `entry` in the store until it returns or `deadline_at` passes,
+/// taking its turns from the fair scheduler when it has one.
+async fn run_until(
+    store: &mut Store<HostState>,
+    guest: &Guest,
+    entry: Work,
+    turn: Option<&Arc<Turn>>,
+    deadline_at: Instant,
+) -> Result<Returned, Failure> {
     let deadline = tokio::time::Instant::from_std(deadline_at);
     let call = async {
-        if let Some(turn) = &turn {
+        if let Some(turn) = turn {
             turn.begin().await;
         }
-        abi::run(&mut store, &guest.pre, entry).await
+        abi::run(store, &guest.pre, entry).await
     };
-    let result = {
-        // The scheduler tells a holder blocked in the host (a sleep) from one
-        // that runs, wasm or host code, or waits for a thread after a tick.
-        let mut call = std::pin::pin!(call);
-        let call = std::future::poll_fn(|cx| match &turn {
-            Some(turn) => turn.poll(call.as_mut(), cx),
-            None => call.as_mut().poll(cx),
-        });
-        tokio::time::timeout_at(deadline, call)
-            .await
-            .unwrap_or(Err(Failure::Deadline))
-    };
+    // The scheduler tells a holder blocked in the host (a sleep) from one
+    // that runs, wasm or host code, or waits for a thread after a tick.
+    let mut call = std::pin::pin!(call);
+    let call = std::future::poll_fn(|cx| match turn {
+        Some(turn) => turn.poll(call.as_mut(), cx),
+        None => call.as_mut().poll(cx),
+    });
+    tokio::time::timeout_at(deadline, call)
+        .await
+        .unwrap_or(Err(Failure::Deadline))
+}
 
+/// The call's typed outcome and what it used, read from its store.
+fn outcome(
+    store: &Store<HostState>,
+    result: Result<Returned, Failure>,
+    options: &CallOptions,
+    started: Instant,
+) -> (Result<Returned, SandboxError>, Output) {
+    let limits = options.limits;
     let state = store.data();
     let observed = Observed {
         memory_cap_hit: state.limits.was_hit(),
@@ -135,6 +163,4 @@ pub(super) async fn run(
         Failure::Guest(code, message) => SandboxError::GuestError { code, message },
     });
     (result, output)
-    // `store` (and with it the instance and its pool slot) drops here,
-    // whatever happened.
 }

@@ -53,19 +53,7 @@ impl DemoServer {
         std::fs::create_dir_all(&builtin)?;
         let admin_token = random_hex(32)?;
         let tenant_key = random_hex(16)?;
-        let tenants = dir.join("tenants.toml");
-        std::fs::write(
-            &tenants,
-            format!(
-                "# Written by `cargo xtask demo rollout`.\n\
-                 [[tenant]]\n\
-                 id = \"{TENANT}\"\n\
-                 api_key = \"{tenant_key}\"\n\
-                 max_concurrency = {clients}\n\
-                 queue_depth = 64\n\
-                 queue_wait_ms = 5000\n"
-            ),
-        )?;
+        let tenants = write_tenants_file(dir, &tenant_key, clients)?;
 
         let log = dir.join("server.log");
         let mut child = Command::new(paths::target().join("release").join("wip-server"))
@@ -89,25 +77,7 @@ impl DemoServer {
             .spawn()
             .context("starting target/release/wip-server")?;
 
-        // Every line goes to server.log; the address line is also sent
-        // back. Draining both pipes keeps a busy log from blocking the server.
-        let (addr_tx, addr_rx) = mpsc::channel();
-        let file = File::create(&log)?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let stderr = child.stderr.take().context("server stderr")?;
-        copy_lines(stdout, file.try_clone()?, Some(addr_tx));
-        copy_lines(stderr, file, None);
-        let addr = match addr_rx.recv_timeout(START_TIMEOUT) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!(
-                    "the server printed no address within {START_TIMEOUT:?}; see {}",
-                    log.display()
-                );
-            }
-        };
+        let addr = wait_for_address(&mut child, &log)?;
         Ok(Self {
             child,
             api: Api::new(format!("http://{addr}"), admin_token, tenant_key),
@@ -130,6 +100,49 @@ impl Drop for DemoServer {
     /// SIGTERM: the server drains its requests and exits.
     fn drop(&mut self) {
         crate::cmd::terminate(&mut self.child);
+    }
+}
+
+/// Writes `dir/tenants.toml`: the one tenant, allowed `clients`
+/// concurrent calls.
+fn write_tenants_file(dir: &Path, tenant_key: &str, clients: usize) -> anyhow::Result<PathBuf> {
+    let tenants = dir.join("tenants.toml");
+    std::fs::write(
+        &tenants,
+        format!(
+            "# Written by `cargo xtask demo rollout`.\n\
+             [[tenant]]\n\
+             id = \"{TENANT}\"\n\
+             api_key = \"{tenant_key}\"\n\
+             max_concurrency = {clients}\n\
+             queue_depth = 64\n\
+             queue_wait_ms = 5000\n"
+        ),
+    )?;
+    Ok(tenants)
+}
+
+/// The address the server prints once it listens; kills it if none comes
+/// within [`START_TIMEOUT`].
+fn wait_for_address(child: &mut Child, log: &Path) -> anyhow::Result<String> {
+    // Every line goes to server.log; the address line is also sent
+    // back. Draining both pipes keeps a busy log from blocking the server.
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let file = File::create(log)?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let stderr = child.stderr.take().context("server stderr")?;
+    copy_lines(stdout, file.try_clone()?, Some(addr_tx));
+    copy_lines(stderr, file, None);
+    match addr_rx.recv_timeout(START_TIMEOUT) {
+        Ok(addr) => Ok(addr),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the server printed no address within {START_TIMEOUT:?}; see {}",
+                log.display()
+            )
+        }
     }
 }
 
