@@ -8,7 +8,9 @@
 //! - `GET /api/plugins/{name}`: a [`PluginStatus`], the name's active digest,
 //!   its rollout in progress with live numbers, and its past decisions.
 //!
-//! The server stores [`Thresholds`] and [`Decision`] as they are shown here.
+//! These are HTTP bodies only: the server stores its own records of a
+//! rollout (`server/src/registry/rollout_record.rs`), converted from and to
+//! these, so a change here never changes what a restart reads.
 
 use serde::{Deserialize, Serialize};
 

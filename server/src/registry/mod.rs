@@ -3,9 +3,10 @@
 //! per plugin name that can be switched and rolled back at runtime and
 //! survives a restart.
 //!
-//! - [`types`]: the stored record, activations, errors
+//! - [`types`]: the stored records (modules, activations), errors
 //! - [`activation`]: the activation rules, pure
-//! - [`rollout`]: the canary rules, pure; `rollouts`: the running ones
+//! - [`rollout`]: the canary rules, pure; `rollouts`: the running ones;
+//!   [`rollout_record`]: what a rollout stores (thresholds, decisions)
 //! - [`validate`]: what an upload must pass
 //! - `artifacts`: module files and the precompiled-artifact cache
 //! - [`store`]: atomic writes
@@ -21,8 +22,11 @@ pub mod backend;
 mod commit;
 pub mod nats;
 pub mod rollout;
+pub mod rollout_record;
 mod rollouts;
 pub mod store;
+#[cfg(test)]
+mod stored_format_tests;
 pub mod sync;
 pub mod types;
 pub mod validate;

@@ -5,16 +5,14 @@
 
 use hdrhistogram::Histogram;
 use sha2::{Digest as _, Sha256};
-use wire::{Decision, DecisionKind, RolloutRequest, SideStats};
+use wire::RolloutRequest;
 
+use super::rollout_record::{StoredDecision, StoredDecisionKind, StoredSideStats};
 use super::types::{Activation, Names, PluginMeta, RegistryError};
 pub use super::types::{Plan, new_salt};
 use crate::outcome::Outcome;
 
-/// Decisions kept per name.
-pub const MAX_DECISIONS: usize = 50;
-/// Largest `min_calls`.
-pub const MAX_MIN_CALLS: u64 = 1_000_000;
+pub use super::limits::{MAX_DECISIONS, MAX_MIN_CALLS};
 
 /// Which side of a rollout a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +65,7 @@ pub fn start(
         candidate: candidate.digest.clone(),
         percent: request.percent,
         min_calls: request.min_calls,
-        thresholds: request.thresholds,
+        thresholds: request.thresholds.into(),
         started_at_ms: now_ms,
         salt: salt.to_owned(),
     };
@@ -177,7 +175,7 @@ impl Tally {
     }
 
     /// Rates in percent of the calls, and the p99.
-    pub fn stats(&self) -> SideStats {
+    pub fn stats(&self) -> StoredSideStats {
         let percent = |n: u64| {
             if self.calls == 0 {
                 0.0
@@ -185,7 +183,7 @@ impl Tally {
                 100.0 * n as f64 / self.calls as f64
             }
         };
-        SideStats {
+        StoredSideStats {
             calls: self.calls,
             trap: percent(self.trap),
             deadline: percent(self.deadline),
@@ -267,9 +265,9 @@ pub fn judge(plan: &Plan, stable: &Tally, candidate: &Tally) -> Option<Verdict> 
 #[derive(Debug, Clone)]
 pub struct Evidence {
     /// The stable side's numbers.
-    pub stable: SideStats,
+    pub stable: StoredSideStats,
     /// The candidate's.
-    pub candidate: SideStats,
+    pub candidate: StoredSideStats,
     /// Broken thresholds.
     pub reasons: Vec<String>,
 }
@@ -281,10 +279,10 @@ pub fn conclude(
     names: &Names,
     name: &str,
     started_at_ms: Option<u64>,
-    kind: DecisionKind,
+    kind: StoredDecisionKind,
     evidence: Evidence,
     now_ms: u64,
-) -> Result<(Names, Decision), RegistryError> {
+) -> Result<(Names, StoredDecision), RegistryError> {
     let no_rollout = || RegistryError::NoRollout {
         name: name.to_owned(),
     };
@@ -295,27 +293,23 @@ pub fn conclude(
     if started_at_ms.is_some_and(|at| at != plan.started_at_ms) {
         return Err(no_rollout());
     }
-    let promote = matches!(
-        kind,
-        DecisionKind::Promoted | DecisionKind::PromotedManually
-    );
     let mut next_activation = Activation {
         active: current.active.clone(),
         history: current.history.clone(),
         rollout: None,
         decisions: current.decisions.clone(),
     };
-    if promote {
+    if kind.promotes() {
         next_activation.history.push(current.active.clone());
         next_activation.active = plan.candidate.clone();
     }
-    let decision = Decision {
+    let decision = StoredDecision {
         kind,
         at_ms: now_ms,
         after_ms: now_ms.saturating_sub(plan.started_at_ms),
-        stable: current.active.to_string(),
-        candidate: plan.candidate.to_string(),
-        active: next_activation.active.to_string(),
+        stable: current.active.clone(),
+        candidate: plan.candidate.clone(),
+        active: next_activation.active.clone(),
         percent: plan.percent,
         thresholds: plan.thresholds,
         stable_stats: evidence.stable,

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::registry::rollout_record::StoredThresholds;
 use crate::registry::types::fixtures::{digest, meta};
 use wire::Thresholds;
 
@@ -45,8 +46,8 @@ fn healthy(calls: u64) -> Tally {
 
 fn evidence() -> Evidence {
     Evidence {
-        stable: SideStats::default(),
-        candidate: SideStats::default(),
+        stable: StoredSideStats::default(),
+        candidate: StoredSideStats::default(),
         reasons: Vec::new(),
     }
 }
@@ -218,7 +219,7 @@ fn promotion_activates_the_candidate_and_keeps_the_stable_for_rollback() {
         &names,
         "csv",
         Some(plan.started_at_ms),
-        DecisionKind::Promoted,
+        StoredDecisionKind::Promoted,
         evidence(),
         1500,
     )
@@ -232,7 +233,7 @@ fn promotion_activates_the_candidate_and_keeps_the_stable_for_rollback() {
     assert_eq!(csv.decisions, vec![decision.clone()]);
     assert_eq!(
         (decision.after_ms, decision.active.clone()),
-        (500, digest('b').to_string())
+        (500, digest('b'))
     );
     let (_, back) = crate::registry::activation::rollback(&names, "csv").unwrap();
     assert_eq!(back.active, digest('a'));
@@ -240,7 +241,7 @@ fn promotion_activates_the_candidate_and_keeps_the_stable_for_rollback() {
 
 #[test]
 fn rollback_and_abort_keep_the_stable_digest_and_record_why() {
-    for kind in [DecisionKind::RolledBack, DecisionKind::Aborted] {
+    for kind in [StoredDecisionKind::RolledBack, StoredDecisionKind::Aborted] {
         let (names, _) = started(100);
         let mut proof = evidence();
         proof.reasons = vec!["trap: 10.00% vs 0.00% (limit +1.00 points)".into()];
@@ -263,7 +264,7 @@ fn a_decision_for_an_earlier_rollout_does_not_end_a_later_one() {
         &names,
         "csv",
         Some(plan.started_at_ms - 1),
-        DecisionKind::Promoted,
+        StoredDecisionKind::Promoted,
         evidence(),
         1200,
     );
@@ -362,7 +363,7 @@ fn only_the_last_decisions_are_kept() {
             candidate: digest('b'),
             percent: 10,
             min_calls: 1,
-            thresholds: Thresholds::default(),
+            thresholds: StoredThresholds::default(),
             started_at_ms: i,
             salt: SALT.into(),
         });
@@ -370,7 +371,7 @@ fn only_the_last_decisions_are_kept() {
             &names,
             "csv",
             None,
-            DecisionKind::Aborted,
+            StoredDecisionKind::Aborted,
             evidence(),
             i + 1,
         )

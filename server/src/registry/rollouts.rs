@@ -9,6 +9,7 @@ use std::time::Duration;
 use wire::{Decision, DecisionKind, RolloutRequest};
 
 use super::rollout::{self, Evidence, Plan, Role, Tally, Verdict};
+use super::rollout_record::StoredDecisionKind;
 use super::{PluginDigest, Registry, RegistryError};
 use crate::outcome::Outcome;
 
@@ -196,9 +197,11 @@ impl Registry {
             }
             match rollout::judge(&call.plan, &window.stable, &window.candidate) {
                 None => return Counted::Running,
-                Some(Verdict::Promote) => (DecisionKind::Promoted, window.evidence(Vec::new())),
+                Some(Verdict::Promote) => {
+                    (StoredDecisionKind::Promoted, window.evidence(Vec::new()))
+                }
                 Some(Verdict::RollBack(reasons)) => {
-                    (DecisionKind::RolledBack, window.evidence(reasons))
+                    (StoredDecisionKind::RolledBack, window.evidence(reasons))
                 }
             }
         };
@@ -222,14 +225,14 @@ impl Registry {
             || Window::new(0).evidence(Vec::new()),
             |w| w.evidence(Vec::new()),
         );
-        self.conclude(name, None, kind, evidence).await
+        self.conclude(name, None, kind.into(), evidence).await
     }
 
     async fn conclude(
         &self,
         name: &str,
         started_at_ms: Option<u64>,
-        kind: DecisionKind,
+        kind: StoredDecisionKind,
         evidence: Evidence,
     ) -> Result<Decision, RegistryError> {
         let decision = self
@@ -246,7 +249,7 @@ impl Registry {
         {
             windows.remove(name);
         }
-        Ok(decision)
+        Ok(Decision::from(&decision))
     }
 
     /// A name's activation, its rollout with live numbers, its decisions.
@@ -272,7 +275,7 @@ impl Registry {
             name: name.to_owned(),
             activation: wire::Activation::from(&activation),
             rollout,
-            decisions: activation.decisions,
+            decisions: activation.decisions.iter().map(Decision::from).collect(),
         })
     }
 
@@ -287,9 +290,9 @@ fn view(stable: &PluginDigest, plan: &Plan, window: &Window) -> wire::Rollout {
         candidate: plan.candidate.to_string(),
         percent: plan.percent,
         min_calls: plan.min_calls,
-        thresholds: plan.thresholds,
+        thresholds: plan.thresholds.into(),
         started_at_ms: plan.started_at_ms,
-        stable_stats: window.stable.stats(),
-        candidate_stats: window.candidate.stats(),
+        stable_stats: window.stable.stats().into(),
+        candidate_stats: window.candidate.stats().into(),
     }
 }

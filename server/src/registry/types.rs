@@ -1,14 +1,17 @@
-//! What the registry stores, and how it fails. These are the on-disk
-//! records (`modules/<digest>.json`, `active.json`); the HTTP API answers
-//! with [`wire::PluginInfo`] and [`wire::Activation`], converted here, so
-//! storage can change without breaking clients.
+//! What the registry stores, and how it fails. These are the records
+//! written to disk (`modules/<digest>.json`, `active.json`) and to the NATS
+//! KV bucket (`plugin.<digest>`, `active.<name>`): no `wire` type is part of
+//! them. A rollout's thresholds and decisions are stored as the types of
+//! [`super::rollout_record`]. The HTTP API answers with [`wire::PluginInfo`]
+//! and [`wire::Activation`], converted here, so an HTTP body can change
+//! without changing what a restart reads, and storage without breaking
+//! clients (`stored_format_tests` loads records an earlier build wrote).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use wire::Thresholds;
-
+use super::rollout_record::{StoredDecision, StoredThresholds};
 use crate::digest::PluginDigest;
 
 /// What is stored about a module (`modules/<digest>.json`).
@@ -46,7 +49,7 @@ pub struct Plan {
     /// Calls each side needs.
     pub min_calls: u64,
     /// Regression limits.
-    pub thresholds: Thresholds,
+    pub thresholds: StoredThresholds,
     /// Unix milliseconds; with the candidate, tells rollouts apart.
     pub started_at_ms: u64,
     /// The secret key of [`super::rollout::route`]'s hash: 128 random bits drawn when the
@@ -81,7 +84,7 @@ pub struct Activation {
     /// How past rollouts ended, oldest first (the last
     /// [`super::rollout::MAX_DECISIONS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub decisions: Vec<wire::Decision>,
+    pub decisions: Vec<StoredDecision>,
 }
 
 impl Activation {
