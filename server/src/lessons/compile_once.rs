@@ -29,7 +29,7 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wire::lessons::{COMPILE_ONCE_CALLS, COMPILE_ONCE_DEFAULT_CALLS, CompileOnceLesson, NaiveCall};
 
 use super::client_waits::ClientWaits;
@@ -38,7 +38,7 @@ use crate::error::ApiError;
 use crate::extract::{ClientIp, Query};
 use crate::pipeline::{Admission, Call, Route};
 use crate::request_id::RequestId;
-use crate::sandbox::{GuestKey, GuestRef, SandboxError, Work};
+use crate::sandbox::{Compiled, GuestKey, GuestRef, Sandbox, SandboxError, Work};
 use crate::state::AppState;
 use crate::tenants::TenantId;
 
@@ -144,24 +144,14 @@ async fn compile_once(
     }
 
     let bytes = state.lesson_module().bytes(&info.digest)?;
-    let compiler = Arc::clone(pipeline.sandbox());
-    let budget = Arc::clone(&lesson);
-    let (compiled, compile) = tokio::task::spawn_blocking(move || {
-        let _running = running;
-        let started = Instant::now();
-        let compiled = compiler.compile_in_background(GUEST, &bytes);
-        let took = started.elapsed();
-        // Charged whether or not the client is still there to read it.
-        budget.waits.charge(client, started, took);
-        (compiled, took)
-    })
-    .await
-    .map_err(|e| ApiError::Internal {
-        message: format!("the naive compile's thread failed: {e}"),
-    })?;
-    let compiled = compiled.map_err(|e| ApiError::Internal {
-        message: format!("the naive compile of a module that loaded at start-up: {e}"),
-    })?;
+    let (compiled, compile) = naive_compile(
+        Arc::clone(pipeline.sandbox()),
+        lesson,
+        client,
+        running,
+        bytes,
+    )
+    .await?;
     let naive = pipeline
         .call(call(
             Route::LessonCompileNaive,
@@ -186,6 +176,35 @@ async fn compile_once(
         naive,
     })
     .into_response())
+}
+
+/// Compiles the lesson's module again, as a host without a compile cache
+/// would for every call, on the sandbox's background class. The running
+/// permit moves into the compile's thread, and the client is charged its
+/// time whether or not it is still there to read the answer.
+async fn naive_compile(
+    compiler: Arc<Sandbox>,
+    lesson: Arc<Lesson>,
+    client: ClientIp,
+    running: OwnedSemaphorePermit,
+    bytes: Bytes,
+) -> Result<(Compiled, Duration), ApiError> {
+    let (compiled, took) = tokio::task::spawn_blocking(move || {
+        let _running = running;
+        let started = Instant::now();
+        let compiled = compiler.compile_in_background(GUEST, &bytes);
+        let took = started.elapsed();
+        lesson.waits.charge(client, started, took);
+        (compiled, took)
+    })
+    .await
+    .map_err(|e| ApiError::Internal {
+        message: format!("the naive compile's thread failed: {e}"),
+    })?;
+    let compiled = compiled.map_err(|e| ApiError::Internal {
+        message: format!("the naive compile of a module that loaded at start-up: {e}"),
+    })?;
+    Ok((compiled, took))
 }
 
 #[cfg(test)]
