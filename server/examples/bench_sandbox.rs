@@ -31,6 +31,7 @@ fn limits(pooling: bool, memory_pages: u64) -> SandboxLimits {
         slots: 32,
         max_input_bytes: 1 << 20,
         pooling,
+        ..server::config::SANDBOX_DEFAULTS
     }
 }
 

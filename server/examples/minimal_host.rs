@@ -17,6 +17,7 @@ fn main() -> anyhow::Result<()> {
         slots: 2,
         max_input_bytes: 1024,
         pooling: true,
+        ..server::config::SANDBOX_DEFAULTS
     })?;
     for name in ["add", "fsprobe"] {
         let bytes = std::fs::read(guests.join(format!("{name}.wasm")))

@@ -2,7 +2,6 @@
 //! documented default, all in this one place.
 
 use std::net::SocketAddr;
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,32 +18,9 @@ pub const DEFAULT_ASSETS_DIR: &str = "target/site";
 pub const DEFAULT_GUESTS_DIR: &str = "target/guests";
 /// Default registry directory.
 pub const DEFAULT_DATA_DIR: &str = "target/registry";
-/// Default memory cap: 256 pages = 16 MiB, the seed's cap (a Go guest starts within it).
-pub const DEFAULT_MEMORY_PAGES: u64 = 256;
-/// Default deadline: the seed's 50 ms.
-pub const DEFAULT_DEADLINE_MS: u64 = 50;
-/// Default instance slots: a few per core on the 2-core target machine.
-pub const DEFAULT_SLOTS: u32 = 16;
-/// Default input limit: 1 MiB.
-pub const DEFAULT_MAX_INPUT: usize = 1024 * 1024;
-/// Default concurrency of `/api/run`'s demo tenant (its queue and wait are
-/// the tenants file's defaults).
-pub const DEFAULT_RUN_CONCURRENCY: u64 = 4;
-/// Default wall-clock budget of an upload's smoke call (Go's runtime start
-/// and one small call: a few ms of CPU, so 1.5 s leaves hundreds of times
-/// that for a busy machine). A module that sleeps or spins in `_initialize`
-/// is refused this long after its compile, and holds no slot beyond it.
-pub const DEFAULT_VALIDATION_BUDGET_MS: u64 = 1_500;
-/// Default time a client has to send its request headers.
-pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
-/// Default time a client has to send a whole request body (a 32 MiB upload
-/// at 2 MiB/s fits).
-pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 30_000;
-/// Default number of paced responses `/api/lessons/throttled/…` serves at
-/// once (a browser opens six connections per host).
-pub const DEFAULT_LESSON_THROTTLED_STREAMS: u32 = 6;
-/// Shortest admin token accepted (bytes): 256 bits of a random token.
-pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
+mod limits;
+
+pub use limits::*;
 
 /// Configuration of the `wip-server` binary.
 #[derive(Debug, Clone, Parser)]
@@ -98,6 +74,56 @@ pub struct Config {
     /// `/api/run` and `/api/invoke`.
     #[arg(long, env = "WIP_SANDBOX_MAX_INPUT", default_value_t = DEFAULT_MAX_INPUT)]
     pub sandbox_max_input: usize,
+
+    /// Largest output read back from a guest, in bytes.
+    #[arg(long, env = "WIP_SANDBOX_MAX_OUTPUT", default_value_t = DEFAULT_MAX_OUTPUT)]
+    pub sandbox_max_output: u32,
+
+    /// Most elements of a guest's tables (Go modules carry one large one).
+    #[arg(long, env = "WIP_SANDBOX_TABLE_ELEMENTS", default_value_t = DEFAULT_TABLE_ELEMENTS)]
+    pub sandbox_table_elements: u32,
+
+    /// Threads that run guest calls; unset = one per core.
+    #[arg(long, env = "WIP_SANDBOX_THREADS")]
+    pub sandbox_threads: Option<u32>,
+
+    /// Most bytes of one guest log line (longer lines are truncated).
+    #[arg(long, env = "WIP_SANDBOX_LOG_LINE_BYTES", default_value_t = DEFAULT_LOG_LINE_BYTES)]
+    pub sandbox_log_line_bytes: usize,
+
+    /// Most log lines of one call; the rest are dropped and counted.
+    #[arg(long, env = "WIP_SANDBOX_LOG_LINES", default_value_t = DEFAULT_LOG_LINES)]
+    pub sandbox_log_lines: usize,
+
+    /// Bytes of a guest's stderr kept per call (for crash messages).
+    #[arg(long, env = "WIP_SANDBOX_STDERR_BYTES", default_value_t = DEFAULT_STDERR_BYTES)]
+    pub sandbox_stderr_bytes: usize,
+
+    /// Bytes of `x-guest-log` headers one answer carries at most (0: none).
+    #[arg(long, env = "WIP_LOG_HEADER_BUDGET", default_value_t = DEFAULT_LOG_HEADER_BUDGET)]
+    pub log_header_budget: usize,
+
+    /// Largest module an upload may send, in bytes.
+    #[arg(long, env = "WIP_MAX_MODULE_BYTES", default_value_t = DEFAULT_MAX_MODULE_BYTES)]
+    pub max_module_bytes: usize,
+
+    /// Refused uploads remembered, so the same module is refused again at
+    /// once (0: none).
+    #[arg(long, env = "WIP_UPLOAD_REFUSALS_KEPT", default_value_t = DEFAULT_REFUSALS_KEPT)]
+    pub upload_refusals_kept: usize,
+
+    /// How long a refused upload is remembered, in milliseconds.
+    #[arg(long, env = "WIP_UPLOAD_REFUSAL_MEMORY_MS", default_value_t = DEFAULT_REFUSAL_MEMORY_MS)]
+    pub upload_refusal_memory_ms: u64,
+
+    /// Time one registry write waits for NATS JetStream, in milliseconds.
+    #[arg(long, env = "WIP_NATS_WRITE_TIMEOUT_MS", default_value_t = DEFAULT_NATS_WRITE_TIMEOUT_MS)]
+    pub nats_write_timeout_ms: u64,
+
+    /// Time a paced lesson answer's reader gets beyond twice the transfer
+    /// time before its place is given away, in milliseconds.
+    #[arg(long, env = "WIP_LESSON_SLOW_READER_GRACE_MS", default_value_t = DEFAULT_LESSON_SLOW_READER_GRACE_MS)]
+    pub lesson_slow_reader_grace_ms: u64,
 
     /// Calls of `/api/run`'s demo guests running at once (the `demo` tenant).
     #[arg(long, env = "WIP_RUN_CONCURRENCY", default_value_t = DEFAULT_RUN_CONCURRENCY)]
@@ -187,6 +213,18 @@ impl Config {
             sandbox_deadline_ms: DEFAULT_DEADLINE_MS,
             sandbox_slots: DEFAULT_SLOTS,
             sandbox_max_input: DEFAULT_MAX_INPUT,
+            sandbox_max_output: DEFAULT_MAX_OUTPUT,
+            sandbox_table_elements: DEFAULT_TABLE_ELEMENTS,
+            sandbox_threads: None,
+            sandbox_log_line_bytes: DEFAULT_LOG_LINE_BYTES,
+            sandbox_log_lines: DEFAULT_LOG_LINES,
+            sandbox_stderr_bytes: DEFAULT_STDERR_BYTES,
+            log_header_budget: DEFAULT_LOG_HEADER_BUDGET,
+            max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
+            upload_refusals_kept: DEFAULT_REFUSALS_KEPT,
+            upload_refusal_memory_ms: DEFAULT_REFUSAL_MEMORY_MS,
+            nats_write_timeout_ms: DEFAULT_NATS_WRITE_TIMEOUT_MS,
+            lesson_slow_reader_grace_ms: DEFAULT_LESSON_SLOW_READER_GRACE_MS,
             run_concurrency: DEFAULT_RUN_CONCURRENCY,
             lesson_throttled_streams: DEFAULT_LESSON_THROTTLED_STREAMS,
             validation_budget_ms: DEFAULT_VALIDATION_BUDGET_MS,
@@ -223,6 +261,12 @@ impl Config {
             deadline: Duration::from_millis(self.sandbox_deadline_ms),
             slots: self.sandbox_slots,
             max_input_bytes: self.sandbox_max_input,
+            max_output_bytes: self.sandbox_max_output,
+            table_elements: self.sandbox_table_elements,
+            threads: self.sandbox_threads.map(|n| n as usize),
+            log_line_bytes: self.sandbox_log_line_bytes,
+            log_lines: self.sandbox_log_lines,
+            stderr_bytes: self.sandbox_stderr_bytes,
             pooling: true,
         }
     }
@@ -244,8 +288,21 @@ impl Config {
     pub fn validation_limits(&self) -> crate::registry::ValidationLimits {
         crate::registry::ValidationLimits {
             smoke_budget: Duration::from_millis(self.validation_budget_ms),
-            retry_after_secs: 1,
+            retry_after_secs: UPLOAD_RETRY_AFTER_SECS,
+            max_module_bytes: self.max_module_bytes,
+            refusals_kept: self.upload_refusals_kept,
+            refusal_memory: Duration::from_millis(self.upload_refusal_memory_ms),
         }
+    }
+
+    /// Time one registry write waits for NATS JetStream.
+    pub fn nats_write_timeout(&self) -> Duration {
+        Duration::from_millis(self.nats_write_timeout_ms)
+    }
+
+    /// Time a paced lesson answer's reader gets beyond twice its transfer time.
+    pub fn lesson_slow_reader_grace(&self) -> Duration {
+        Duration::from_millis(self.lesson_slow_reader_grace_ms)
     }
 
     /// Time a client has to send a whole request body.
@@ -261,53 +318,7 @@ impl Config {
     /// Every value in a range the server can honour: an absurd one is a
     /// start-up error naming the flag, never a panic or a silent clamp.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let range = |flag: &'static str, value: u64, range: RangeInclusive<u64>| {
-            if range.contains(&value) {
-                Ok(())
-            } else {
-                Err(ConfigError {
-                    flag,
-                    reason: format!("{value} is outside {}..={}", range.start(), range.end()),
-                })
-            }
-        };
-        range(
-            "--sandbox-memory-pages",
-            self.sandbox_memory_pages,
-            1..=65_536,
-        )?;
-        range(
-            "--sandbox-deadline-ms",
-            self.sandbox_deadline_ms,
-            1..=3_600_000,
-        )?;
-        range("--sandbox-slots", u64::from(self.sandbox_slots), 1..=4096)?;
-        range(
-            "--sandbox-max-input",
-            self.sandbox_max_input as u64,
-            1..=1 << 30,
-        )?;
-        range("--run-concurrency", self.run_concurrency, 1..=1024)?;
-        range(
-            "--lesson-throttled-streams",
-            u64::from(self.lesson_throttled_streams),
-            1..=1024,
-        )?;
-        range(
-            "--validation-budget-ms",
-            self.validation_budget_ms,
-            1..=600_000,
-        )?;
-        range(
-            "--header-read-timeout-ms",
-            self.header_read_timeout_ms,
-            1..=600_000,
-        )?;
-        range(
-            "--body-read-timeout-ms",
-            self.body_read_timeout_ms,
-            1..=3_600_000,
-        )?;
+        limits::check_ranges(self)?;
         for name in &self.allowed_hosts {
             crate::allowed_hosts::names::check_name(name).map_err(|reason| ConfigError {
                 flag: "--allowed-host",

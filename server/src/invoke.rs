@@ -117,7 +117,7 @@ pub async fn invoke(
     }
     // A failed call names what failed too: which digest, which side.
     let mut response = match called.result {
-        Ok(output) => respond(output),
+        Ok(output) => respond(output, state.config().log_header_budget),
         Err(e) => ApiError::from(e).into_response(),
     };
     let headers = response.headers_mut();
@@ -140,7 +140,10 @@ pub async fn invoke(
     Ok(response)
 }
 
-fn respond(output: Output) -> Response {
+/// The guest's output, its log lines as `x-guest-log` headers up to
+/// `log_header_budget` bytes (past it the lines are only counted, in
+/// `x-guest-log-lines`, and logged), and what it used.
+fn respond(output: Output, log_header_budget: usize) -> Response {
     let logs = output.logs.len();
     let mut response = output.bytes.into_response();
     let headers: &mut HeaderMap = response.headers_mut();
@@ -151,7 +154,7 @@ fn respond(output: Output) -> Response {
     headers.insert("x-guest-log-lines", HeaderValue::from(logs));
     // The lines themselves, for the caller to see what its guest said
     // (seed task 11), up to a budget that keeps the headers small.
-    let mut budget = LOG_HEADER_BUDGET;
+    let mut budget = log_header_budget;
     for line in &output.logs {
         let value = log_header_value(&line.message);
         if value.len() > budget {
@@ -170,10 +173,6 @@ fn respond(output: Output) -> Response {
     );
     response
 }
-
-/// Bytes of `x-guest-log` headers one answer carries at most; past it the
-/// remaining lines are only counted (`x-guest-log-lines`) and logged.
-pub const LOG_HEADER_BUDGET: usize = 8 * 1024;
 
 /// A log line as a header value: printable ASCII as is, every other byte
 /// (and `%`, and `,`, which joins repeated headers) percent-encoded, so any

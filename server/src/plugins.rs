@@ -25,7 +25,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::extract::{BodyError, JsonBody, Path, Query, read_limited};
 use crate::invoke::{self, Target};
-use crate::registry::{MAX_MODULE_BYTES, PluginDigest, RegistryError, Upload};
+use crate::registry::{PluginDigest, RegistryError, Upload};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
@@ -59,12 +59,13 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     auth::require_admin(&headers, state.config().admin_token.as_deref())?;
     let timeout = state.config().body_read_timeout();
-    let bytes = read_limited(&headers, body, MAX_MODULE_BYTES, timeout)
+    let max = state.config().max_module_bytes;
+    let bytes = read_limited(&headers, body, max, timeout)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge { announced } => ApiError::Registry(RegistryError::TooLarge {
-                size: announced.map_or(MAX_MODULE_BYTES + 1, |n| n as usize),
-                max: MAX_MODULE_BYTES,
+                size: announced.map_or(max + 1, |n| n as usize),
+                max,
             }),
             BodyError::Failed(e) => e,
         })?;

@@ -285,3 +285,41 @@ async fn with_fair_slices_a_spinner_that_keeps_its_slice_is_still_cut_at_its_dea
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn the_configured_log_and_output_limits_bound_what_a_guest_hands_back() {
+    let tight = Sandbox::new(SandboxLimits {
+        log_lines: 3,
+        log_line_bytes: 10,
+        max_output_bytes: 3,
+        ..LIMITS
+    })
+    .unwrap();
+    tight.load(builtin("logflood"), &guest("logflood")).unwrap();
+    let options = options(256, GENEROUS);
+    let call = tight
+        .invoke(&builtin("logflood"), "t", Bytes::new(), options)
+        .await;
+    // "done" is 4 bytes, one over the output limit.
+    let Err(SandboxError::AbiViolation { reason }) = call.result else {
+        panic!("{:?}", call.result);
+    };
+    assert!(reason.contains("exceeds 3"), "{reason}");
+    let one_line = Sandbox::new(SandboxLimits {
+        log_lines: 1,
+        log_line_bytes: 10,
+        ..LIMITS
+    })
+    .unwrap();
+    one_line
+        .load(builtin("logflood"), &guest("logflood"))
+        .unwrap();
+    let out = one_line
+        .invoke(&builtin("logflood"), "t", Bytes::new(), options)
+        .await
+        .result
+        .unwrap();
+    assert_eq!(out.logs.len(), 1);
+    assert!(out.logs[0].truncated && out.logs[0].message.len() == 10);
+    assert_eq!(out.logs_dropped, 10_000 - 1);
+}

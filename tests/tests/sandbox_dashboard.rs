@@ -25,10 +25,12 @@ async fn dashboard_invokes_a_plugin_and_shows_live_metrics() -> anyhow::Result<(
             slots: 2,
             max_input_bytes: 1 << 20,
             pooling: false,
+            ..server::config::SANDBOX_DEFAULTS
         })?);
         let validation = ValidationLimits {
             smoke_budget: Duration::from_secs(20),
             retry_after_secs: 1,
+            ..server::config::VALIDATION_DEFAULTS
         };
         let pipeline = server::pipeline::Pipeline::for_sandbox(Arc::clone(&sandbox));
         let registry = Registry::open(&registry_dir, sandbox, validation)?;

@@ -10,6 +10,8 @@ mod cycles;
 mod function_length;
 #[cfg(test)]
 mod invariants;
+#[cfg(test)]
+mod limits;
 
 #[cfg(test)]
 mod tests {

@@ -65,6 +65,7 @@ fn main() {
         slots: 4,
         max_input_bytes: 1 << 20,
         pooling: true,
+        ..server::config::SANDBOX_DEFAULTS
     })
     .expect("wasmtime engine");
     sandbox.load_dir(Path::new(guests)).expect("guests load");

@@ -44,9 +44,6 @@ use super::places::Place;
 /// Bytes released at a time: small enough that progress moves smoothly on
 /// the slowest profile (16 KiB is 80 ms at 1.6 Mbit/s).
 const CHUNK_BYTES: usize = 16 * 1024;
-/// Time a reader gets beyond twice the transfer time before its place is
-/// given to someone else.
-const SLOW_READER_GRACE: Duration = Duration::from_secs(10);
 
 /// The throttled-asset route.
 pub(super) fn router() -> Router<AppState> {
@@ -83,7 +80,7 @@ async fn throttled(
     parts.headers.insert(CACHE_CONTROL, NO_STORE);
     let deadline = Instant::now()
         + Duration::from_secs_f64(2.0 * profile.transfer_ms(bytes.len() as u64) / 1e3)
-        + SLOW_READER_GRACE;
+        + state.config().lesson_slow_reader_grace();
     admission.expire_at(deadline);
     Ok(Response::from_parts(
         parts,

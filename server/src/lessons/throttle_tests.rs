@@ -8,7 +8,8 @@ use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 use wire::network::{DSL, LOOPBACK, THROTTLED_PREFIX};
 
-use super::{CHUNK_BYTES, SLOW_READER_GRACE};
+use super::CHUNK_BYTES;
+use crate::config::DEFAULT_LESSON_SLOW_READER_GRACE_MS;
 use crate::{AppState, Config, app};
 
 const ASSET: &str = "go/hello.0123abcd.wasm";
@@ -203,7 +204,10 @@ async fn a_reader_that_stops_reading_loses_its_place_after_twice_the_transfer_ti
     tokio::time::sleep(2 * transfer).await;
     let refused = send(&state, "GET", &url("dsl", ASSET)).await;
     assert_eq!(refused.status().as_u16(), 503);
-    tokio::time::sleep(SLOW_READER_GRACE + std::time::Duration::from_millis(1)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(
+        DEFAULT_LESSON_SLOW_READER_GRACE_MS + 1,
+    ))
+    .await;
     let admitted = send(&state, "GET", &url("dsl", ASSET)).await;
     assert_eq!(admitted.status().as_u16(), 200);
     drop(stalled);

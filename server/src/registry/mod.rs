@@ -20,6 +20,7 @@ pub mod activation;
 mod artifacts;
 pub mod backend;
 mod commit;
+pub mod limits;
 pub mod nats;
 pub mod rollout;
 pub mod rollout_record;
@@ -50,9 +51,6 @@ use crate::pipeline::Pipeline;
 use crate::sandbox::{GuestKey, Sandbox};
 use activation::Names;
 use types::storage;
-
-/// Largest module accepted.
-pub const MAX_MODULE_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 struct State {
@@ -158,7 +156,7 @@ impl Registry {
             validation,
             uploads: Mutex::new(BTreeMap::new()),
             compiles: Semaphore::new(cores),
-            refusals: validate::Refusals::default(),
+            refusals: validate::Refusals::new(&validation),
             windows: Mutex::default(),
             backend,
             writes: tokio::sync::Mutex::new(()),
@@ -188,7 +186,7 @@ impl Registry {
         request_id: &str,
     ) -> Result<(PluginMeta, bool), RegistryError> {
         types::check_name(&upload.name)?;
-        validate::check_bytes(&upload.bytes, MAX_MODULE_BYTES)?;
+        validate::check_bytes(&upload.bytes, self.validation.max_module_bytes)?;
         let digest = PluginDigest::of(&upload.bytes);
         if let Some(existing) = self.plugin(&digest) {
             return Ok((existing, false));

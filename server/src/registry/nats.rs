@@ -31,10 +31,8 @@ use crate::digest::PluginDigest;
 pub const KV_BUCKET: &str = "wip-registry";
 /// The Object Store bucket of module bytes.
 pub const OBJECT_BUCKET: &str = "wip-modules";
-/// Revisions kept per key: the activation log of a name.
-pub const HISTORY: i64 = 64;
-/// How long one write may wait for JetStream before it answers 503.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+pub use super::limits::HISTORY;
+use super::limits::{CONNECT_TIMEOUT, RECONNECT_STEP, RECONNECT_STEPS};
 
 /// Key of a module's metadata.
 pub fn plugin_key(digest: &PluginDigest) -> String {
@@ -66,6 +64,8 @@ impl std::fmt::Debug for Buckets {
 #[derive(Debug)]
 pub struct Nats {
     url: String,
+    /// How long one write may wait for JetStream before it answers 503.
+    write_timeout: Duration,
     buckets: tokio::sync::OnceCell<Buckets>,
     /// The watch has applied everything the bucket held when it started.
     pub(super) synced: AtomicBool,
@@ -74,11 +74,12 @@ pub struct Nats {
 }
 
 impl Nats {
-    /// A backend for the server at `url`; nothing is contacted before
-    /// [`super::sync::spawn`].
-    pub fn new(url: &str) -> Self {
+    /// A backend for the server at `url` whose writes wait at most
+    /// `write_timeout`; nothing is contacted before [`super::sync::spawn`].
+    pub fn new(url: &str, write_timeout: Duration) -> Self {
         Self {
             url: url.to_owned(),
+            write_timeout,
             buckets: tokio::sync::OnceCell::new(),
             synced: AtomicBool::new(false),
             reconnects: Arc::new(tokio::sync::watch::Sender::new(0)),
@@ -99,10 +100,10 @@ impl Nats {
                 let client = async_nats::ConnectOptions::new()
                     .name("wip-server")
                     .retry_on_initial_connect()
-                    .connection_timeout(Duration::from_secs(1))
-                    .request_timeout(Some(WRITE_TIMEOUT))
+                    .connection_timeout(CONNECT_TIMEOUT)
+                    .request_timeout(Some(self.write_timeout))
                     .reconnect_delay_callback(|attempts| {
-                        Duration::from_millis(100 * attempts.min(10) as u64)
+                        RECONNECT_STEP * attempts.min(RECONNECT_STEPS as usize) as u32
                     })
                     .event_callback(move |event| {
                         let reconnects = Arc::clone(&reconnects);
@@ -230,7 +231,7 @@ impl Backend for Nats {
                     Err(e) => Err(unavailable(e)),
                 }
             };
-            tokio::time::timeout(WRITE_TIMEOUT, write)
+            tokio::time::timeout(self.write_timeout, write)
                 .await
                 .map_err(unavailable)?
         })
@@ -297,7 +298,7 @@ impl Backend for Nats {
                         }),
                 }
             };
-            tokio::time::timeout(WRITE_TIMEOUT, write)
+            tokio::time::timeout(self.write_timeout, write)
                 .await
                 .map_err(unavailable)?
         })

@@ -13,11 +13,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use async_nats::jetstream::kv;
 use futures::StreamExt as _;
 
+use super::limits::{WATCH_RETRY_FIRST, WATCH_RETRY_MAX};
 use super::nats::{Nats, unavailable};
 use super::types::{Activation, RegistryError};
 use super::{PluginDigest, Registry};
@@ -26,19 +26,19 @@ use super::{PluginDigest, Registry};
 /// connects, watches, and starts over after an error or a reconnect.
 pub fn spawn(registry: Arc<Registry>, nats: Arc<Nats>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut pause = Duration::from_millis(100);
+        let mut pause = WATCH_RETRY_FIRST;
         loop {
             let result = watch(&registry, &nats).await;
             nats.synced.store(false, Ordering::Release);
             match result {
                 Ok(()) => {
                     tracing::info!(url = nats.url(), "nats reconnected: catching up");
-                    pause = Duration::from_millis(100);
+                    pause = WATCH_RETRY_FIRST;
                 }
                 Err(e) => {
                     tracing::warn!(url = nats.url(), error = %e, "registry watch failed; retrying");
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
+                    pause = (pause * 2).min(WATCH_RETRY_MAX);
                 }
             }
         }

@@ -28,18 +28,25 @@ pub struct ValidationLimits {
     pub smoke_budget: Duration,
     /// Seconds a client is told to wait when the pool is busy.
     pub retry_after_secs: u64,
+    /// Largest module accepted.
+    pub max_module_bytes: usize,
+    /// Refusals remembered (the oldest is forgotten first).
+    pub refusals_kept: usize,
+    /// How long a refusal is remembered.
+    pub refusal_memory: Duration,
 }
-
-/// How long a refusal is remembered, and how many are.
-const REMEMBER_FOR: Duration = Duration::from_secs(60);
-const REMEMBERED: usize = 64;
 
 /// Recent refusals by (digest, smoke input): the same module with the same
 /// input uploaded again (ten at once, or in a loop) gets the same answer at
-/// once instead of another compile and smoke call. A new smoke input, or a
-/// minute, and it is validated again (a refusal may have been the load's).
-#[derive(Debug, Default)]
-pub(super) struct Refusals(Mutex<VecDeque<Refusal>>);
+/// once instead of another compile and smoke call. A new smoke input, or
+/// `refusal_memory` (a minute), and it is validated again (a refusal may
+/// have been the load's).
+#[derive(Debug)]
+pub(super) struct Refusals {
+    recent: Mutex<VecDeque<Refusal>>,
+    kept: usize,
+    memory: Duration,
+}
 
 #[derive(Debug)]
 struct Refusal {
@@ -50,10 +57,20 @@ struct Refusal {
 }
 
 impl Refusals {
+    /// No refusals yet; at most `limits.refusals_kept`, each for
+    /// `limits.refusal_memory`.
+    pub(super) fn new(limits: &ValidationLimits) -> Self {
+        Self {
+            recent: Mutex::default(),
+            kept: limits.refusals_kept,
+            memory: limits.refusal_memory,
+        }
+    }
+
     /// The refusal of `digest` with `smoke_input`, if recent.
     pub(super) fn get(&self, digest: &PluginDigest, smoke_input: &Bytes) -> Option<RegistryError> {
-        let mut refusals = self.0.lock().expect("refusals lock");
-        refusals.retain(|r| r.at.elapsed() < REMEMBER_FOR);
+        let mut refusals = self.recent.lock().expect("refusals lock");
+        refusals.retain(|r| r.at.elapsed() < self.memory);
         refusals
             .iter()
             .find(|r| r.digest == *digest && r.smoke_input == *smoke_input)
@@ -68,11 +85,11 @@ impl Refusals {
         smoke_input: Bytes,
         error: &RegistryError,
     ) {
-        if error.reason().is_none() {
+        if error.reason().is_none() || self.kept == 0 {
             return;
         }
-        let mut refusals = self.0.lock().expect("refusals lock");
-        if refusals.len() >= REMEMBERED {
+        let mut refusals = self.recent.lock().expect("refusals lock");
+        while refusals.len() >= self.kept {
             refusals.pop_front();
         }
         refusals.push_back(Refusal {

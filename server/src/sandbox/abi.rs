@@ -1,4 +1,4 @@
-//! The calling convention between host and guest (see ARCHITECTURE.md, "The
+//! The calling convention between host and guest (see docs/sandbox.md, "The
 //! sandbox ABI"), and the checks a module must pass before any of its code
 //! runs.
 
@@ -18,9 +18,6 @@ pub const REQUIRED_EXPORTS: [&str; 5] = [
 
 /// The only import module a guest may use besides `env.log`.
 const WASI_P1: &str = "wasi_snapshot_preview1";
-
-/// Largest output read back from a guest.
-const MAX_OUTPUT_BYTES: u32 = 16 * 1024 * 1024;
 
 /// Why a module was refused before any of its code ran.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,10 +173,9 @@ async fn process(
         .call_async(&mut *store, ())
         .await
         .map_err(Failure::Wasm)?;
-    if len > MAX_OUTPUT_BYTES {
-        return Err(Failure::Abi(format!(
-            "output of {len} bytes exceeds {MAX_OUTPUT_BYTES}"
-        )));
+    let max = store.data().bounds.max_output_bytes;
+    if len > max {
+        return Err(Failure::Abi(format!("output of {len} bytes exceeds {max}")));
     }
     let mut bytes = vec![0; len as usize];
     memory

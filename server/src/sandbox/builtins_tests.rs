@@ -24,6 +24,7 @@ fn sandbox() -> Sandbox {
         slots: 2,
         max_input_bytes: 1024,
         pooling: false,
+        ..crate::config::SANDBOX_DEFAULTS
     })
     .unwrap()
 }

@@ -19,29 +19,25 @@ use super::Work;
 use super::abi::{self, Failure, Returned};
 use super::engine::{EPOCH_TICK, Ticks};
 use super::error::{self, CpuBudgetExceeded, Observed};
-use super::host::{CallTags, HostState};
+use super::host::HostState;
 use super::scheduler::{Resume, Turn};
 use super::{CallOptions, Guest, Output, SandboxError};
 
-/// Runs `entry` in a fresh instance of `guest`; returns its typed outcome
-/// and what the call used (logs, peak memory, duration) either way.
+/// Runs `entry` in a fresh instance of `guest` with `host` (the caller's
+/// tags, the memory cap and the sandbox's bounds) as its store data;
+/// returns its typed outcome and what the call used (logs, peak memory,
+/// duration) either way.
 pub(super) async fn run(
     engine: &Engine,
     ticks: &Ticks,
     guest: Arc<Guest>,
-    tenant: String,
+    host: HostState,
     entry: Work,
     options: CallOptions,
     turn: Option<Arc<Turn>>,
 ) -> (Result<Returned, SandboxError>, Output) {
     let started = Instant::now();
-    let tags = CallTags {
-        tenant,
-        guest: guest.info.name.clone(),
-        digest: guest.info.digest.clone(),
-    };
-    let memory_pages = options.limits.memory_pages;
-    let mut store = Store::new(engine, HostState::new(tags, memory_pages));
+    let mut store = Store::new(engine, host);
     store.limiter(|state| &mut state.limits);
     let deadline_at = started + options.limits.deadline;
     meter_epochs(&mut store, ticks, options.cpu_budget, deadline_at);

@@ -22,13 +22,14 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// How often the epoch advances: the deadline's resolution.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub use super::limits::EPOCH_TICK;
 
-/// Builds the engine for `slots` concurrent instances of at most `cap_pages`
-/// (on-demand allocation instead of the pool when `pooling` is false).
-pub(super) fn build(slots: u32, cap_pages: u64, pooling: bool) -> wasmtime::Result<Engine> {
-    let cap_bytes = (cap_pages * super::limits::PAGE_BYTES) as usize;
+/// Builds the engine for `limits.slots` concurrent instances of at most
+/// `limits.memory_pages` and `limits.table_elements` (on-demand allocation
+/// instead of the pool when `limits.pooling` is false).
+pub(super) fn build(limits: &super::SandboxLimits) -> wasmtime::Result<Engine> {
+    let slots = limits.slots;
+    let cap_bytes = (limits.memory_pages * super::limits::PAGE_BYTES) as usize;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_core_instances(slots)
         .total_memories(slots)
@@ -36,15 +37,14 @@ pub(super) fn build(slots: u32, cap_pages: u64, pooling: bool) -> wasmtime::Resu
         // Async calls run on fiber stacks, one per instance in flight.
         .total_stacks(slots)
         .max_memory_size(cap_bytes)
-        // Go modules carry one large funcref table.
-        .table_elements(1 << 16);
+        .table_elements(limits.table_elements as usize);
     if PoolingAllocationConfig::is_pagemap_scan_available() {
         pool.linear_memory_keep_resident(cap_bytes)
             .pagemap_scan(Enabled::Yes);
     }
     let mut config = Config::new();
     config.epoch_interruption(true).memory_init_cow(true);
-    if pooling {
+    if limits.pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config)
@@ -175,7 +175,13 @@ mod tests {
     async fn a_reused_slot_gives_the_next_call_the_modules_image_not_the_last_calls_writes() {
         // One slot, so the second instance reuses the first one's memory
         // (kept resident where the kernel can scan it, see the module doc).
-        let engine = build(1, 1, true).unwrap();
+        let limits = crate::sandbox::SandboxLimits {
+            slots: 1,
+            memory_pages: 1,
+            pooling: true,
+            ..crate::config::SANDBOX_DEFAULTS
+        };
+        let engine = build(&limits).unwrap();
         let module = wasmtime::Module::new(&engine, PEEK_POKE).unwrap();
         let (image_byte, zero_page) = (0, 3 * 4096);
         let first = call(

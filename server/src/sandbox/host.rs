@@ -15,19 +15,13 @@ use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use super::SandboxLimits;
 use super::limits::MemoryCap;
-
-/// Most bytes of one log line (longer lines are truncated).
-pub const MAX_LOG_LINE: usize = 4 * 1024;
-/// Most log lines one call may emit; the rest are dropped and counted.
-pub const MAX_LOG_LINES: usize = 64;
-/// Bytes of stderr kept per call (enough for a Go panic's first lines).
-const STDERR_CAPACITY: usize = 16 * 1024;
 
 /// One log line a guest emitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
-    /// The message (lossy UTF-8, truncated to [`MAX_LOG_LINE`]).
+    /// The message (lossy UTF-8, truncated to the log line limit).
     pub message: String,
     /// Whether it was truncated.
     pub truncated: bool,
@@ -52,6 +46,8 @@ pub struct HostState {
     pub(super) tags: CallTags,
     pub(super) logs: Vec<LogLine>,
     pub(super) logs_dropped: u64,
+    /// The sandbox's limits: log lines, output.
+    pub(super) bounds: SandboxLimits,
     /// Epoch ticks the guest ran in: its CPU time, in [`super::engine::EPOCH_TICK`]s.
     pub(super) cpu_ticks: u64,
     /// Its fair share of the CPU, when the scheduler is on.
@@ -68,9 +64,10 @@ impl std::fmt::Debug for HostState {
 }
 
 impl HostState {
-    /// A deny-everything WASI context and a fresh memory cap.
-    pub(super) fn new(tags: CallTags, cap_pages: u64) -> Self {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+    /// A deny-everything WASI context and a fresh memory cap of
+    /// `cap_pages`; the rest of `bounds` bounds what the guest hands back.
+    pub(super) fn new(tags: CallTags, cap_pages: u64, bounds: SandboxLimits) -> Self {
+        let stderr = MemoryOutputPipe::new(bounds.stderr_bytes);
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
             .allow_tcp(false)
@@ -83,11 +80,12 @@ impl HostState {
             .build_p1();
         Self {
             wasi,
-            limits: MemoryCap::new(cap_pages),
+            limits: MemoryCap::new(cap_pages, bounds.table_elements),
             stderr,
             tags,
             logs: Vec::new(),
             logs_dropped: 0,
+            bounds,
             cpu_ticks: 0,
             turn: None,
         }
@@ -110,7 +108,8 @@ pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 /// `env.log(ptr, len)`: bounds-checked read of guest memory, capped size and
 /// count, emitted through `tracing` tagged with tenant, guest and digest.
 fn log(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
-    if caller.data().logs.len() >= MAX_LOG_LINES {
+    let bounds = caller.data().bounds;
+    if caller.data().logs.len() >= bounds.log_lines {
         caller.data_mut().logs_dropped += 1;
         return Ok(());
     }
@@ -118,8 +117,8 @@ fn log(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Resul
         wasmtime::bail!("env.log: the guest exports no memory");
     };
     let (ptr, len) = (ptr as u32 as usize, len as u32 as usize);
-    let truncated = len > MAX_LOG_LINE;
-    let take = len.min(MAX_LOG_LINE);
+    let truncated = len > bounds.log_line_bytes;
+    let take = len.min(bounds.log_line_bytes);
     let data = memory.data(&caller);
     let Some(bytes) = ptr.checked_add(take).and_then(|end| data.get(ptr..end)) else {
         // A guest pointing outside its own memory is broken or hostile: end it.

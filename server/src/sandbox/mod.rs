@@ -133,11 +133,10 @@ impl Sandbox {
         limits: SandboxLimits,
         scheduling: Scheduling,
     ) -> Result<Self, LoadError> {
-        let engine = engine::build(limits.slots, limits.memory_pages, limits.pooling)
-            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let engine = engine::build(&limits).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = self::limits::guest_threads(limits.threads);
         let ticks = engine::Ticks::default();
         let scheduler = (scheduling == Scheduling::Fair).then(|| {
             let engine = engine.clone();
@@ -335,9 +334,14 @@ impl Sandbox {
             // Background calls have their own (nice-19) threads.
             _ => None,
         };
-        let tenant = tenant.to_owned();
+        let tags = host::CallTags {
+            tenant: tenant.to_owned(),
+            guest: guest.info.name.clone(),
+            digest: guest.info.digest.clone(),
+        };
+        let host = HostState::new(tags, options.limits.memory_pages, self.limits);
         let call = async move {
-            let outcome = call::run(&engine, &ticks, guest, tenant, entry, options, turn).await;
+            let outcome = call::run(&engine, &ticks, guest, host, entry, options, turn).await;
             drop(slot);
             outcome
         };

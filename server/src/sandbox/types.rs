@@ -58,6 +58,18 @@ pub struct SandboxLimits {
     pub slots: u32,
     /// Largest input accepted.
     pub max_input_bytes: usize,
+    /// Largest output read back from a guest.
+    pub max_output_bytes: u32,
+    /// Most elements of an instance's tables.
+    pub table_elements: u32,
+    /// Threads that run guest calls (`None`: one per core).
+    pub threads: Option<usize>,
+    /// Most bytes of one log line (longer lines are truncated).
+    pub log_line_bytes: usize,
+    /// Most log lines of one call; the rest are dropped and counted.
+    pub log_lines: usize,
+    /// Bytes of stderr kept per call.
+    pub stderr_bytes: usize,
     /// Pre-reserved instance slots with copy-on-write memory images
     /// (`true`, production), or allocate on demand (`false`, the benchmark's
     /// comparison point).
@@ -149,7 +161,7 @@ pub struct Output {
     pub bytes: Vec<u8>,
     /// What an `i32` export returned ([`Work::Add`]).
     pub returned: Option<i32>,
-    /// Lines it logged (at most [`host::MAX_LOG_LINES`]).
+    /// Lines it logged (at most [`SandboxLimits::log_lines`]).
     pub logs: Vec<LogLine>,
     /// Lines dropped beyond the budget.
     pub logs_dropped: u64,

@@ -23,6 +23,7 @@ pub const LIMITS: SandboxLimits = SandboxLimits {
     slots: 8,
     max_input_bytes: 64 * 1024,
     pooling: true,
+    ..server::config::SANDBOX_DEFAULTS
 };
 
 /// Long enough that only the limit under test can end a call.

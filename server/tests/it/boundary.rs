@@ -15,7 +15,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{guest, send};
 use plugin_api::{ACME, ADMIN, call, futures_join_all, state, upload};
-use server::registry::MAX_MODULE_BYTES;
 use server::{AppState, Config};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -153,12 +152,13 @@ async fn an_upload_over_the_limit_is_cut_while_reading_and_stores_nothing() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(code(&body), "too_large");
     let read = frames.load(Ordering::SeqCst);
-    assert!(read <= MAX_MODULE_BYTES / (1 << 20) + 2, "{read} MiB read");
+    let max = state.config().max_module_bytes;
+    assert!(read <= max / (1 << 20) + 2, "{read} MiB read");
     // An announced Content-Length over the limit is refused before reading.
     let (body, frames) = endless_body(1 << 20);
     let request = Request::post("/api/plugins?name=csv")
         .header("authorization", format!("Bearer {ADMIN}"))
-        .header("content-length", (MAX_MODULE_BYTES + 1).to_string())
+        .header("content-length", (max + 1).to_string())
         .body(body)
         .unwrap();
     let (status, _, _) = send(&state, request).await;

@@ -14,6 +14,7 @@ const LIMITS: SandboxLimits = SandboxLimits {
     slots: 4,
     max_input_bytes: 64 * 1024,
     pooling: true,
+    ..server::config::SANDBOX_DEFAULTS
 };
 
 fn guest_count() -> usize {

@@ -130,16 +130,13 @@ async fn guest_cannot_reach_a_real_socket() {
 async fn log_flood_is_capped_and_the_call_still_completes() {
     let out = invoke("logflood", "").await.unwrap();
     assert_eq!(out.bytes, b"done");
-    assert_eq!(out.logs.len(), server::sandbox::host::MAX_LOG_LINES);
+    assert_eq!(out.logs.len(), LIMITS.log_lines);
     assert!(
         out.logs
             .iter()
-            .all(|l| l.truncated && l.message.len() <= server::sandbox::host::MAX_LOG_LINE)
+            .all(|l| l.truncated && l.message.len() <= LIMITS.log_line_bytes)
     );
-    assert_eq!(
-        out.logs_dropped,
-        10_000 - server::sandbox::host::MAX_LOG_LINES as u64
-    );
+    assert_eq!(out.logs_dropped, 10_000 - LIMITS.log_lines as u64);
 }
 
 #[tokio::test]

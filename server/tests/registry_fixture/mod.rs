@@ -19,11 +19,13 @@ pub const LIMITS: SandboxLimits = SandboxLimits {
     slots: 8,
     max_input_bytes: 1 << 20,
     pooling: true,
+    ..server::config::SANDBOX_DEFAULTS
 };
 
 pub const VALIDATION: ValidationLimits = ValidationLimits {
     smoke_budget: Duration::from_secs(20),
     retry_after_secs: 1,
+    ..server::config::VALIDATION_DEFAULTS
 };
 
 pub fn sandbox() -> Arc<Sandbox> {

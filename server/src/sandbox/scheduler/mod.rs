@@ -41,7 +41,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -56,7 +56,7 @@ pub(super) use turn::{Resume, Turn, yield_once};
 
 /// How long a holder may stay parked before it counts as blocked in the
 /// host (four epoch ticks).
-pub const STALL: Duration = Duration::from_millis(4);
+pub use super::limits::STALL;
 
 /// How far behind the clock a tenant may be when it returns (in ticks):
 /// a tenant that was idle, or new, runs its first few ticks before a

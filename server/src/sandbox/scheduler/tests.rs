@@ -1,6 +1,7 @@
 //! The scheduler's rules, without wasm.
 
 use super::*;
+use std::time::Duration;
 
 /// Which of `tenants` gets the next free slice when all wait at once.
 async fn order_of_grants(scheduler: &Arc<FairScheduler>, tenants: &[&str]) -> Vec<String> {

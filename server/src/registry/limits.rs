@@ -1,0 +1,34 @@
+//! The registry's fixed numbers. The operator's limits (module size, the
+//! refusal memo, the NATS write timeout) come from `Config`, through
+//! [`super::ValidationLimits`] and [`super::nats::Nats::new`]; these are
+//! not a choice: they pace retries or are part of a stored or wire format.
+
+use std::time::Duration;
+
+/// Revisions JetStream keeps per key: the activation log of a name. Part
+/// of the bucket's stream configuration, which every replica creates
+/// alike; changing it means recreating the stream.
+pub const HISTORY: i64 = 64;
+
+/// How long one attempt to reach nats-server waits: the client retries
+/// for as long as it takes, so this only paces the attempts.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// The pause before a reconnect grows by this per failed attempt...
+pub const RECONNECT_STEP: Duration = Duration::from_millis(100);
+/// ...for this many attempts, then stays (one second between attempts).
+pub const RECONNECT_STEPS: u32 = 10;
+
+/// The first pause before a failed registry watch starts over; it doubles
+/// after each failure, up to [`WATCH_RETRY_MAX`].
+pub const WATCH_RETRY_FIRST: Duration = Duration::from_millis(100);
+/// The longest pause between two attempts to watch the registry again.
+pub const WATCH_RETRY_MAX: Duration = Duration::from_millis(2_000);
+
+/// Decisions kept per name: the stored record's history, which every
+/// replica must cut alike.
+pub const MAX_DECISIONS: usize = 50;
+
+/// Largest `min_calls` a rollout request may ask for: the API's contract
+/// (`docs/rollouts.md`), not a server's choice.
+pub const MAX_MIN_CALLS: u64 = 1_000_000;
