@@ -106,7 +106,7 @@ pub async fn invoke(
             .into());
     }
     if let Some(call) = &resolved.rollout {
-        crate::rollouts::count(
+        crate::rollout_routes::count(
             state,
             call,
             &resolved.digest,

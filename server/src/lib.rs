@@ -24,7 +24,7 @@ pub mod plugins;
 pub mod random;
 pub mod registry;
 pub mod request_id;
-pub mod rollouts;
+pub mod rollout_routes;
 pub mod run;
 pub mod sandbox;
 pub mod state;
@@ -64,7 +64,7 @@ pub fn app(state: AppState) -> Router {
         .merge(run::router())
         .merge(lessons::router())
         .merge(plugins::router())
-        .merge(rollouts::router())
+        .merge(rollout_routes::router())
         .merge(demo::route::router())
         // A known path with another method: the JSON error, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,9 +1,9 @@
 //! Observability across the boundary (seed task 14): per (digest, tenant)
 //! invocations by outcome and latency, exposed as Prometheus text at
-//! `/metrics` and as percentiles at `/api/stats`; [`rollouts`]: the rollout
-//! series.
+//! `/metrics` and as percentiles at `/api/stats`; [`rollout_metrics`]: the
+//! rollout series.
 
-pub mod rollouts;
+pub mod rollout_metrics;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -24,7 +24,7 @@ pub struct Metrics {
     stats: Mutex<BTreeMap<(String, String), Stat>>,
     started: Instant,
     cores: f64,
-    rollouts: rollouts::RolloutMetrics,
+    rollouts: rollout_metrics::RolloutMetrics,
 }
 
 #[derive(Debug)]
@@ -122,7 +122,7 @@ impl Metrics {
             .register(Box::new(cpu.clone()))
             .expect("registers once");
         Self {
-            rollouts: rollouts::RolloutMetrics::register(&registry),
+            rollouts: rollout_metrics::RolloutMetrics::register(&registry),
             registry,
             invocations,
             latency,
@@ -177,7 +177,7 @@ impl Metrics {
     }
 
     /// The rollout series.
-    pub fn rollouts(&self) -> &rollouts::RolloutMetrics {
+    pub fn rollouts(&self) -> &rollout_metrics::RolloutMetrics {
         &self.rollouts
     }
 

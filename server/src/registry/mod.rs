@@ -5,8 +5,9 @@
 //!
 //! - [`types`]: the stored records (modules, activations), errors
 //! - [`activation`]: the activation rules, pure
-//! - [`rollout`]: the canary rules, pure; `rollouts`: the running ones;
-//!   [`rollout_record`]: what a rollout stores (thresholds, decisions)
+//! - [`rollout_rules`]: the canary rules, pure; `rollout_state`: the running
+//!   rollouts; [`rollout_record`]: what a rollout stores (thresholds,
+//!   decisions)
 //! - [`validate`]: what an upload must pass
 //! - `artifacts`: module files and the precompiled-artifact cache
 //! - [`store`]: atomic writes
@@ -22,9 +23,9 @@ pub mod backend;
 mod commit;
 pub mod limits;
 pub mod nats;
-pub mod rollout;
 pub mod rollout_record;
-mod rollouts;
+pub mod rollout_rules;
+mod rollout_state;
 pub mod store;
 #[cfg(test)]
 mod stored_format_tests;
@@ -42,8 +43,8 @@ use tokio::sync::Semaphore;
 
 pub use crate::digest::PluginDigest;
 pub use backend::{Backend, Health};
-pub use rollout::Role;
-pub use rollouts::{Counted, RolloutCall, Routed};
+pub use rollout_rules::Role;
+pub use rollout_state::{Counted, RolloutCall, Routed};
 pub use types::{Activation, ArtifactRecord, PluginMeta, RegistryError};
 pub use validate::{DEFAULT_SMOKE_INPUT, ValidationLimits};
 
@@ -97,7 +98,7 @@ pub struct Registry {
     /// Modules refused lately, answered again without a compile.
     refusals: validate::Refusals,
     /// The counts of running rollouts (in memory: a restart starts them over).
-    windows: Mutex<rollouts::Windows>,
+    windows: Mutex<rollout_state::Windows>,
     /// Where writes are decided.
     backend: Arc<dyn Backend>,
     /// One write of this process at a time (the backend's compare-and-set

@@ -1,7 +1,8 @@
 //! Canary rollouts as pure functions, like [`super::activation`]: starting
 //! one, routing a call, counting a side's outcomes, judging the candidate
 //! against the stable digest, and concluding. The registry persists what
-//! they return and swaps it in; see `docs/rollouts.md` for the rules.
+//! they return and swaps it in (`rollout_state`); see `docs/rollouts.md`
+//! for the rules.
 
 use hdrhistogram::Histogram;
 use sha2::{Digest as _, Sha256};
@@ -328,5 +329,5 @@ pub fn conclude(
 }
 
 #[cfg(test)]
-#[path = "rollout_tests.rs"]
+#[path = "rollout_rules_tests.rs"]
 mod tests;

@@ -1,15 +1,18 @@
-//! The registry's running rollouts: start one, route each call of the name,
-//! count what each side's calls did, and conclude (by the numbers, or by
-//! hand). The rules are the pure functions of [`super::rollout`]; this file
-//! persists what they return and keeps the in-memory windows.
+//! The registry's running rollouts, its rollout state machine: start one,
+//! route each call of the name, count what each side's calls did, and
+//! conclude (by the numbers, or by hand). The rules are the pure functions
+//! of [`super::rollout_rules`]; this file persists what they return, keeps
+//! the in-memory windows, and answers in `wire` bodies converted from the
+//! stored records of [`super::rollout_record`]. The HTTP routes are
+//! `crate::rollout_routes`; the metrics `crate::metrics::rollout_metrics`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use wire::{Decision, DecisionKind, RolloutRequest};
 
-use super::rollout::{self, Evidence, Plan, Role, Tally, Verdict};
 use super::rollout_record::StoredDecisionKind;
+use super::rollout_rules::{self, Evidence, Plan, Role, Tally, Verdict};
 use super::{PluginDigest, Registry, RegistryError};
 use crate::outcome::Outcome;
 
@@ -93,7 +96,7 @@ impl Registry {
                 message: format!("{:?} is not a sha256 digest", request.candidate),
             })?;
         self.ensure(&candidate).await?;
-        let salt = rollout::new_salt();
+        let salt = rollout_rules::new_salt();
         let plan = self
             .commit(name, |state| {
                 let meta =
@@ -103,7 +106,7 @@ impl Registry {
                         .ok_or_else(|| RegistryError::UnknownDigest {
                             digest: candidate.to_string(),
                         })?;
-                rollout::start(&state.names, name, meta, request, now_ms(), &salt).map(Some)
+                rollout_rules::start(&state.names, name, meta, request, now_ms(), &salt).map(Some)
             })
             .await?
             .expect("a start always changes the name");
@@ -148,7 +151,7 @@ impl Registry {
                 rollout: None,
             });
         };
-        let role = rollout::route(name_or_digest, plan, request_id);
+        let role = rollout_rules::route(name_or_digest, plan, request_id);
         let (digest, share) = match role {
             Role::Stable => (activation.active.clone(), 100 - plan.percent),
             Role::Candidate => (plan.candidate.clone(), plan.percent),
@@ -195,7 +198,7 @@ impl Registry {
                 Role::Stable => window.stable.record(outcome, latency),
                 Role::Candidate => window.candidate.record(outcome, latency),
             }
-            match rollout::judge(&call.plan, &window.stable, &window.candidate) {
+            match rollout_rules::judge(&call.plan, &window.stable, &window.candidate) {
                 None => return Counted::Running,
                 Some(Verdict::Promote) => {
                     (StoredDecisionKind::Promoted, window.evidence(Vec::new()))
@@ -237,7 +240,7 @@ impl Registry {
     ) -> Result<Decision, RegistryError> {
         let decision = self
             .commit(name, |state| {
-                rollout::conclude(&state.names, name, started_at_ms, kind, evidence, now_ms())
+                rollout_rules::conclude(&state.names, name, started_at_ms, kind, evidence, now_ms())
                     .map(Some)
             })
             .await?

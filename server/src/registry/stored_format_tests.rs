@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::activation::Names;
 use super::backend::{Backend, Local};
-use super::rollout::Plan;
 use super::rollout_record::{StoredDecisionKind, StoredSideStats, StoredThresholds};
+use super::rollout_rules::Plan;
 use super::types::{Activation, ArtifactRecord, PluginMeta};
 use crate::digest::PluginDigest;
 

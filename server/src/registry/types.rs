@@ -52,7 +52,7 @@ pub struct Plan {
     pub thresholds: StoredThresholds,
     /// Unix milliseconds; with the candidate, tells rollouts apart.
     pub started_at_ms: u64,
-    /// The secret key of [`super::rollout::route`]'s hash: 128 random bits drawn when the
+    /// The secret key of [`super::rollout_rules::route`]'s hash: 128 random bits drawn when the
     /// rollout starts, stored with it (so every replica and a restart
     /// route a request id alike) and never shown over HTTP, so a caller
     /// can neither predict nor choose its side. A plan stored before the
@@ -82,7 +82,7 @@ pub struct Activation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Plan>,
     /// How past rollouts ended, oldest first (the last
-    /// [`super::rollout::MAX_DECISIONS`]).
+    /// [`super::rollout_rules::MAX_DECISIONS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decisions: Vec<StoredDecision>,
 }

@@ -246,7 +246,7 @@ async fn a_call_that_ends_after_the_decision_counts_but_joins_no_window() {
         Counted::Ended
     );
     let digest = routed.digest.to_string();
-    server::rollouts::count(&state, &late, &digest, Outcome::Ok, took).await;
+    server::rollout_routes::count(&state, &late, &digest, Outcome::Ok, took).await;
     let (_, _, metrics) = call(&state, "GET", "/metrics", None, vec![]).await;
     let metrics = String::from_utf8(metrics).unwrap();
     assert!(metrics.contains("wip_rollout_calls_total{"), "{metrics}");
