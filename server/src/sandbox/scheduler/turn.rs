@@ -4,7 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use super::{Activity, FairScheduler, Request, Slice};
+use super::activity::Activity;
+use super::slices::{FairScheduler, Request, Slice};
 
 /// One call's turns at the CPU: the slice it holds, handed on at every
 /// tick when someone else waits.
