@@ -94,9 +94,9 @@ async fn failed_calls_during_a_nats_restart(cluster: &mut Cluster) {
     let direct: Vec<String> = (0..3).map(|i| cluster.url(i)).collect();
     let (calls, failed) = under_load(&http, &direct, 3, || {
         std::thread::sleep(Duration::from_secs(1));
-        cluster.nats.kill();
+        cluster.nats.node(0).kill();
         std::thread::sleep(Duration::from_secs(2));
-        cluster.nats.restart().expect("nats-server restarts");
+        cluster.nats.node(0).restart().expect("nats-server restarts");
         std::thread::sleep(Duration::from_secs(1));
     })
     .await;

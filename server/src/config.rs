@@ -165,9 +165,15 @@ pub struct Config {
 
     /// Where registry writes are decided: unset = this process alone (its
     /// data dir); `nats://host:port` = NATS JetStream shared by replicas
-    /// (the data dir is then this replica's cache).
+    /// (the data dir is then this replica's cache); a comma-separated list
+    /// names the nodes of a NATS cluster.
     #[arg(long, env = "WIP_REGISTRY")]
     pub registry: Option<String>,
+
+    /// Copies NATS keeps of the registry's streams when it creates them:
+    /// 3 on a 3-node cluster survives the loss of one node.
+    #[arg(long, env = "WIP_REGISTRY_REPLICAS", default_value_t = DEFAULT_REGISTRY_REPLICAS)]
+    pub registry_replicas: u64,
 
     /// Admin bearer token for registry changes (at least 32 bytes); unset =
     /// registry is read-only.
@@ -239,6 +245,7 @@ impl Config {
             admin_token: None,
             tenants_file: None,
             registry: None,
+            registry_replicas: DEFAULT_REGISTRY_REPLICAS,
             demo: false,
             log_format: "pretty".to_owned(),
             cpu_scheduler: "fifo".to_owned(),
@@ -336,8 +343,8 @@ impl Config {
                 ),
             });
         }
-        if let Some(url) = &self.registry
-            && !url.starts_with("nats://")
+        if let Some(urls) = &self.registry
+            && let Some(url) = urls.split(',').find(|url| !url.starts_with("nats://"))
         {
             return Err(ConfigError {
                 flag: "--registry",

@@ -183,7 +183,11 @@ fn open_registry(config: &Config, sandbox: &Arc<Sandbox>) -> Result<Arc<Registry
             message: "a shared registry needs a tokio runtime to keep in step".into(),
         }));
     }
-    let nats = Arc::new(Nats::new(url, config.nats_write_timeout()));
+    let nats = Arc::new(Nats::new(
+        url,
+        config.nats_write_timeout(),
+        config.registry_replicas as usize,
+    ));
     let registry = Arc::new(Registry::open_shared(
         dir,
         sandbox,

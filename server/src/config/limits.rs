@@ -33,6 +33,9 @@ pub const DEFAULT_STDERR_BYTES: usize = 16 * 1024;
 pub const DEFAULT_LOG_HEADER_BUDGET: usize = 8 * 1024;
 /// Default largest uploaded module: the Go guests are 2–3 MiB.
 pub const DEFAULT_MAX_MODULE_BYTES: usize = 32 * 1024 * 1024;
+/// Default copies of the registry's NATS streams: one server. A cluster
+/// of three (`cargo xtask cluster`) keeps three, so it survives one loss.
+pub const DEFAULT_REGISTRY_REPLICAS: u64 = 1;
 /// Default refusals an upload remembers (see `registry/validate.rs`).
 pub const DEFAULT_REFUSALS_KEPT: usize = 64;
 /// Default time a refusal is remembered: a minute, so a refusal that was
@@ -92,7 +95,7 @@ pub const VALIDATION_DEFAULTS: ValidationLimits = ValidationLimits {
 };
 
 /// Each numeric flag, its value and the range the server can honour.
-fn ranges(c: &Config) -> [(&'static str, u64, RangeInclusive<u64>); 20] {
+fn ranges(c: &Config) -> [(&'static str, u64, RangeInclusive<u64>); 21] {
     const MIB: u64 = 1 << 20;
     const GIB: u64 = 1 << 30;
     const HOUR_MS: u64 = 3_600_000;
@@ -147,6 +150,8 @@ fn ranges(c: &Config) -> [(&'static str, u64, RangeInclusive<u64>); 20] {
             c.nats_write_timeout_ms,
             1..=TEN_MIN_MS,
         ),
+        // JetStream keeps at most 5 copies of a stream.
+        ("--registry-replicas", c.registry_replicas, 1..=5),
         ("--run-concurrency", c.run_concurrency, 1..=1024),
         (
             "--header-read-timeout-ms",
@@ -195,7 +200,9 @@ mod tests {
     fn every_limit_refuses_zero_or_a_huge_value_naming_its_flag() {
         let ok = Config::with_assets_dir("site");
         assert!(ok.check().is_ok());
-        let cases: [Absurd; 12] = [
+        let cases: [Absurd; 14] = [
+            ("--registry-replicas", |c| c.registry_replicas = 0),
+            ("--registry-replicas", |c| c.registry_replicas = 6),
             ("--sandbox-max-output", |c| c.sandbox_max_output = 0),
             ("--sandbox-max-output", |c| c.sandbox_max_output = u32::MAX),
             ("--sandbox-table-elements", |c| c.sandbox_table_elements = 0),

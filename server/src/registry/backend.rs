@@ -35,6 +35,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Whether writes can be accepted now.
     fn health(&self) -> Health;
 
+    /// Whether writes can be accepted, waiting as long as one write may
+    /// wait for a connection that is being re-established.
+    fn wait_healthy(&self) -> BoxFuture<'_, Health> {
+        Box::pin(async move { self.health() })
+    }
+
     /// Shares a validated module. Idempotent: the digest is the key, and
     /// storing it twice changes nothing. `false` when it was already shared
     /// (by another replica).

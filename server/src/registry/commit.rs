@@ -38,7 +38,7 @@ impl Registry {
         name: &str,
         change: impl FnOnce(&State) -> Result<Option<(Names, T)>, RegistryError>,
     ) -> Result<Option<T>, RegistryError> {
-        self.writable()?;
+        self.writable().await?;
         let _writer = self.writes.lock().await;
         let (next, out, expected) = {
             let state = self.read();
@@ -78,8 +78,8 @@ impl Registry {
         true
     }
 
-    pub(super) fn writable(&self) -> Result<(), RegistryError> {
-        match self.backend.health() {
+    pub(super) async fn writable(&self) -> Result<(), RegistryError> {
+        match self.backend.wait_healthy().await {
             Health::Ok => Ok(()),
             Health::Degraded => Err(RegistryError::Unavailable {
                 message: format!("the {} registry is unreachable", self.backend.kind()),

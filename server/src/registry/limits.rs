@@ -32,3 +32,10 @@ pub const MAX_DECISIONS: usize = 50;
 /// Largest `min_calls` a rollout request may ask for: the API's contract
 /// (`docs/rollouts.md`), not a server's choice.
 pub const MAX_MIN_CALLS: u64 = 1_000_000;
+
+/// The first pause before a registry write that found NATS unreachable is
+/// tried again (within `--nats-write-timeout-ms`); it doubles after each
+/// failure, up to [`WRITE_RETRY_MAX_PAUSE`]. It only paces the attempts.
+pub const WRITE_RETRY_FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// The longest pause between two attempts of one registry write.
+pub const WRITE_RETRY_MAX_PAUSE: Duration = Duration::from_millis(500);

@@ -192,7 +192,7 @@ impl Registry {
         if let Some(existing) = self.plugin(&digest) {
             return Ok((existing, false));
         }
-        self.writable()?;
+        self.writable().await?;
         let lock = Arc::clone(
             self.uploads
                 .lock()

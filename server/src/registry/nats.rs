@@ -32,7 +32,10 @@ pub const KV_BUCKET: &str = "wip-registry";
 /// The Object Store bucket of module bytes.
 pub const OBJECT_BUCKET: &str = "wip-modules";
 pub use super::limits::HISTORY;
-use super::limits::{CONNECT_TIMEOUT, RECONNECT_STEP, RECONNECT_STEPS};
+use super::limits::{
+    CONNECT_TIMEOUT, RECONNECT_STEP, RECONNECT_STEPS, WRITE_RETRY_FIRST_PAUSE,
+    WRITE_RETRY_MAX_PAUSE,
+};
 
 /// Key of a module's metadata.
 pub fn plugin_key(digest: &PluginDigest) -> String {
@@ -63,9 +66,12 @@ impl std::fmt::Debug for Buckets {
 /// The JetStream backend of one replica.
 #[derive(Debug)]
 pub struct Nats {
+    /// One server, or a cluster's nodes, comma-separated.
     url: String,
     /// How long one write may wait for JetStream before it answers 503.
     write_timeout: Duration,
+    /// Copies of each stream, when this replica creates them.
+    replicas: usize,
     buckets: tokio::sync::OnceCell<Buckets>,
     /// The watch has applied everything the bucket held when it started.
     pub(super) synced: AtomicBool,
@@ -74,12 +80,15 @@ pub struct Nats {
 }
 
 impl Nats {
-    /// A backend for the server at `url` whose writes wait at most
-    /// `write_timeout`; nothing is contacted before [`super::sync::spawn`].
-    pub fn new(url: &str, write_timeout: Duration) -> Self {
+    /// A backend for the server at `url` (or the cluster whose nodes it
+    /// lists, comma-separated) whose writes wait at most `write_timeout`,
+    /// and whose streams, if it creates them, keep `replicas` copies.
+    /// Nothing is contacted before [`super::sync::spawn`].
+    pub fn new(url: &str, write_timeout: Duration, replicas: usize) -> Self {
         Self {
             url: url.to_owned(),
             write_timeout,
+            replicas,
             buckets: tokio::sync::OnceCell::new(),
             synced: AtomicBool::new(false),
             reconnects: Arc::new(tokio::sync::watch::Sender::new(0)),
@@ -114,7 +123,7 @@ impl Nats {
                             }
                         }
                     })
-                    .connect(self.url.as_str())
+                    .connect(self.addrs()?)
                     .await
                     .map_err(unavailable)?;
                 let js = jetstream::new(client.clone());
@@ -130,7 +139,7 @@ impl Nats {
                     deny_delete: true,
                     allow_direct: true,
                     discard: jetstream::stream::DiscardPolicy::New,
-                    num_replicas: 1,
+                    num_replicas: self.replicas,
                     ..Default::default()
                 })
                 .await
@@ -142,6 +151,7 @@ impl Nats {
                         .create_object_store(object_store::Config {
                             bucket: OBJECT_BUCKET.into(),
                             storage: jetstream::stream::StorageType::File,
+                            num_replicas: self.replicas,
                             ..Default::default()
                         })
                         .await
@@ -154,6 +164,14 @@ impl Nats {
                 })
             })
             .await
+    }
+
+    /// The nodes to connect to (the client fails over between them).
+    fn addrs(&self) -> Result<Vec<async_nats::ServerAddr>, RegistryError> {
+        self.url
+            .split(',')
+            .map(|url| url.trim().parse().map_err(unavailable))
+            .collect()
     }
 
     fn ready(&self) -> Result<&Buckets, RegistryError> {
@@ -199,6 +217,18 @@ impl Backend for Nats {
         }
     }
 
+    fn wait_healthy(&self) -> BoxFuture<'_, Health> {
+        Box::pin(async move {
+            // After a node's loss the client reconnects to another node and
+            // the watch catches up again: usually well within a write's wait.
+            let deadline = tokio::time::Instant::now() + self.write_timeout;
+            while self.health() == Health::Degraded && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(WRITE_RETRY_FIRST_PAUSE).await;
+            }
+            self.health()
+        })
+    }
+
     fn put_module<'a>(
         &'a self,
         meta: &'a PluginMeta,
@@ -206,7 +236,7 @@ impl Backend for Nats {
     ) -> BoxFuture<'a, Result<bool, RegistryError>> {
         Box::pin(async move {
             let buckets = self.ready()?;
-            let write = async {
+            let write = |_| async {
                 let name = meta.digest.as_str();
                 if buckets.objects.info(name).await.is_err() {
                     let mut reader: &[u8] = bytes;
@@ -231,9 +261,7 @@ impl Backend for Nats {
                     Err(e) => Err(unavailable(e)),
                 }
             };
-            tokio::time::timeout(self.write_timeout, write)
-                .await
-                .map_err(unavailable)?
+            self.retrying(write).await
         })
     }
 
@@ -278,30 +306,74 @@ impl Backend for Nats {
             let conflict = || RegistryError::Conflict {
                 name: name.to_owned(),
             };
-            let write = async {
-                match expected {
-                    None => buckets
-                        .kv
-                        .create(active_key(name), json)
-                        .await
-                        .map_err(|e| match e.kind() {
-                            kv::CreateErrorKind::AlreadyExists => conflict(),
-                            _ => unavailable(e),
-                        }),
-                    Some(revision) => buckets
-                        .kv
-                        .update(active_key(name), json, revision)
-                        .await
-                        .map_err(|e| match e.kind() {
-                            kv::UpdateErrorKind::WrongLastRevision => conflict(),
-                            _ => unavailable(e),
-                        }),
+            let write = |attempt: u32| {
+                let json = json.clone();
+                async move {
+                    let written = match expected {
+                        None => buckets
+                            .kv
+                            .create(active_key(name), json.clone())
+                            .await
+                            .map_err(|e| match e.kind() {
+                                kv::CreateErrorKind::AlreadyExists => conflict(),
+                                _ => unavailable(e),
+                            }),
+                        Some(revision) => buckets
+                            .kv
+                            .update(active_key(name), json.clone(), revision)
+                            .await
+                            .map_err(|e| match e.kind() {
+                                kv::UpdateErrorKind::WrongLastRevision => conflict(),
+                                _ => unavailable(e),
+                            }),
+                    };
+                    match written {
+                        // A retry's conflict may be the first attempt's
+                        // write, stored although its answer was lost.
+                        Err(RegistryError::Conflict { .. }) if attempt > 0 => {
+                            match buckets.kv.entry(active_key(name)).await {
+                                Ok(Some(entry)) if entry.value == json => Ok(entry.revision),
+                                _ => Err(conflict()),
+                            }
+                        }
+                        other => other,
+                    }
                 }
             };
-            tokio::time::timeout(self.write_timeout, write)
-                .await
-                .map_err(unavailable)?
+            self.retrying(write).await
         })
+    }
+}
+
+impl Nats {
+    /// Runs `write` (given its attempt number) until it succeeds, fails for
+    /// a reason other than an unreachable NATS, or the write timeout
+    /// passes. After a node's loss, a stream answers "no stream found" or
+    /// not at all until it has elected a new leader (a few seconds); the
+    /// caller should not see that as a 503.
+    async fn retrying<T, F, Fut>(&self, mut write: F) -> Result<T, RegistryError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Result<T, RegistryError>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.write_timeout;
+        let mut pause = WRITE_RETRY_FIRST_PAUSE;
+        for attempt in 0.. {
+            let result = tokio::time::timeout_at(deadline, write(attempt))
+                .await
+                .map_err(unavailable)
+                .flatten();
+            match result {
+                Err(RegistryError::Unavailable { .. })
+                    if tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(WRITE_RETRY_MAX_PAUSE);
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns")
     }
 }
 

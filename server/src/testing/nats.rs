@@ -86,8 +86,15 @@ pub struct NatsCluster {
 }
 
 impl NatsCluster {
-    /// `n` nodes; returns when each accepts clients (the cluster elects
-    /// its meta leader shortly after).
+    /// One node, not clustered, its store in `dir/nats`.
+    pub fn single(dir: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            nodes: vec![NatsServer::start(dir)?],
+        })
+    }
+
+    /// `n` routed nodes; returns when each accepts clients (the cluster
+    /// elects its meta leader shortly after).
     pub fn start(dir: &Path, n: usize) -> std::io::Result<Self> {
         let cluster_ports = (0..n).map(|_| free_port()).collect::<Result<Vec<_>, _>>()?;
         let routes = cluster_ports

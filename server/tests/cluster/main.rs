@@ -3,8 +3,12 @@
 //! (see `server::testing::cluster`). One cluster at a time: each test
 //! takes the lock, so two clusters never share the 2 cores.
 
+#[path = "../cluster_harness/mod.rs"]
 mod cluster_harness;
+#[path = "../error_body/mod.rs"]
 mod error_body;
+mod nats_nodes;
+mod request_ids;
 
 use std::time::Duration;
 
@@ -178,7 +182,7 @@ async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch
 
     // On replicas 0 and 1: replica 2 is restarted below.
     let load = Load::start(&cluster.http, &[cluster.url(0), cluster.url(1)], 1);
-    cluster.nats.kill();
+    cluster.nats.node(0).kill();
     for i in 0..3 {
         cluster.wait_healthy(i, RegistryHealth::Degraded).await;
     }
@@ -203,7 +207,7 @@ async fn replicas_serve_through_a_nats_restart_refuse_writes_meanwhile_and_catch
     cluster.wait_healthy(2, RegistryHealth::Degraded).await;
     assert_eq!(cluster.served_digest(2, "csv").await.as_deref(), Some(v1));
 
-    cluster.nats.restart().unwrap();
+    cluster.nats.node(0).restart().unwrap();
     for i in 0..3 {
         cluster.wait_healthy(i, RegistryHealth::Ok).await;
     }
@@ -234,7 +238,7 @@ async fn a_corrupted_object_is_refused_by_its_digest_check() {
     // digest, with v2's metadata, and points the name at it.
     let v2_bytes = guest_bytes("process_v2");
     let v2 = server::registry::PluginDigest::of(&v2_bytes);
-    let client = async_nats::connect(cluster.nats.url()).await.unwrap();
+    let client = async_nats::connect(cluster.nats.urls()).await.unwrap();
     let js = async_nats::jetstream::new(client);
     let objects = js
         .get_object_store(server::registry::nats::OBJECT_BUCKET)
@@ -289,58 +293,5 @@ async fn a_corrupted_object_is_refused_by_its_digest_check() {
             Some(v1.as_str()),
             "replica {i} switched to a module it cannot verify"
         );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_request_id_goes_through_the_balancer_to_the_answer_and_a_replicas_log_line() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let cluster = Cluster::start_with(BINARY.as_ref(), 2, &["--log-format", "json"]).await;
-    let (status, meta) = cluster.upload(0, "csv", "process").await;
-    assert_eq!(status, 201, "{meta}");
-    cluster
-        .wait_all_serve("csv", meta["digest"].as_str().unwrap())
-        .await;
-    let balancer = cluster.balancer();
-    let call = |id: Option<&'static str>| {
-        let mut request = cluster
-            .http
-            .post(format!("{}/api/invoke/csv", balancer.url()))
-            .bearer_auth(KEY)
-            .body("a\n1\n");
-        if let Some(id) = id {
-            request = request.header("x-request-id", id);
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            assert_eq!(response.status(), 200);
-            let id = response.headers()["x-request-id"].to_str().unwrap();
-            id.to_owned()
-        }
-    };
-    // The caller's id is kept; without one, nginx's 128-bit id is used.
-    let given = call(Some("trace-through-nginx-42")).await;
-    assert_eq!(given, "trace-through-nginx-42");
-    let made = call(None).await;
-    assert!(
-        made.len() == 32 && made.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{made}"
-    );
-    for id in [given, made] {
-        let logged = wait_for(Duration::from_secs(10), || async {
-            cluster.replicas.iter().find_map(|r| {
-                let log = std::fs::read_to_string(r.data_dir().with_extension("log")).ok()?;
-                log.lines()
-                    .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                    .find(|line| {
-                        line["fields"]["message"] == "invocation"
-                            && line["fields"]["request_id"] == id.as_str()
-                    })
-            })
-        })
-        .await;
-        let line = logged.unwrap_or_else(|| panic!("no replica logged an invocation with {id}"));
-        assert_eq!(line["fields"]["outcome"], "ok", "{line}");
-        assert_eq!(line["fields"]["route"], "invoke", "{line}");
     }
 }

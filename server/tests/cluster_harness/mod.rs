@@ -11,15 +11,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use server::testing::cluster::{Balancer, Replica, ReplicaConfig};
-use server::testing::nats::NatsServer;
+use server::testing::nats::NatsCluster;
 use wire::RegistryHealth;
 
 pub const ADMIN: &str = "cluster-test-admin-token-0123456789abcdef";
 pub const KEY: &str = "cluster-test-tenant-key";
+/// `--nats-write-timeout-ms` on a NATS cluster: long enough for a stream
+/// to elect a new leader after its leader's node is killed.
+pub const NATS_CLUSTER_WRITE_TIMEOUT_MS: u64 = 10_000;
 
-/// A NATS server, its replicas, their temp dir.
+/// NATS (one node or a cluster), replicas, their temp dir.
 pub struct Cluster {
-    pub nats: NatsServer,
+    pub nats: NatsCluster,
     pub replicas: Vec<Replica>,
     pub config: ReplicaConfig,
     pub dir: tempfile::TempDir,
@@ -35,6 +38,12 @@ impl Cluster {
 
     /// The same, each replica also given `flags`.
     pub async fn start_with(binary: &Path, n: usize, flags: &[&str]) -> Self {
+        Self::start_on(binary, n, 1, flags).await
+    }
+
+    /// `n` replicas on a NATS cluster of `nodes` nodes (one: not
+    /// clustered), the registry's streams with as many replicas.
+    pub async fn start_on(binary: &Path, n: usize, nodes: usize, flags: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("wip-cluster")
             .tempdir_in(target_dir())
@@ -53,10 +62,13 @@ impl Cluster {
             format!("[[tenant]]\nid = \"acme\"\napi_key = \"{KEY}\"\nmax_concurrency = 8\nqueue_depth = 256\n"),
         )
         .unwrap();
-        let nats = NatsServer::start(dir.path()).unwrap();
+        let nats = match nodes {
+            1 => NatsCluster::single(dir.path()).unwrap(),
+            n => NatsCluster::start(dir.path(), n).unwrap(),
+        };
         let config = ReplicaConfig {
             binary: binary.to_owned(),
-            registry: nats.url(),
+            registry: nats.urls(),
             guests_dir: guests,
             assets_dir: dir.path().join("no-site"),
             admin_token: ADMIN.into(),
@@ -73,6 +85,21 @@ impl Cluster {
                 target_dir().join("compiled").display().to_string(),
             ]
             .into_iter()
+            .chain(
+                (nodes > 1)
+                    .then(|| {
+                        // A write waits out the election of a stream's new
+                        // leader after a node's loss (several seconds).
+                        [
+                            "--registry-replicas".to_owned(),
+                            nodes.to_string(),
+                            "--nats-write-timeout-ms".to_owned(),
+                            NATS_CLUSTER_WRITE_TIMEOUT_MS.to_string(),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
             .chain(flags.iter().map(|f| (*f).to_owned()))
             .collect(),
         };
@@ -182,6 +209,36 @@ impl Cluster {
         activate(&self.http, &self.url(i), name, body).await
     }
 
+    /// `PUT {replica i}/api/plugins/{name}/rollout` with `body`.
+    pub async fn start_rollout(
+        &self,
+        i: usize,
+        name: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .put(format!("{}/api/plugins/{name}/rollout", self.url(i)))
+            .bearer_auth(ADMIN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// `DELETE {replica i}/api/plugins/{name}/rollout`.
+    pub async fn abort_rollout(&self, i: usize, name: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .delete(format!("{}/api/plugins/{name}/rollout", self.url(i)))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
     /// The digest replica `i` runs a call of `name` on (`None`: the call failed).
     pub async fn served_digest(&self, i: usize, name: &str) -> Option<String> {
         invoke(&self.http, &self.url(i), name).await.ok()
@@ -194,9 +251,23 @@ impl Cluster {
                 (self.served_digest(i, name).await.as_deref() == Some(digest)).then_some(())
             })
             .await;
-            assert!(
-                got.is_some(),
-                "replica {i} never served {digest} for {name}"
+            if got.is_none() {
+                let now = invoke(&self.http, &self.url(i), name).await;
+                panic!("replica {i} never served {digest} for {name}; a call now: {now:?}");
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    /// A failed test leaves its cluster's files (logs, stores) behind, and
+    /// says where, instead of deleting the evidence with the temp dir.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dir.disable_cleanup(true);
+            eprintln!(
+                "the cluster's logs and stores are kept in {}",
+                self.dir.path().display()
             );
         }
     }
