@@ -96,7 +96,11 @@ async fn failed_calls_during_a_nats_restart(cluster: &mut Cluster) {
         std::thread::sleep(Duration::from_secs(1));
         cluster.nats.node(0).kill();
         std::thread::sleep(Duration::from_secs(2));
-        cluster.nats.node(0).restart().expect("nats-server restarts");
+        cluster
+            .nats
+            .node(0)
+            .restart()
+            .expect("nats-server restarts");
         std::thread::sleep(Duration::from_secs(1));
     })
     .await;

@@ -177,7 +177,10 @@ const FILESYSTEM_USERS: [(&str, &str); 10] = [
         "server/src/assets/catalog.rs",
         "loads the asset root at start-up",
     ),
-    ("server/src/demo/mod.rs", "reads the demo's plugins at start-up"),
+    (
+        "server/src/demo/mod.rs",
+        "reads the demo's plugins at start-up",
+    ),
     (
         "server/src/lessons/module.rs",
         "the compile-once lesson's module, read at start-up (no handler here)",
