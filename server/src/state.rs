@@ -194,7 +194,8 @@ fn open_registry(config: &Config, sandbox: &Arc<Sandbox>) -> Result<Arc<Registry
         limits,
         Arc::clone(&nats) as Arc<dyn registry::Backend>,
     )?);
-    registry::sync::spawn(Arc::clone(&registry), nats);
+    registry::sync::spawn(Arc::clone(&registry), Arc::clone(&nats));
+    registry::window_sync::spawn(Arc::clone(&registry), nats);
     Ok(registry)
 }
 

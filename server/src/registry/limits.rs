@@ -39,3 +39,14 @@ pub const MAX_MIN_CALLS: u64 = 1_000_000;
 pub const WRITE_RETRY_FIRST_PAUSE: Duration = Duration::from_millis(50);
 /// The longest pause between two attempts of one registry write.
 pub const WRITE_RETRY_MAX_PAUSE: Duration = Duration::from_millis(500);
+
+/// How stale another replica's count of a rollout may be when this one
+/// judges it: a replica publishes a changed window this often. It paces
+/// the KV writes (at most one per rollout per period), nothing else.
+pub const WINDOW_PUBLISH_EVERY: Duration = Duration::from_millis(250);
+/// Every window of a running rollout is published again this often, so
+/// that [`WINDOWS_MAX_AGE`] only drops the windows of ended rollouts.
+pub const WINDOW_REFRESH_EVERY: Duration = Duration::from_secs(600);
+/// How long the `wip-windows` bucket keeps a window: the bucket's stream
+/// configuration, which every replica creates alike.
+pub const WINDOWS_MAX_AGE: Duration = Duration::from_secs(3600);

@@ -20,18 +20,21 @@
 pub mod activation;
 mod artifacts;
 pub mod backend;
+mod cluster_windows;
 mod commit;
 pub mod limits;
 pub mod nats;
 pub mod rollout_record;
 pub mod rollout_rules;
 mod rollout_state;
+mod rollout_tally;
 pub mod store;
 #[cfg(test)]
 mod stored_format_tests;
 pub mod sync;
 pub mod types;
 pub mod validate;
+pub mod window_sync;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -99,6 +102,8 @@ pub struct Registry {
     refusals: validate::Refusals,
     /// The counts of running rollouts (in memory: a restart starts them over).
     windows: Mutex<rollout_state::Windows>,
+    /// With a shared registry, the other replicas' counts of them.
+    cluster: Option<cluster_windows::ClusterWindows>,
     /// Where writes are decided.
     backend: Arc<dyn Backend>,
     /// One write of this process at a time (the backend's compare-and-set
@@ -135,9 +140,10 @@ impl Registry {
         backend: Arc<dyn Backend>,
     ) -> Result<Self, RegistryError> {
         let (state, opened) = artifacts::load_local(dir, &sandbox)?;
-        Ok(Self::with_state(
-            dir, sandbox, validation, state, opened, backend,
-        ))
+        Ok(Self {
+            cluster: Some(cluster_windows::ClusterWindows::new()),
+            ..Self::with_state(dir, sandbox, validation, state, opened, backend)
+        })
     }
 
     fn with_state(
@@ -159,6 +165,7 @@ impl Registry {
             compiles: Semaphore::new(cores),
             refusals: validate::Refusals::new(&validation),
             windows: Mutex::default(),
+            cluster: None,
             backend,
             writes: tokio::sync::Mutex::new(()),
         }

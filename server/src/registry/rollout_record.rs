@@ -115,6 +115,35 @@ pub struct StoredDecision {
     pub reasons: Vec<String>,
 }
 
+/// One replica's counts of one side of a running rollout, as it publishes
+/// them to the `wip-windows` bucket (`cluster_windows`): the outcome
+/// counts, and the latency histogram as (microseconds, count) pairs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredTally {
+    /// Calls that ran.
+    pub calls: u64,
+    /// Of which trapped.
+    pub trap: u64,
+    /// Cut at the deadline.
+    pub deadline: u64,
+    /// Hit the memory cap.
+    pub memory_limit: u64,
+    /// Refused by the guest.
+    pub guest_error: u64,
+    /// Each recorded latency bucket (its highest equivalent value, in µs)
+    /// and how many calls fell in it.
+    pub latency_us: Vec<(u64, u64)>,
+}
+
+/// One replica's window of a running rollout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredWindow {
+    /// The stable digest's side.
+    pub stable: StoredTally,
+    /// The candidate's side.
+    pub candidate: StoredTally,
+}
+
 impl From<wire::Thresholds> for StoredThresholds {
     fn from(thresholds: wire::Thresholds) -> Self {
         let wire::Thresholds {

@@ -4,14 +4,13 @@
 //! they return and swaps it in (`rollout_state`); see `docs/rollouts.md`
 //! for the rules.
 
-use hdrhistogram::Histogram;
 use sha2::{Digest as _, Sha256};
 use wire::RolloutRequest;
 
 use super::rollout_record::{StoredDecision, StoredDecisionKind, StoredSideStats};
+pub use super::rollout_tally::{Side, Tally};
 use super::types::{Activation, Names, PluginMeta, RegistryError};
 pub use super::types::{Plan, new_salt};
-use crate::outcome::Outcome;
 
 pub use super::limits::{MAX_DECISIONS, MAX_MIN_CALLS};
 
@@ -131,70 +130,6 @@ pub fn route(name: &str, plan: &Plan, request_id: &str) -> Role {
     }
 }
 
-/// One side's outcomes since the rollout started (or the server restarted).
-#[derive(Debug, Clone)]
-pub struct Tally {
-    calls: u64,
-    trap: u64,
-    deadline: u64,
-    memory_limit: u64,
-    guest_error: u64,
-    latency_us: Histogram<u64>,
-}
-
-impl Default for Tally {
-    fn default() -> Self {
-        Self {
-            calls: 0,
-            trap: 0,
-            deadline: 0,
-            memory_limit: 0,
-            guest_error: 0,
-            // 1 µs to an hour: saturating_record clamps to the bounds.
-            latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-        }
-    }
-}
-
-impl Tally {
-    /// Counts a call that ran; a call a gate rejected never reached a digest.
-    pub fn record(&mut self, outcome: Outcome, latency: std::time::Duration) {
-        let counter = match outcome {
-            Outcome::Rejected => return,
-            Outcome::Trap => Some(&mut self.trap),
-            Outcome::Deadline => Some(&mut self.deadline),
-            Outcome::MemoryLimit => Some(&mut self.memory_limit),
-            Outcome::GuestError => Some(&mut self.guest_error),
-            Outcome::Ok | Outcome::CpuBudget => None,
-        };
-        if let Some(counter) = counter {
-            *counter += 1;
-        }
-        self.calls += 1;
-        self.latency_us
-            .saturating_record(latency.as_micros().try_into().unwrap_or(u64::MAX));
-    }
-
-    /// Rates in percent of the calls, and the p99.
-    pub fn stats(&self) -> StoredSideStats {
-        let percent = |n: u64| {
-            if self.calls == 0 {
-                0.0
-            } else {
-                100.0 * n as f64 / self.calls as f64
-            }
-        };
-        StoredSideStats {
-            calls: self.calls,
-            trap: percent(self.trap),
-            deadline: percent(self.deadline),
-            memory_limit: percent(self.memory_limit),
-            guest_error: percent(self.guest_error),
-            p99_ms: self.latency_us.value_at_quantile(0.99) as f64 / 1e3,
-        }
-    }
-}
-
 /// What the numbers say.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -206,42 +141,42 @@ pub enum Verdict {
 
 /// Judges the candidate, or `None` while there are too few calls to.
 pub fn judge(plan: &Plan, stable: &Tally, candidate: &Tally) -> Option<Verdict> {
-    if stable.calls < plan.min_calls {
+    judge_sides(plan, Side::of(stable), Side::of(candidate))
+}
+
+/// Which of a tally's counts.
+type Count = fn(&Tally) -> u64;
+
+/// [`judge`] on sides that may sum several replicas' windows.
+pub fn judge_sides(plan: &Plan, stable: Side<'_>, candidate: Side<'_>) -> Option<Verdict> {
+    if stable.calls() < plan.min_calls {
         return None;
     }
     let t = &plan.thresholds;
-    let (s, c) = (stable.stats(), candidate.stats());
+    let rate = |side: &Side<'_>, of: Count| side.percent(side.count(of));
     // Each failure kind: the candidate's count, the stable rate, the limit.
-    let kinds = [
-        ("trap", candidate.trap, s.trap, t.trap),
-        ("deadline", candidate.deadline, s.deadline, t.deadline),
-        (
-            "memory_limit",
-            candidate.memory_limit,
-            s.memory_limit,
-            t.memory_limit,
-        ),
-        (
-            "guest_error",
-            candidate.guest_error,
-            s.guest_error,
-            t.guest_error,
-        ),
+    let kinds: [(&str, Count, f64); 4] = [
+        ("trap", |t| t.trap, t.trap),
+        ("deadline", |t| t.deadline, t.deadline),
+        ("memory_limit", |t| t.memory_limit, t.memory_limit),
+        ("guest_error", |t| t.guest_error, t.guest_error),
     ];
-    let decided = candidate.calls >= plan.min_calls;
+    let candidate_calls = candidate.calls();
+    let decided = candidate_calls >= plan.min_calls;
     // Before min_calls, a rate over at least min_calls calls: failures alone
     // that already break the limit cannot be saved by more successes.
-    let denominator = candidate.calls.max(plan.min_calls) as f64;
+    let denominator = candidate_calls.max(plan.min_calls) as f64;
     let mut reasons = Vec::new();
-    for (kind, failures, stable_rate, limit) in kinds {
+    for (kind, of, limit) in kinds {
+        let (failures, stable_rate) = (candidate.count(of), rate(&stable, of));
         let rate = 100.0 * failures as f64 / denominator;
         if rate > stable_rate + limit {
             let observed = if decided {
                 format!("{rate:.2}%")
             } else {
                 format!(
-                    "{failures} in the first {} calls, at least {rate:.2}% of {}",
-                    candidate.calls, plan.min_calls
+                    "{failures} in the first {candidate_calls} calls, at least {rate:.2}% of {}",
+                    plan.min_calls
                 )
             };
             reasons.push(format!(
@@ -249,11 +184,14 @@ pub fn judge(plan: &Plan, stable: &Tally, candidate: &Tally) -> Option<Verdict> 
             ));
         }
     }
-    if decided && c.p99_ms > t.p99_floor_ms && c.p99_ms > s.p99_ms * t.p99_ratio {
-        reasons.push(format!(
-            "p99: {:.2} ms vs {:.2} ms (limit {:.2}x)",
-            c.p99_ms, s.p99_ms, t.p99_ratio
-        ));
+    if decided {
+        let (c, s) = (candidate.p99_ms(), stable.p99_ms());
+        if c > t.p99_floor_ms && c > s * t.p99_ratio {
+            reasons.push(format!(
+                "p99: {c:.2} ms vs {s:.2} ms (limit {:.2}x)",
+                t.p99_ratio
+            ));
+        }
     }
     match (reasons.is_empty(), decided) {
         (false, _) => Some(Verdict::RollBack(reasons)),
@@ -330,4 +268,4 @@ pub fn conclude(
 
 #[cfg(test)]
 #[path = "rollout_rules_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::outcome::Outcome;
 use crate::registry::rollout_record::StoredThresholds;
 use crate::registry::types::fixtures::{digest, meta};
 use wire::Thresholds;
@@ -18,7 +19,7 @@ fn request(percent: u8, min_calls: u64) -> RolloutRequest {
 }
 
 /// `csv` active on `a`, a rollout of `b` started at 1000.
-fn started(min_calls: u64) -> (Names, Plan) {
+pub(in crate::registry) fn started(min_calls: u64) -> (Names, Plan) {
     let names = Names::from([("csv".to_owned(), Activation::new(digest('a')))]);
     start(
         &names,
@@ -31,7 +32,12 @@ fn started(min_calls: u64) -> (Names, Plan) {
     .unwrap()
 }
 
-fn tally(calls: u64, failing: Outcome, failures: u64, latency_ms: u64) -> Tally {
+pub(in crate::registry) fn tally(
+    calls: u64,
+    failing: Outcome,
+    failures: u64,
+    latency_ms: u64,
+) -> Tally {
     let mut tally = Tally::default();
     for i in 0..calls {
         let outcome = if i < failures { failing } else { Outcome::Ok };
@@ -40,7 +46,7 @@ fn tally(calls: u64, failing: Outcome, failures: u64, latency_ms: u64) -> Tally 
     tally
 }
 
-fn healthy(calls: u64) -> Tally {
+pub(in crate::registry) fn healthy(calls: u64) -> Tally {
     tally(calls, Outcome::Ok, 0, 2)
 }
 

@@ -7,12 +7,14 @@
 //! `crate::rollout_routes`; the metrics `crate::metrics::rollout_metrics`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wire::{Decision, DecisionKind, RolloutRequest};
 
-use super::rollout_record::StoredDecisionKind;
-use super::rollout_rules::{self, Evidence, Plan, Role, Tally, Verdict};
+use super::cluster_windows::{ClusterWindows, Sides, WindowKey};
+use super::rollout_record::{StoredDecisionKind, StoredWindow};
+use super::rollout_rules::{self, Evidence, Plan, Role, Side, Tally, Verdict};
 use super::{PluginDigest, Registry, RegistryError};
 use crate::outcome::Outcome;
 
@@ -33,10 +35,20 @@ impl Window {
         }
     }
 
-    fn evidence(&self, reasons: Vec<String>) -> Evidence {
+    /// This replica's sides, each summed with the other replicas' (empty
+    /// on a single server).
+    fn sides<'a>(&'a self, others: &'a Sides) -> (Side<'a>, Side<'a>) {
+        (
+            Side::summed(&self.stable, &others.0),
+            Side::summed(&self.candidate, &others.1),
+        )
+    }
+
+    fn evidence(&self, others: &Sides, reasons: Vec<String>) -> Evidence {
+        let (stable, candidate) = self.sides(others);
         Evidence {
-            stable: self.stable.stats(),
-            candidate: self.candidate.stats(),
+            stable: stable.stats(),
+            candidate: candidate.stats(),
             reasons,
         }
     }
@@ -114,7 +126,7 @@ impl Registry {
         let stable = state.names[name].active.clone();
         drop(state);
         let window = Window::new(plan.started_at_ms);
-        let view = view(&stable, &plan, &window);
+        let view = view(&stable, &plan, &window, &Sides::default());
         // A call routed since the write may have opened the window already.
         self.windows()
             .entry(name.to_owned())
@@ -184,6 +196,8 @@ impl Registry {
         if !running {
             return Counted::Ended; // decided while this call was in flight
         }
+        let key = (call.name.clone(), started);
+        let others = self.others(&key);
         let (kind, evidence) = {
             let mut windows = self.windows();
             let window = windows
@@ -198,14 +212,20 @@ impl Registry {
                 Role::Stable => window.stable.record(outcome, latency),
                 Role::Candidate => window.candidate.record(outcome, latency),
             }
-            match rollout_rules::judge(&call.plan, &window.stable, &window.candidate) {
+            if let Some(cluster) = &self.cluster {
+                cluster.changed(&key);
+            }
+            let (stable, candidate) = window.sides(&others);
+            match rollout_rules::judge_sides(&call.plan, stable, candidate) {
                 None => return Counted::Running,
-                Some(Verdict::Promote) => {
-                    (StoredDecisionKind::Promoted, window.evidence(Vec::new()))
-                }
-                Some(Verdict::RollBack(reasons)) => {
-                    (StoredDecisionKind::RolledBack, window.evidence(reasons))
-                }
+                Some(Verdict::Promote) => (
+                    StoredDecisionKind::Promoted,
+                    window.evidence(&others, Vec::new()),
+                ),
+                Some(Verdict::RollBack(reasons)) => (
+                    StoredDecisionKind::RolledBack,
+                    window.evidence(&others, reasons),
+                ),
             }
         };
         match self
@@ -224,10 +244,17 @@ impl Registry {
 
     /// An operator's decision: `PromotedManually` or `Aborted`.
     pub async fn decide(&self, name: &str, kind: DecisionKind) -> Result<Decision, RegistryError> {
-        let evidence = self.windows().get(name).map_or_else(
-            || Window::new(0).evidence(Vec::new()),
-            |w| w.evidence(Vec::new()),
-        );
+        let started = self
+            .read()
+            .names
+            .get(name)
+            .and_then(|a| a.rollout.as_ref())
+            .map(|plan| plan.started_at_ms);
+        let others = started.map_or_else(Arc::default, |at| self.others(&(name.to_owned(), at)));
+        let evidence = match self.windows().get(name) {
+            Some(w) if Some(w.started_at_ms) == started => w.evidence(&others, Vec::new()),
+            _ => Window::new(0).evidence(&others, Vec::new()),
+        };
         self.conclude(name, None, kind.into(), evidence).await
     }
 
@@ -266,13 +293,14 @@ impl Registry {
                     name: name.to_owned(),
                 })?;
         let rollout = activation.rollout.as_ref().map(|plan| {
+            let others = self.others(&(name.to_owned(), plan.started_at_ms));
             let windows = self.windows();
-            match windows.get(name) {
-                Some(window) if window.started_at_ms == plan.started_at_ms => {
-                    view(&activation.active, plan, window)
-                }
-                _ => view(&activation.active, plan, &Window::new(plan.started_at_ms)),
-            }
+            let none = Window::new(plan.started_at_ms);
+            let window = match windows.get(name) {
+                Some(window) if window.started_at_ms == plan.started_at_ms => window,
+                _ => &none,
+            };
+            view(&activation.active, plan, window, &others)
         });
         Ok(wire::PluginStatus {
             name: name.to_owned(),
@@ -285,9 +313,55 @@ impl Registry {
     fn windows(&self) -> std::sync::MutexGuard<'_, Windows> {
         self.windows.lock().expect("rollout windows lock")
     }
+
+    /// The other replicas' windows of `key`, summed (empty on a single
+    /// server, or before any was published).
+    fn others(&self, key: &WindowKey) -> Arc<Sides> {
+        self.cluster
+            .as_ref()
+            .map_or_else(Arc::default, |cluster| cluster.others(key))
+    }
+
+    /// What shares this replica's windows with the others', when the
+    /// registry is shared.
+    pub(super) fn cluster(&self) -> Option<&ClusterWindows> {
+        self.cluster.as_ref()
+    }
+
+    /// Whether `key` is the rollout its name is running.
+    pub(super) fn is_running(&self, key: &WindowKey) -> bool {
+        self.read()
+            .names
+            .get(&key.0)
+            .and_then(|a| a.rollout.as_ref())
+            .is_some_and(|plan| plan.started_at_ms == key.1)
+    }
+
+    /// This replica's windows of the rollouts that are running.
+    pub(super) fn running_windows(&self) -> Vec<WindowKey> {
+        let keys: Vec<WindowKey> = self
+            .windows()
+            .iter()
+            .map(|(name, w)| (name.clone(), w.started_at_ms))
+            .collect();
+        keys.into_iter()
+            .filter(|key| self.is_running(key))
+            .collect()
+    }
+
+    /// This replica's window of `key` as it is published.
+    pub(super) fn window_record(&self, key: &WindowKey) -> Option<StoredWindow> {
+        let windows = self.windows();
+        let window = windows.get(&key.0).filter(|w| w.started_at_ms == key.1)?;
+        Some(StoredWindow {
+            stable: (&window.stable).into(),
+            candidate: (&window.candidate).into(),
+        })
+    }
 }
 
-fn view(stable: &PluginDigest, plan: &Plan, window: &Window) -> wire::Rollout {
+fn view(stable: &PluginDigest, plan: &Plan, window: &Window, others: &Sides) -> wire::Rollout {
+    let (stable_side, candidate_side) = window.sides(others);
     wire::Rollout {
         stable: stable.to_string(),
         candidate: plan.candidate.to_string(),
@@ -295,7 +369,7 @@ fn view(stable: &PluginDigest, plan: &Plan, window: &Window) -> wire::Rollout {
         min_calls: plan.min_calls,
         thresholds: plan.thresholds.into(),
         started_at_ms: plan.started_at_ms,
-        stable_stats: window.stable.stats().into(),
-        candidate_stats: window.candidate.stats().into(),
+        stable_stats: stable_side.stats().into(),
+        candidate_stats: candidate_side.stats().into(),
     }
 }

@@ -9,6 +9,7 @@ mod cluster_harness;
 mod error_body;
 mod nats_nodes;
 mod request_ids;
+mod rollouts;
 
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 //! Object Store  wip-modules    <digest>          module bytes (checked against the key on every read)
 //! KV            wip-registry   plugin.<digest>   PluginMeta (JSON, no artifact: artifacts are per replica)
 //!                              active.<name>     Activation (JSON); the key's history is the activation log
+//! KV            wip-windows    <name>.<started>.<replica>   a replica's window of a running rollout
 //! ```
 //!
 //! Writes are idempotent by digest (modules) or a compare-and-set on the
@@ -13,11 +14,14 @@
 //! caught up, [`Nats::health`](Backend::health) is degraded: the replica
 //! serves what it has loaded and refuses writes with a typed 503.
 
+mod buckets;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv, object_store};
+use async_nats::jetstream::kv;
+pub(super) use buckets::Buckets;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use tokio::io::AsyncReadExt as _;
@@ -31,11 +35,10 @@ use crate::digest::PluginDigest;
 pub const KV_BUCKET: &str = "wip-registry";
 /// The Object Store bucket of module bytes.
 pub const OBJECT_BUCKET: &str = "wip-modules";
+/// The KV bucket of the replicas' rollout windows (`cluster_windows`).
+pub const WINDOWS_BUCKET: &str = "wip-windows";
 pub use super::limits::HISTORY;
-use super::limits::{
-    CONNECT_TIMEOUT, RECONNECT_STEP, RECONNECT_STEPS, WRITE_RETRY_FIRST_PAUSE,
-    WRITE_RETRY_MAX_PAUSE,
-};
+use super::limits::{WRITE_RETRY_FIRST_PAUSE, WRITE_RETRY_MAX_PAUSE};
 
 /// Key of a module's metadata.
 pub fn plugin_key(digest: &PluginDigest) -> String {
@@ -45,22 +48,6 @@ pub fn plugin_key(digest: &PluginDigest) -> String {
 /// Key of a name's activation.
 pub fn active_key(name: &str) -> String {
     format!("active.{name}")
-}
-
-/// The connection and its two buckets, once they exist.
-#[derive(Clone)]
-pub(super) struct Buckets {
-    pub(super) client: async_nats::Client,
-    pub(super) kv: kv::Store,
-    pub(super) objects: object_store::ObjectStore,
-}
-
-impl std::fmt::Debug for Buckets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Buckets")
-            .field("kv", &self.kv.name)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The JetStream backend of one replica.
@@ -98,80 +85,6 @@ impl Nats {
     /// The server's URL.
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    /// Connects (retrying in the background for as long as it takes) and
-    /// opens or creates the buckets.
-    pub(super) async fn buckets(&self) -> Result<&Buckets, RegistryError> {
-        self.buckets
-            .get_or_try_init(|| async {
-                let reconnects = Arc::clone(&self.reconnects);
-                let client = async_nats::ConnectOptions::new()
-                    .name("wip-server")
-                    .retry_on_initial_connect()
-                    .connection_timeout(CONNECT_TIMEOUT)
-                    .request_timeout(Some(self.write_timeout))
-                    .reconnect_delay_callback(|attempts| {
-                        RECONNECT_STEP * attempts.min(RECONNECT_STEPS as usize) as u32
-                    })
-                    .event_callback(move |event| {
-                        let reconnects = Arc::clone(&reconnects);
-                        async move {
-                            tracing::info!(%event, "nats connection");
-                            if matches!(event, async_nats::Event::Connected) {
-                                reconnects.send_modify(|n| *n += 1);
-                            }
-                        }
-                    })
-                    .connect(self.addrs()?)
-                    .await
-                    .map_err(unavailable)?;
-                let js = jetstream::new(client.clone());
-                // The KV bucket's stream, made as `create_key_value` would:
-                // that call first reads the account info, whose 2.9 form
-                // async-nats 0.51 cannot parse (Debian 12 ships 2.9).
-                js.get_or_create_stream(jetstream::stream::Config {
-                    name: format!("KV_{KV_BUCKET}"),
-                    subjects: vec![format!("$KV.{KV_BUCKET}.>")],
-                    max_messages_per_subject: HISTORY,
-                    storage: jetstream::stream::StorageType::File,
-                    allow_rollup: true,
-                    deny_delete: true,
-                    allow_direct: true,
-                    discard: jetstream::stream::DiscardPolicy::New,
-                    num_replicas: self.replicas,
-                    ..Default::default()
-                })
-                .await
-                .map_err(unavailable)?;
-                let kv = js.get_key_value(KV_BUCKET).await.map_err(unavailable)?;
-                let objects = match js.get_object_store(OBJECT_BUCKET).await {
-                    Ok(objects) => objects,
-                    Err(_) => js
-                        .create_object_store(object_store::Config {
-                            bucket: OBJECT_BUCKET.into(),
-                            storage: jetstream::stream::StorageType::File,
-                            num_replicas: self.replicas,
-                            ..Default::default()
-                        })
-                        .await
-                        .map_err(unavailable)?,
-                };
-                Ok(Buckets {
-                    client,
-                    kv,
-                    objects,
-                })
-            })
-            .await
-    }
-
-    /// The nodes to connect to (the client fails over between them).
-    fn addrs(&self) -> Result<Vec<async_nats::ServerAddr>, RegistryError> {
-        self.url
-            .split(',')
-            .map(|url| url.trim().parse().map_err(unavailable))
-            .collect()
     }
 
     fn ready(&self) -> Result<&Buckets, RegistryError> {
