@@ -12,6 +12,7 @@
 
 mod common;
 mod deploy_files;
+mod flaky_inputs;
 mod plugin_api;
 mod prometheus_server;
 mod rollout_api;

@@ -3,6 +3,7 @@
 //! `tracing` subscriber misses callsites a concurrent test thread cached.
 
 mod common;
+mod flaky_inputs;
 mod plugin_api;
 mod rollout_api;
 

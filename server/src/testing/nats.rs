@@ -76,6 +76,12 @@ impl Drop for NatsServer {
     }
 }
 
+/// `--nats-write-timeout-ms` for replicas on a [`NatsCluster`]: a write
+/// waits out the election of a stream's new leader after its leader's
+/// node is lost, which takes several seconds on nats-server 2.9 (measured
+/// by the cluster tests: up to about 13 s with one client retry).
+pub const CLUSTER_WRITE_TIMEOUT_MS: u64 = 10_000;
+
 /// A JetStream cluster of `nats-server` nodes on loopback, routed to each
 /// other, each with its own store under `dir/nats-<i>`. Streams created
 /// with 3 replicas survive one node's loss; with two gone there is no

@@ -7,6 +7,8 @@
 mod cluster_harness;
 #[path = "../error_body/mod.rs"]
 mod error_body;
+#[path = "../flaky_inputs/mod.rs"]
+mod flaky_inputs;
 mod nats_nodes;
 mod request_ids;
 mod rollouts;

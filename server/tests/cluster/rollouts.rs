@@ -1,6 +1,6 @@
 //! A rollout judged on the whole cluster's calls: three replicas behind
-//! nginx share their windows through NATS, so a flaky candidate is rolled
-//! back on the sum of their calls, once, and every replica agrees.
+//! nginx share their windows through NATS, so a failing candidate is
+//! rolled back on the sum of their calls, once, and every replica agrees.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::cluster_harness::*;
+use super::flaky_inputs::traps_in_flaky;
 use super::{BINARY, ONE_AT_A_TIME};
 
 /// A replica's own count of the candidate calls it ran, from `/metrics`.
@@ -46,15 +47,16 @@ async fn a_flaky_candidate_is_judged_on_the_whole_clusters_calls_and_every_repli
         flaky["digest"].as_str().unwrap().to_owned(),
     );
     cluster.wait_all_serve("csv", &stable).await;
-    // The flaky build traps on about 10% of inputs: with a trap threshold
-    // of 5 points, it is rolled back once its traps exceed 5% of at least
-    // `min_calls` calls, which takes about 60 of its calls.
+    // Only inputs the flaky build traps on (whatever the rollout's salt
+    // sends to it), and a trap threshold of 50 points: it is rolled back
+    // once its traps exceed 50% of `min_calls`, on its 51st call across
+    // the cluster, where one replica alone would need 51 of its own.
     let (status, body) = cluster
         .start_rollout(
             0,
             "csv",
             &json!({"candidate": flaky, "percent": 20, "min_calls": 100,
-                    "thresholds": {"trap": 5.0}}),
+                    "thresholds": {"trap": 50.0}}),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -78,16 +80,20 @@ async fn a_flaky_candidate_is_judged_on_the_whole_clusters_calls_and_every_repli
             let (http, url) = (cluster.http.clone(), balancer.url());
             let (stop, sent) = (Arc::clone(&stop), Arc::clone(&sent));
             tokio::spawn(async move {
-                let mut i = 0u32;
-                while !stop.load(Ordering::Relaxed) {
+                let inputs = (0u32..)
+                    .map(|i| format!("id,caller\n{i},{caller}\n"))
+                    .filter(|input| traps_in_flaky(input.as_bytes()));
+                for input in inputs {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let _ = http
                         .post(format!("{url}/api/invoke/csv"))
                         .bearer_auth(KEY)
-                        .body(format!("id,caller\n{i},{caller}\n"))
+                        .body(input)
                         .send()
                         .await;
                     sent.fetch_add(1, Ordering::Relaxed);
-                    i += 1;
                 }
             })
         })

@@ -12,14 +12,11 @@ mod load;
 
 pub use load::{Load, wait_for};
 use server::testing::cluster::{Balancer, Replica, ReplicaConfig};
-use server::testing::nats::NatsCluster;
+use server::testing::nats::{CLUSTER_WRITE_TIMEOUT_MS, NatsCluster};
 use wire::RegistryHealth;
 
 pub const ADMIN: &str = "cluster-test-admin-token-0123456789abcdef";
 pub const KEY: &str = "cluster-test-tenant-key";
-/// `--nats-write-timeout-ms` on a NATS cluster: long enough for a stream
-/// to elect a new leader after its leader's node is killed.
-pub const NATS_CLUSTER_WRITE_TIMEOUT_MS: u64 = 10_000;
 
 /// NATS (one node or a cluster), replicas, their temp dir.
 pub struct Cluster {
@@ -95,7 +92,7 @@ impl Cluster {
                             "--registry-replicas".to_owned(),
                             nodes.to_string(),
                             "--nats-write-timeout-ms".to_owned(),
-                            NATS_CLUSTER_WRITE_TIMEOUT_MS.to_string(),
+                            CLUSTER_WRITE_TIMEOUT_MS.to_string(),
                         ]
                     })
                     .into_iter()

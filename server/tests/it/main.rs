@@ -21,6 +21,8 @@ mod common;
 mod deploy_files;
 #[path = "../error_body/mod.rs"]
 mod error_body;
+#[path = "../flaky_inputs/mod.rs"]
+mod flaky_inputs;
 #[path = "../guest_calls/mod.rs"]
 mod guest_calls;
 #[path = "../plugin_api/mod.rs"]

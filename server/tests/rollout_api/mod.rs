@@ -62,15 +62,8 @@ pub fn inputs(tag: &str, kind: Inputs) -> impl Iterator<Item = String> + '_ {
         .map(move |i| format!("id,tag\n{i},{tag}\n"))
         .filter(move |input| match kind {
             Inputs::Any => true,
-            Inputs::Trapping => fnv1a(input.as_bytes()).is_multiple_of(100),
+            Inputs::Trapping => super::flaky_inputs::traps_in_flaky(input.as_bytes()),
         })
-}
-
-/// The hash `guest-go/sandbox/process` picks its latent bug's inputs with.
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |hash, b| {
-        (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193)
-    })
 }
 
 /// Calls `name` with distinct `kind` inputs until its rollout is decided;

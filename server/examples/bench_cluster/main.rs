@@ -6,11 +6,18 @@
 //!    compare-and-set has committed) until the last replica reports the new
 //!    active digest; p50/p99 over `--activations`;
 //! 2. failed calls through nginx while one replica is killed (`kill -9`);
-//! 3. failed calls straight to the replicas while nats-server restarts;
-//! 4. invoke throughput through nginx, 1 replica vs 3, interleaved rounds.
+//! 3. with `--nats-nodes 3` (the default): failed calls, and refused and
+//!    slow writes, while one NATS node is killed; with 1: failed calls
+//!    straight to the replicas while the one nats-server restarts;
+//! 4. time to a rollout decision, and the candidate calls it was judged
+//!    on, with the same traffic sent to 1 replica or spread over 3;
+//! 5. invoke throughput through nginx, 1 replica vs 3, interleaved rounds.
 
-#[path = "../tests/cluster_harness/mod.rs"]
+#[path = "../../tests/cluster_harness/mod.rs"]
 mod cluster_harness;
+mod decisions;
+#[path = "../../tests/flaky_inputs/mod.rs"]
+mod flaky_inputs;
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +40,9 @@ struct Args {
     /// Concurrent clients of the throughput phases.
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// nats-server nodes: 3 is a JetStream cluster, 1 a single server.
+    #[arg(long, default_value_t = 3)]
+    nats_nodes: usize,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
@@ -45,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|p| p.parent())
         .expect("an example lives in target/<profile>/examples")
         .join("wip-server");
-    let mut cluster = Cluster::start(&binary, 3).await;
+    let mut cluster = Cluster::start_on(&binary, 3, args.nats_nodes, &[]).await;
     let (v1, v2) = cluster.two_versions().await;
     // Every replica has taken v2 (fetched, checked, compiled): what is timed
     // is the activation's propagation, not a compile.
@@ -61,12 +71,17 @@ async fn main() -> anyhow::Result<()> {
 
     let (p50, p99, max) = propagation(&cluster, &v1, &v2, args.activations).await;
     println!(
-        "activation propagation over {} activations: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        args.activations, p50, p99, max
+        "activation propagation over {} activations, {} NATS node(s): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        args.activations, args.nats_nodes, p50, p99, max
     );
 
     failed_calls_during_a_replica_kill(&mut cluster).await;
-    failed_calls_during_a_nats_restart(&mut cluster).await;
+    if args.nats_nodes > 1 {
+        decisions::during_a_nats_node_kill(&mut cluster, &v1, &v2).await;
+    } else {
+        failed_calls_during_a_nats_restart(&mut cluster).await;
+    }
+    decisions::time_to_a_decision(&cluster, &v1, args.rounds).await;
     one_replica_against_three(&cluster, &args).await
 }
 
