@@ -2,16 +2,12 @@
 //! writes during a NATS node's loss, and the time a rollout takes to be
 //! decided when the same traffic goes to one replica or to three.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use server::testing::cluster::Balancer;
 use wire::{ActivateRequest, RegistryHealth};
 
 use super::cluster_harness::*;
-use super::flaky_inputs::traps_in_flaky;
 
 /// Activations alternating between `v1` and `v2` (one every 500 ms, through
 /// each replica in turn) for 15 s after one of three NATS nodes is killed,
@@ -115,45 +111,9 @@ async fn decide(
     base: &str,
     round: usize,
 ) -> (Duration, u64) {
-    let (status, body) = cluster
-        .start_rollout(
-            0,
-            "csv",
-            &json!({"candidate": flaky, "percent": 20, "min_calls": 100,
-                    "thresholds": {"trap": 50.0}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    for i in 0..cluster.replicas.len() {
-        wait_for(Duration::from_secs(30), || async {
-            let status = cluster.get_json(i, "/api/plugins/csv").await;
-            (!status["rollout"].is_null()).then_some(())
-        })
-        .await
-        .expect("every replica sees the rollout");
-    }
+    cluster.start_failing_rollout("csv", flaky).await;
     let before = decisions(cluster).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let callers: Vec<_> = (0..4)
-        .map(|caller| {
-            let (http, url, stop) = (
-                cluster.http.clone(),
-                format!("{base}/api/invoke/csv"),
-                Arc::clone(&stop),
-            );
-            tokio::spawn(async move {
-                let inputs = (0u32..)
-                    .map(|i| format!("id,round,caller\n{i},{round},{caller}\n"))
-                    .filter(|input| traps_in_flaky(input.as_bytes()));
-                for input in inputs {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let _ = http.post(&url).bearer_auth(KEY).body(input).send().await;
-                }
-            })
-        })
-        .collect();
+    let load = FailingLoad::start(&cluster.http, base, "csv", 4, &round.to_string());
     let started = Instant::now();
     let decision = wait_for(Duration::from_secs(120), || async {
         let status = cluster.get_json(0, "/api/plugins/csv").await;
@@ -165,10 +125,7 @@ async fn decide(
     .await
     .expect("the rollout was decided");
     let took = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    for caller in callers {
-        caller.await.unwrap();
-    }
+    load.finish().await;
     cluster.wait_all_serve("csv", stable).await;
     (
         took,

@@ -2,14 +2,9 @@
 //! nginx share their windows through NATS, so a failing candidate is
 //! rolled back on the sum of their calls, once, and every replica agrees.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use super::cluster_harness::*;
-use super::flaky_inputs::traps_in_flaky;
 use super::{BINARY, ONE_AT_A_TIME};
 
 /// A replica's own count of the candidate calls it ran, from `/metrics`.
@@ -47,67 +42,20 @@ async fn a_flaky_candidate_is_judged_on_the_whole_clusters_calls_and_every_repli
         flaky["digest"].as_str().unwrap().to_owned(),
     );
     cluster.wait_all_serve("csv", &stable).await;
-    // Only inputs the flaky build traps on (whatever the rollout's salt
-    // sends to it), and a trap threshold of 50 points: it is rolled back
-    // once its traps exceed 50% of `min_calls`, on its 51st call across
-    // the cluster, where one replica alone would need 51 of its own.
-    let (status, body) = cluster
-        .start_rollout(
-            0,
-            "csv",
-            &json!({"candidate": flaky, "percent": 20, "min_calls": 100,
-                    "thresholds": {"trap": 50.0}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    for i in 0..3 {
-        let seen = wait_for(Duration::from_secs(30), || async {
-            let status = cluster.get_json(i, "/api/plugins/csv").await;
-            (!status["rollout"].is_null()).then_some(())
-        })
-        .await;
-        assert!(seen.is_some(), "replica {i} never saw the rollout");
-    }
-
-    // Distinct inputs through nginx until a replica reports the decision.
+    // Only inputs the flaky build traps on, whatever the rollout's salt
+    // sends to it, and a trap threshold of 50 points: the candidate is
+    // rolled back on its 51st call across the cluster, where one replica
+    // alone would need 51 of its own.
+    cluster.start_failing_rollout("csv", &flaky).await;
     let balancer = cluster.balancer();
-    let (stop, sent) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let callers: Vec<_> = (0..3)
-        .map(|caller| {
-            let (http, url) = (cluster.http.clone(), balancer.url());
-            let (stop, sent) = (Arc::clone(&stop), Arc::clone(&sent));
-            tokio::spawn(async move {
-                let inputs = (0u32..)
-                    .map(|i| format!("id,caller\n{i},{caller}\n"))
-                    .filter(|input| traps_in_flaky(input.as_bytes()));
-                for input in inputs {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let _ = http
-                        .post(format!("{url}/api/invoke/csv"))
-                        .bearer_auth(KEY)
-                        .body(input)
-                        .send()
-                        .await;
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
+    let load = FailingLoad::start(&cluster.http, &balancer.url(), "csv", 3, "cluster");
     let started = Instant::now();
     let decision = wait_for(Duration::from_secs(120), || async {
         let status = cluster.get_json(0, "/api/plugins/csv").await;
         status["decisions"].as_array()?.last().cloned()
     })
     .await;
-    stop.store(true, Ordering::Relaxed);
-    for caller in callers {
-        caller.await.unwrap();
-    }
+    let sent = load.finish().await;
     let decision = decision.expect("the rollout was decided");
     let took = started.elapsed();
 
@@ -120,7 +68,7 @@ async fn a_flaky_candidate_is_judged_on_the_whole_clusters_calls_and_every_repli
     eprintln!(
         "rolled back after {} ms and {} calls through nginx: judged on {judged_on} candidate calls; each replica ran {own:?} of the candidate's calls in all",
         took.as_millis(),
-        sent.load(Ordering::Relaxed)
+        sent
     );
     // Judged on the sum: more candidate calls than any one replica ever ran.
     assert!(

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::invoke;
+use super::{KEY, invoke};
+use crate::flaky_inputs::traps_in_flaky;
 
 /// Callers invoking `csv` back to back until [`Load::finish`], counting
 /// the calls and keeping what failed.
@@ -79,5 +80,58 @@ where
             return None;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Callers sending `name` only inputs `process_flaky` traps on (tagged
+/// `tag`, so rounds differ) until [`FailingLoad::finish`]: a flaky
+/// candidate fails every call it gets, whatever the rollout's salt.
+pub struct FailingLoad {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl FailingLoad {
+    /// `callers` callers through `base`.
+    pub fn start(
+        http: &reqwest::Client,
+        base: &str,
+        name: &str,
+        callers: usize,
+        tag: &str,
+    ) -> Self {
+        let (stop, sent) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let tasks = (0..callers)
+            .map(|caller| {
+                let (http, url) = (http.clone(), format!("{base}/api/invoke/{name}"));
+                let (stop, sent, tag) = (Arc::clone(&stop), Arc::clone(&sent), tag.to_owned());
+                tokio::spawn(async move {
+                    let inputs = (0u32..)
+                        .map(|i| format!("id,tag,caller\n{i},{tag},{caller}\n"))
+                        .filter(|input| traps_in_flaky(input.as_bytes()));
+                    for input in inputs {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let _ = http.post(&url).bearer_auth(KEY).body(input).send().await;
+                        sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        Self { stop, sent, tasks }
+    }
+
+    /// Stops the callers; how many calls they sent.
+    pub async fn finish(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        self.sent.load(Ordering::Relaxed)
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 mod load;
 
-pub use load::{Load, wait_for};
+pub use load::{FailingLoad, Load, wait_for};
 use server::testing::cluster::{Balancer, Replica, ReplicaConfig};
 use server::testing::nats::{CLUSTER_WRITE_TIMEOUT_MS, NatsCluster};
 use wire::RegistryHealth;
@@ -223,6 +223,25 @@ impl Cluster {
             .await
             .unwrap();
         (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// Starts, through replica 0, a rollout of `candidate` for `name` that
+    /// [`FailingLoad`] fails at once: 20% of the calls, `min_calls` 100, a
+    /// trap threshold of 50 points (rolled back on the 51st candidate call
+    /// of the cluster); returns when every replica routes by it.
+    pub async fn start_failing_rollout(&self, name: &str, candidate: &str) {
+        let body = serde_json::json!({"candidate": candidate, "percent": 20, "min_calls": 100,
+                                      "thresholds": {"trap": 50.0}});
+        let (status, answer) = self.start_rollout(0, name, &body).await;
+        assert_eq!(status, 201, "{answer}");
+        for i in 0..self.replicas.len() {
+            let seen = wait_for(Duration::from_secs(30), || async {
+                let status = self.get_json(i, &format!("/api/plugins/{name}")).await;
+                (!status["rollout"].is_null()).then_some(())
+            })
+            .await;
+            assert!(seen.is_some(), "replica {i} never saw the rollout");
+        }
     }
 
     /// `DELETE {replica i}/api/plugins/{name}/rollout`.
