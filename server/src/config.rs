@@ -116,7 +116,8 @@ pub struct Config {
     #[arg(long, env = "WIP_UPLOAD_REFUSAL_MEMORY_MS", default_value_t = DEFAULT_REFUSAL_MEMORY_MS)]
     pub upload_refusal_memory_ms: u64,
 
-    /// Time one registry write waits for NATS JetStream, in milliseconds.
+    /// Time one registry write, or one module read, waits for NATS
+    /// JetStream, in milliseconds.
     #[arg(long, env = "WIP_NATS_WRITE_TIMEOUT_MS", default_value_t = DEFAULT_NATS_WRITE_TIMEOUT_MS)]
     pub nats_write_timeout_ms: u64,
 

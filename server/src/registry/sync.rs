@@ -78,7 +78,7 @@ async fn watch(registry: &Registry, nats: &Nats) -> Result<(), RegistryError> {
             Some(entry) => entry.map_err(unavailable)?,
             None => return Err(unavailable("the watch ended")),
         };
-        registry.take(&entry).await;
+        registry.take(&entry).await?;
         if entry.revision >= last && !nats.synced.swap(true, Ordering::AcqRel) {
             tracing::info!(revision = entry.revision, "registry caught up with nats");
         }
@@ -88,37 +88,46 @@ async fn watch(registry: &Registry, nats: &Nats) -> Result<(), RegistryError> {
 impl Registry {
     /// Takes one entry of the shared bucket; what cannot be taken is logged
     /// and left out (a module that fails its digest check is never listed).
-    async fn take(&self, entry: &kv::Entry) {
+    /// A module NATS could not hand over (unreachable, or a read that timed
+    /// out) fails the watch instead, which starts over and asks again.
+    async fn take(&self, entry: &kv::Entry) -> Result<(), RegistryError> {
         if entry.operation != kv::Operation::Put {
-            return;
+            return Ok(());
         }
         if let Some(digest) = entry.key.strip_prefix("plugin.") {
             let Some(digest) = PluginDigest::parse(digest) else {
                 tracing::warn!(key = %entry.key, "not a digest; ignored");
-                return;
+                return Ok(());
             };
-            if let Err(e) = self.ensure(&digest).await {
-                tracing::error!(%digest, error = %e, "shared module refused");
+            match self.ensure(&digest).await {
+                Err(e @ RegistryError::Unavailable { .. }) => return Err(e),
+                Err(e) => tracing::error!(%digest, error = %e, "shared module refused"),
+                Ok(()) => {}
             }
         } else if let Some(name) = entry.key.strip_prefix("active.") {
             let activation: Activation = match serde_json::from_slice(&entry.value) {
                 Ok(a) => a,
                 Err(e) => {
                     tracing::error!(plugin = name, error = %e, "unreadable activation; ignored");
-                    return;
+                    return Ok(());
                 }
             };
             let needed = std::iter::once(&activation.active)
                 .chain(activation.rollout.as_ref().map(|plan| &plan.candidate));
             for digest in needed {
-                if let Err(e) = self.ensure(digest).await {
-                    tracing::error!(plugin = name, %digest, error = %e, "activation not taken: its module cannot be loaded");
-                    return;
+                match self.ensure(digest).await {
+                    Err(e @ RegistryError::Unavailable { .. }) => return Err(e),
+                    Err(e) => {
+                        tracing::error!(plugin = name, %digest, error = %e, "activation not taken: its module cannot be loaded");
+                        return Ok(());
+                    }
+                    Ok(()) => {}
                 }
             }
             if self.apply(name, Some(activation.clone()), entry.revision) {
                 tracing::info!(plugin = name, active = %activation.active, revision = entry.revision, "activation taken from nats");
             }
         }
+        Ok(())
     }
 }

@@ -202,7 +202,13 @@ impl Backend for Nats {
                     meta.digest
                 )));
             }
-            Ok(Some((meta, Self::module(buckets, digest).await?)))
+            // A read that stalls (seen on a just-formed cluster) must not
+            // hold the watch that asked for it: it fails, and the watch
+            // starts over and asks again.
+            let bytes = tokio::time::timeout(self.write_timeout, Self::module(buckets, digest))
+                .await
+                .map_err(|_| unavailable(format!("reading module {digest} timed out")))??;
+            Ok(Some((meta, bytes)))
         })
     }
 
