@@ -59,6 +59,10 @@ pub async fn time_to_a_decision(cluster: &Cluster, stable: &str, rounds: usize) 
     let (status, flaky) = cluster.upload(0, "csv", "process_flaky").await;
     assert!(status == 200 || status == 201, "{flaky}");
     let flaky = flaky["digest"].as_str().unwrap().to_owned();
+    let (status, body) = cluster
+        .activate(0, "csv", ActivateRequest::digest(stable))
+        .await;
+    assert_eq!(status, 200, "{body}");
     cluster.wait_all_serve("csv", stable).await;
     let dir = cluster.dir.path();
     let one = Balancer::start(&dir.join("nginx-decide-1"), &[cluster.replicas[0].addr()]).unwrap();
