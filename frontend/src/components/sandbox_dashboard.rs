@@ -75,8 +75,9 @@ pub fn SandboxDashboard() -> impl IntoView {
                 <DemoTenantButtons tenants=demo_tenants api_key=api_key set_api_key=set_api_key />
                 <label>"Plugin (name or digest) "<input id="sb-target" prop:value=target
                     on:input=move |ev| set_target.set(event_target_value(&ev)) /></label>
-                <textarea id="sb-input" rows="4" prop:value=input
-                    on:input=move |ev| set_input.set(event_target_value(&ev))></textarea>
+                <label>"Input (sent to the guest as the request body)"
+                    <textarea id="sb-input" rows="4" prop:value=input
+                        on:input=move |ev| set_input.set(event_target_value(&ev))></textarea></label>
                 <button id="sb-invoke" on:click=move |_| invoke.run(())>"Invoke"</button>
             </div>
             <ReplyView reply=reply />
@@ -198,7 +199,7 @@ fn RegistryTable(
 ) -> impl IntoView {
     view! {
         <table id="sb-registry" class="report">
-            <thead><tr><th>"name"</th><th>"version"</th><th>"digest"</th><th>"bytes"</th><th>""</th></tr></thead>
+            <thead><tr><th>"name"</th><th>"version"</th><th>"digest"</th><th>"bytes"</th><th>"action"</th></tr></thead>
             <tbody>
                 {move || plugins.get().map(|list| {
                     let active = list.active.clone();
