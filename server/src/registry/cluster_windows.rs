@@ -190,6 +190,31 @@ mod tests {
     }
 
     #[test]
+    fn an_absurd_window_from_the_bucket_saturates_instead_of_panicking() {
+        let windows = ClusterWindows::new();
+        let key = ("csv".to_owned(), 1);
+        let absurd = crate::registry::rollout_record::StoredTally {
+            calls: u64::MAX,
+            trap: u64::MAX,
+            deadline: 0,
+            memory_limit: 0,
+            guest_error: 0,
+            latency_us: vec![(u64::MAX, u64::MAX), (1, 1)],
+        };
+        let window = StoredWindow {
+            stable: absurd.clone(),
+            candidate: absurd,
+        };
+        windows.take(key.clone(), "a", window.clone().into());
+        windows.take(key.clone(), "b", window.into());
+        let sum = windows.others(&key);
+        assert_eq!(sum.0.stats().calls, u64::MAX);
+        let own = sides(10, 1);
+        let side = crate::registry::rollout_rules::Side::summed(&own.1, &sum.1);
+        assert_eq!(side.stats().calls, u64::MAX);
+    }
+
+    #[test]
     fn changed_windows_are_taken_once() {
         let windows = ClusterWindows::new();
         let key = ("csv".to_owned(), 1);

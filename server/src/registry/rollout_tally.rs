@@ -53,15 +53,15 @@ impl Tally {
     }
 
     /// Adds `other`'s calls to these (another replica's window).
+    /// Saturating: a window read from the bucket is another process's
+    /// word, and absurd counts must not take this one down.
     pub fn add(&mut self, other: &Tally) {
-        self.calls += other.calls;
-        self.trap += other.trap;
-        self.deadline += other.deadline;
-        self.memory_limit += other.memory_limit;
-        self.guest_error += other.guest_error;
-        self.latency_us
-            .add(&other.latency_us)
-            .expect("the same bounds on every replica");
+        self.calls = self.calls.saturating_add(other.calls);
+        self.trap = self.trap.saturating_add(other.trap);
+        self.deadline = self.deadline.saturating_add(other.deadline);
+        self.memory_limit = self.memory_limit.saturating_add(other.memory_limit);
+        self.guest_error = self.guest_error.saturating_add(other.guest_error);
+        merge(&mut self.latency_us, &other.latency_us);
     }
 
     /// Rates in percent of the calls, and the p99.
@@ -81,6 +81,15 @@ impl Tally {
             guest_error: percent(self.guest_error),
             p99_ms: self.latency_us.value_at_quantile(0.99) as f64 / 1e3,
         }
+    }
+}
+
+/// Adds `other`'s latencies to `into`. Both have the bounds every replica
+/// uses, and `From<StoredTally>` clamps what it reads to them, so this
+/// cannot fail; if it did, the p99 would leave `other` out.
+fn merge(into: &mut Histogram<u64>, other: &Histogram<u64>) {
+    if let Err(e) = into.add(other) {
+        tracing::warn!(error = %e, "rollout latencies not merged");
     }
 }
 
@@ -111,7 +120,10 @@ impl From<StoredTally> for Tally {
             guest_error: stored.guest_error,
             ..Self::default()
         };
+        // Another process's word: a bucket's count is capped, so that the
+        // sums a p99 takes over every bucket cannot overflow.
         for (latency_us, count) in stored.latency_us {
+            let count = count.min(u64::from(u32::MAX));
             tally.latency_us.saturating_record_n(latency_us, count);
         }
         tally
@@ -143,7 +155,7 @@ impl<'a> Side<'a> {
     }
 
     pub(super) fn count(&self, of: impl Fn(&Tally) -> u64) -> u64 {
-        of(self.own) + self.others.map_or(0, of)
+        of(self.own).saturating_add(self.others.map_or(0, of))
     }
 
     pub(super) fn calls(&self) -> u64 {
@@ -162,9 +174,7 @@ impl<'a> Side<'a> {
         match self.others {
             Some(others) if others.calls > 0 => {
                 let mut merged = self.own.latency_us.clone();
-                merged
-                    .add(&others.latency_us)
-                    .expect("the same bounds on every replica");
+                merge(&mut merged, &others.latency_us);
                 p99(&merged)
             }
             _ => p99(&self.own.latency_us),
