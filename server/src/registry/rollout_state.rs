@@ -15,7 +15,7 @@ use wire::{Decision, DecisionKind, RolloutRequest};
 use super::cluster_windows::{ClusterWindows, Sides, WindowKey};
 use super::rollout_record::{StoredDecisionKind, StoredWindow};
 use super::rollout_rules::{self, Evidence, Plan, Role, Side, Tally, Verdict};
-use super::{PluginDigest, Registry, RegistryError};
+use super::{Health, PluginDigest, Registry, RegistryError};
 use crate::outcome::Outcome;
 
 /// The counts of a running rollout since it started or the server restarted.
@@ -228,6 +228,11 @@ impl Registry {
                 ),
             }
         };
+        // A call does not wait for the registry to come back: with NATS
+        // unreachable, the next call judges again.
+        if self.backend.health() != Health::Ok {
+            return Counted::Running;
+        }
         match self
             .conclude(&call.name, Some(started), kind, evidence)
             .await
