@@ -183,17 +183,8 @@ async fn propagation(cluster: &Cluster, v1: &str, v2: &str, n: usize) -> (f64, f
         assert_eq!(status, 200, "{body}");
         let committed = Instant::now();
         for i in 0..cluster.replicas.len() {
-            let url = format!("{}/api/plugins/csv", cluster.url(i));
             loop {
-                let status: serde_json::Value = cluster
-                    .http
-                    .get(&url)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let status = cluster.get_json(i, "/api/plugins/csv").await;
                 if status["activation"]["active"] == target {
                     break;
                 }

@@ -37,14 +37,14 @@ impl Window {
 
     /// This replica's sides, each summed with the other replicas' (empty
     /// on a single server).
-    fn sides<'a>(&'a self, others: &'a Sides) -> (Side<'a>, Side<'a>) {
+    fn sides<'a>(&'a self, others: Option<&'a Sides>) -> (Side<'a>, Side<'a>) {
         (
-            Side::summed(&self.stable, &others.0),
-            Side::summed(&self.candidate, &others.1),
+            Side::with(&self.stable, others.map(|o| &o.0)),
+            Side::with(&self.candidate, others.map(|o| &o.1)),
         )
     }
 
-    fn evidence(&self, others: &Sides, reasons: Vec<String>) -> Evidence {
+    fn evidence(&self, others: Option<&Sides>, reasons: Vec<String>) -> Evidence {
         let (stable, candidate) = self.sides(others);
         Evidence {
             stable: stable.stats(),
@@ -126,7 +126,7 @@ impl Registry {
         let stable = state.names[name].active.clone();
         drop(state);
         let window = Window::new(plan.started_at_ms);
-        let view = view(&stable, &plan, &window, &Sides::default());
+        let view = view(&stable, &plan, &window, None);
         // A call routed since the write may have opened the window already.
         self.windows()
             .entry(name.to_owned())
@@ -215,16 +215,16 @@ impl Registry {
             if let Some(cluster) = &self.cluster {
                 cluster.changed(&key);
             }
-            let (stable, candidate) = window.sides(&others);
+            let (stable, candidate) = window.sides(others.as_deref());
             match rollout_rules::judge_sides(&call.plan, stable, candidate) {
                 None => return Counted::Running,
                 Some(Verdict::Promote) => (
                     StoredDecisionKind::Promoted,
-                    window.evidence(&others, Vec::new()),
+                    window.evidence(others.as_deref(), Vec::new()),
                 ),
                 Some(Verdict::RollBack(reasons)) => (
                     StoredDecisionKind::RolledBack,
-                    window.evidence(&others, reasons),
+                    window.evidence(others.as_deref(), reasons),
                 ),
             }
         };
@@ -255,10 +255,12 @@ impl Registry {
             .get(name)
             .and_then(|a| a.rollout.as_ref())
             .map(|plan| plan.started_at_ms);
-        let others = started.map_or_else(Arc::default, |at| self.others(&(name.to_owned(), at)));
+        let others = started.and_then(|at| self.others(&(name.to_owned(), at)));
         let evidence = match self.windows().get(name) {
-            Some(w) if Some(w.started_at_ms) == started => w.evidence(&others, Vec::new()),
-            _ => Window::new(0).evidence(&others, Vec::new()),
+            Some(w) if Some(w.started_at_ms) == started => {
+                w.evidence(others.as_deref(), Vec::new())
+            }
+            _ => Window::new(0).evidence(others.as_deref(), Vec::new()),
         };
         self.conclude(name, None, kind.into(), evidence).await
     }
@@ -305,7 +307,7 @@ impl Registry {
                 Some(window) if window.started_at_ms == plan.started_at_ms => window,
                 _ => &none,
             };
-            view(&activation.active, plan, window, &others)
+            view(&activation.active, plan, window, others.as_deref())
         });
         Ok(wire::PluginStatus {
             name: name.to_owned(),
@@ -319,12 +321,10 @@ impl Registry {
         self.windows.lock().expect("rollout windows lock")
     }
 
-    /// The other replicas' windows of `key`, summed (empty on a single
+    /// The other replicas' windows of `key`, summed (none on a single
     /// server, or before any was published).
-    fn others(&self, key: &WindowKey) -> Arc<Sides> {
-        self.cluster
-            .as_ref()
-            .map_or_else(Arc::default, |cluster| cluster.others(key))
+    fn others(&self, key: &WindowKey) -> Option<Arc<Sides>> {
+        self.cluster.as_ref()?.others(key)
     }
 
     /// What shares this replica's windows with the others', when the
@@ -365,7 +365,12 @@ impl Registry {
     }
 }
 
-fn view(stable: &PluginDigest, plan: &Plan, window: &Window, others: &Sides) -> wire::Rollout {
+fn view(
+    stable: &PluginDigest,
+    plan: &Plan,
+    window: &Window,
+    others: Option<&Sides>,
+) -> wire::Rollout {
     let (stable_side, candidate_side) = window.sides(others);
     wire::Rollout {
         stable: stable.to_string(),

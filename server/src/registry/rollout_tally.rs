@@ -148,10 +148,12 @@ impl<'a> Side<'a> {
 
     /// This replica's window and the others' sum.
     pub fn summed(own: &'a Tally, others: &'a Tally) -> Self {
-        Self {
-            own,
-            others: Some(others),
-        }
+        Self::with(own, Some(others))
+    }
+
+    /// This replica's window, and the others' sum if there is one.
+    pub fn with(own: &'a Tally, others: Option<&'a Tally>) -> Self {
+        Self { own, others }
     }
 
     pub(super) fn count(&self, of: impl Fn(&Tally) -> u64) -> u64 {
