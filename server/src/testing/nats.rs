@@ -42,11 +42,6 @@ impl NatsServer {
         kill(&mut self.child);
     }
 
-    /// Whether it was killed (and not restarted).
-    pub fn is_down(&self) -> bool {
-        self.child.is_none()
-    }
-
     /// Starts it again on the same port and store (killing it first if it
     /// runs).
     pub fn restart(&mut self) -> std::io::Result<()> {
