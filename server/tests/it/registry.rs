@@ -253,11 +253,18 @@ async fn switching_and_rolling_back_under_load_fails_no_request() {
             })
         })
         .collect();
-    for _ in 0..20 {
+    // At least 20 switches, and on until the load has run enough calls to
+    // have met them: on a busy machine 20 switches (about 200 ms) can pass
+    // before the callers get a core.
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    let mut switches = 0;
+    while switches < 20 || (ok.load(Ordering::Relaxed) <= 20 && std::time::Instant::now() < give_up)
+    {
         f.registry.activate("csv", &v2.digest).await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
         f.registry.rollback("csv").await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
+        switches += 1;
     }
     stop.store(true, Ordering::Relaxed);
     for w in workers {
